@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ApiAuthConfig(AppConfig):
+    name = "django_apiauth"
+    verbose_name = "API authentication"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,100 @@
+"""``EncryptedTextField``: a text column stored encrypted with the key ring."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import FieldError
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from . import crypto
+from .exceptions import DecryptionError
+
+
+class Undecryptable:
+    """What a column holds after loading when no key decrypts it.
+
+    Keeping the stored text (instead of raising in ``from_db_value``) means one
+    bad row never breaks a queryset or a page: the error is raised when the
+    value is *used*, naming the row, and saving the row writes the stored text
+    back untouched, so nothing is lost.
+    """
+
+    __slots__ = ("error", "stored")
+
+    def __init__(self, stored: str, error: DecryptionError) -> None:
+        self.stored = stored
+        self.error = error
+
+    def __repr__(self) -> str:
+        return "<Undecryptable>"
+
+    __str__ = __repr__
+
+
+class EncryptedAttribute(DeferredAttribute):
+    """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value."""
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        value = super().__get__(instance, cls)
+        if isinstance(value, Undecryptable):
+            field = self.field
+            raise DecryptionError(
+                f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {value.error}"
+            ) from value.error
+        return value
+
+
+class EncryptedTextField(models.TextField):
+    """Text encrypted at rest (Fernet, per-column sub-key, key rotation).
+
+    ``None`` stays NULL and ``""`` stays empty; everything else is encrypted.
+    Only the ``isnull`` lookup is allowed: ciphertexts are randomised, so
+    equality or containment on the column can never match.
+    """
+
+    descriptor_class = EncryptedAttribute
+
+    @property
+    def context(self) -> str:
+        """The column identity mixed into the sub-key: ``app_label.model.field``."""
+        return f"{self.model._meta.label_lower}.{self.name}"
+
+    def get_lookup(self, lookup_name: str) -> Any:
+        if lookup_name == "isnull":
+            return super().get_lookup(lookup_name)
+        raise FieldError(
+            f"{self.model._meta.label}.{self.name} is encrypted; only the 'isnull' lookup "
+            f"is supported, not {lookup_name!r}"
+        )
+
+    def get_transform(self, lookup_name: str) -> Any:
+        raise FieldError(
+            f"{self.model._meta.label}.{self.name} is encrypted and supports no transforms "
+            f"({lookup_name!r})"
+        )
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        # Read the raw slot: going through the descriptor would raise for an
+        # undecryptable value, and that value must be written back as it is.
+        return model_instance.__dict__.get(self.attname)
+
+    def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, Undecryptable):
+            return value.stored
+        if value is None or value == "":
+            return value
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
+            )
+        return crypto.encrypt(str(value), context=self.context)
+
+    def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
+        if value is None or value == "":
+            return value
+        try:
+            return crypto.decrypt(value, context=self.context)
+        except DecryptionError as err:
+            return Undecryptable(value, err)

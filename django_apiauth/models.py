@@ -1,0 +1,117 @@
+"""``ApiCredential``: one merchant account's credentials for the provider."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .conf import api_settings
+from .endpoints import check_url_is_secure, resolve_base_url
+from .exceptions import ConfigurationError, DecryptionError, InsecureTransportError
+from .fields import EncryptedTextField
+
+#: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
+MASK_VISIBLE = 4
+
+
+def default_environment() -> str:
+    return api_settings.DEFAULT_ENVIRONMENT
+
+
+def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
+    """``"••••abcd"`` for a value ending in ``abcd``; short values are fully hidden."""
+    if not value:
+        return ""
+    # A short value would be mostly revealed by its last 4 characters.
+    tail = value[-visible:] if len(value) >= 3 * visible else ""
+    return "••••" + tail
+
+
+class ApiCredential(models.Model):
+    """Credentials of one merchant account, secrets encrypted at rest.
+
+    The environment is validated at call time against ``APIAUTH['ENVIRONMENTS']``
+    (not as model choices) so changing the settings never needs a migration.
+    """
+
+    name = models.SlugField(_("name"), max_length=64, unique=True)
+    environment = models.CharField(
+        _("environment"), max_length=32, default=default_environment, blank=True
+    )
+    base_url = models.URLField(
+        _("base URL"),
+        blank=True,
+        help_text=_("Leave blank to use the environment's URL."),
+    )
+    api_key = EncryptedTextField(_("API key"))
+    api_secret = EncryptedTextField(_("API secret"))
+    dashboard_username = models.CharField(_("dashboard login"), max_length=254, blank=True)
+    dashboard_password = EncryptedTextField(_("dashboard password"), blank=True, default="")
+    signature_secret = EncryptedTextField(_("signature secret"), blank=True, default="")
+    merchant_uid = models.CharField(_("merchant UID"), max_length=128, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    last_check_at = models.DateTimeField(_("last check at"), null=True, blank=True, editable=False)
+    last_check_ok = models.BooleanField(_("last check OK"), null=True, editable=False)
+    last_check_detail = models.CharField(
+        _("last check detail"), max_length=255, blank=True, editable=False
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("API credential")
+        verbose_name_plural = _("API credentials")
+        permissions = [("test_connectivity", _("Can test connectivity of API credentials"))]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def __repr__(self) -> str:
+        # Deliberately only non-secret fields: reprs end up in logs and tracebacks.
+        return (
+            f"<ApiCredential pk={self.pk} name={self.name!r} "
+            f"environment={self.environment!r} active={self.is_active}>"
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to (``base_url`` or the environment's)."""
+        return resolve_base_url(self.environment, self.base_url)
+
+    def masked_api_key(self) -> str:
+        """The API key with all but its last 4 characters hidden."""
+        return mask(self.api_key)
+
+    masked_api_key.short_description = _("API key")  # type: ignore[attr-defined]
+
+    def has_readable_secrets(self) -> bool:
+        """Whether every encrypted field decrypts with the current key ring."""
+        try:
+            for field in self._meta.fields:
+                if isinstance(field, EncryptedTextField):
+                    getattr(self, field.attname)
+        except DecryptionError:
+            return False
+        return True
+
+    def clean(self) -> None:
+        super().clean()
+        errors: dict[str, str] = {}
+        if self.base_url:
+            try:
+                check_url_is_secure(self.base_url)
+            except InsecureTransportError as err:
+                errors["base_url"] = str(err)
+        else:
+            if not self.environment:
+                self.environment = api_settings.DEFAULT_ENVIRONMENT
+            try:
+                check_url_is_secure(resolve_base_url(self.environment))
+            except ConfigurationError as err:
+                errors["environment"] = str(err)
+            except InsecureTransportError as err:
+                errors["environment"] = f"the environment's URL is refused: {err}"
+        if errors:
+            raise ValidationError(errors)
