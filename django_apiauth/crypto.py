@@ -138,7 +138,7 @@ def parse(value: str) -> tuple[str, str]:
             "value is not a django-apiauth ciphertext (a plaintext legacy value? "
             "run manage.py apiauth_rotate_keys to encrypt it)"
         )
-    _, key_id, token = (value.split(":", 2) + ["", ""])[:3]
+    _, key_id, token = [*value.split(":", 2), "", ""][:3]
     if len(key_id) != 8 or not token:
         raise DecryptionError("value is a truncated or malformed django-apiauth ciphertext")
     return key_id, token
