@@ -32,7 +32,7 @@ from .exceptions import ConfigurationError, DecryptionError
 
 VERSION = "v1"
 DEFAULT_CONTEXT = "django_apiauth.default"
-_PREFIX = VERSION + ":"
+PREFIX = VERSION + ":"
 
 
 def generate_key() -> str:
@@ -88,7 +88,7 @@ class KeyRing:
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT) -> str:
         token = self.fernet(self.primary.key_id, context).encrypt(text.encode("utf-8"))
-        return f"{_PREFIX}{self.primary.key_id}:{token.decode('ascii')}"
+        return f"{PREFIX}{self.primary.key_id}:{token.decode('ascii')}"
 
     def decrypt(self, value: str, context: str = DEFAULT_CONTEXT) -> str:
         key_id, token = parse(value)
@@ -119,21 +119,17 @@ class KeyRing:
             raise DecryptionError(
                 f"value under key id {key_id} does not decrypt for {context}"
             ) from err
-        return f"{_PREFIX}{self.primary.key_id}:{rotated.decode('ascii')}"
+        return f"{PREFIX}{self.primary.key_id}:{rotated.decode('ascii')}"
 
 
-def is_encrypted(value: str) -> bool:
-    """Whether ``value`` has the shape of a stored ciphertext (not whether it decrypts)."""
-    try:
-        parse(value)
-    except DecryptionError:
-        return False
-    return True
+def looks_encrypted(value: str) -> bool:
+    """Whether ``value`` claims to be a ciphertext (it may still be truncated or tampered)."""
+    return value.startswith(PREFIX)
 
 
 def parse(value: str) -> tuple[str, str]:
     """Split a stored value into ``(key id, fernet token)``, or raise ``DecryptionError``."""
-    if not isinstance(value, str) or not value.startswith(_PREFIX):
+    if not isinstance(value, str) or not value.startswith(PREFIX):
         raise DecryptionError(
             "value is not a django-apiauth ciphertext (a plaintext legacy value? "
             "run manage.py apiauth_rotate_keys to encrypt it)"

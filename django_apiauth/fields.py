@@ -12,7 +12,25 @@ from . import crypto
 from .exceptions import DecryptionError
 
 
-class Undecryptable:
+class Sealed:
+    """An already-encrypted value: saved to the column as it is, never re-encrypted.
+
+    Key rotation writes its re-encrypted values through this.
+    """
+
+    __slots__ = ("stored",)
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored
+
+    def __repr__(self) -> str:
+        # The stored text is ciphertext, but there is no reason to print it either.
+        return f"<{type(self).__name__}>"
+
+    __str__ = __repr__
+
+
+class Undecryptable(Sealed):
     """What a column holds after loading when no key decrypts it.
 
     Keeping the stored text (instead of raising in ``from_db_value``) means one
@@ -21,16 +39,11 @@ class Undecryptable:
     back untouched, so nothing is lost.
     """
 
-    __slots__ = ("error", "stored")
+    __slots__ = ("error",)
 
     def __init__(self, stored: str, error: DecryptionError) -> None:
-        self.stored = stored
+        super().__init__(stored)
         self.error = error
-
-    def __repr__(self) -> str:
-        return "<Undecryptable>"
-
-    __str__ = __repr__
 
 
 class EncryptedAttribute(DeferredAttribute):
@@ -81,7 +94,7 @@ class EncryptedTextField(models.TextField):
         return model_instance.__dict__.get(self.attname)
 
     def get_prep_value(self, value: Any) -> Any:
-        if isinstance(value, Undecryptable):
+        if isinstance(value, Sealed):
             return value.stored
         if value is None or value == "":
             return value

@@ -1,0 +1,151 @@
+"""Re-encrypt every ``EncryptedTextField`` value under the ring's primary key.
+
+Used by ``manage.py apiauth_rotate_keys``. Rows are processed in primary-key
+order, one batch per transaction, so an interrupted run keeps every finished
+batch and a re-run only touches what is left (values already under the
+primary key are skipped). Plaintext legacy values are encrypted; values no
+key decrypts are listed and left exactly as they are.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db import models, transaction
+from django.db.models import ExpressionWrapper, F
+
+from . import crypto
+from .exceptions import DecryptionError
+from .fields import EncryptedTextField, Sealed
+
+PLAINTEXT = "plaintext"
+
+
+@dataclass(frozen=True)
+class UndecryptableValue:
+    label: str  # "app_label.Model"
+    pk: object
+    field: str
+    reason: str
+
+
+@dataclass
+class RotationReport:
+    primary_key_id: str
+    dry_run: bool
+    #: values found per key id (or ``"plaintext"``), before rotation
+    by_key: Counter = field(default_factory=Counter)
+    rotated: int = 0
+    encrypted_plaintext: int = 0
+    rows_updated: int = 0
+    undecryptable: list[UndecryptableValue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.undecryptable
+
+
+def encrypted_fields() -> Iterator[tuple[type[models.Model], list[EncryptedTextField]]]:
+    """Every concrete model with its encrypted fields."""
+    for model in apps.get_models():
+        if model._meta.proxy or not model._meta.managed:
+            continue
+        found = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if found:
+            yield model, found
+
+
+def _raw_values(fields: list[EncryptedTextField]) -> dict[str, ExpressionWrapper]:
+    # Reading through a plain TextField output skips from_db_value, so we see
+    # the stored text (ciphertext, plaintext legacy value or garbage) as it is.
+    return {
+        f"raw_{f.attname}": ExpressionWrapper(F(f.attname), output_field=models.TextField())
+        for f in fields
+    }
+
+
+def rotate_keys(
+    *,
+    dry_run: bool = False,
+    batch_size: int = 500,
+    using: str = "default",
+    on_batch: Callable[[str, int], None] | None = None,
+) -> RotationReport:
+    """Re-encrypt all encrypted values under the primary key; see the module docstring."""
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    ring = crypto.get_key_ring()
+    report = RotationReport(primary_key_id=ring.primary.key_id, dry_run=dry_run)
+    for model, fields in encrypted_fields():
+        last_pk = None
+        while True:
+            with transaction.atomic(using=using):
+                batch = _rotate_batch(ring, model, fields, last_pk, batch_size, using, report)
+            if not batch:
+                break
+            last_pk = batch[-1]
+            if on_batch:
+                on_batch(model._meta.label, len(batch))
+            if len(batch) < batch_size:
+                break
+    return report
+
+
+def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> list:
+    queryset = model._default_manager.using(using).order_by("pk")
+    if last_pk is not None:
+        queryset = queryset.filter(pk__gt=last_pk)
+    if not report.dry_run:
+        # Row locks (where the database has them) keep a concurrent admin edit
+        # from being overwritten with the value read here.
+        queryset = queryset.select_for_update()
+    names = [f"raw_{f.attname}" for f in fields]
+    rows = list(queryset.annotate(**_raw_values(fields)).values_list("pk", *names)[:batch_size])
+    changed = []
+    for pk, *stored_values in rows:
+        new_values = {}
+        dirty = False
+        for fld, stored in zip(fields, stored_values, strict=True):
+            new_values[fld.attname] = Sealed(stored) if stored is not None else None
+            if not stored:
+                continue
+            result = _rotate_value(ring, fld, stored, report)
+            if isinstance(result, str):
+                new_values[fld.attname] = Sealed(result)
+                dirty = True
+            elif result is not None:
+                report.undecryptable.append(
+                    UndecryptableValue(model._meta.label, pk, fld.name, str(result))
+                )
+        if dirty:
+            changed.append(model(pk=pk, **new_values))
+    if changed and not report.dry_run:
+        model._default_manager.using(using).bulk_update(changed, [f.attname for f in fields])
+        report.rows_updated += len(changed)
+    return [row[0] for row in rows]
+
+
+def _rotate_value(ring, fld, stored: str, report: RotationReport):
+    """The new stored text, ``None`` if already current, or the ``DecryptionError``."""
+    if not crypto.looks_encrypted(stored):
+        report.by_key[PLAINTEXT] += 1
+        report.encrypted_plaintext += 1
+        return ring.encrypt(stored, fld.context)
+    try:
+        key_id, _ = crypto.parse(stored)
+    except DecryptionError as err:
+        report.by_key["malformed"] += 1
+        return err
+    report.by_key[key_id] += 1
+    try:
+        if key_id == ring.primary.key_id:
+            ring.decrypt(stored, fld.context)  # proves it is readable; nothing to do
+            return None
+        rotated = ring.rotate(stored, fld.context)
+    except DecryptionError as err:
+        return err
+    report.rotated += 1
+    return rotated
