@@ -1,0 +1,286 @@
+"""The provider's "signature" method: HS256 JWTs out, notification checks in.
+
+Outgoing: :func:`sign` turns a mapping (parameters under ``data``, plus any
+top-level keys an endpoint wants, such as ``purchase_link_settings``) into an
+HS256 JWT; :func:`signed_query` and :func:`signed_url` put it where endpoints
+expect it (``?signature=<jwt>``).
+
+Incoming, the provider uses two schemes keyed by the same shared secret:
+
+* :func:`verify_notification` — the *hash* scheme of payment notifications;
+* :func:`decode_notification` — the *JWT* scheme of transfer notifications.
+
+All JWT work is PyJWT's. Nothing here logs or echoes a secret, a token or a
+payload: error messages say what was wrong, never with what.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import math
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+import jwt
+
+from .exceptions import ConfigurationError, SignatureError
+
+logger = logging.getLogger(__name__)
+
+#: The only algorithm accepted, both ways. Pinning it is what refuses ``alg: none``,
+#: HS512 and the RS256-with-an-HMAC-secret confusion.
+ALGORITHM = "HS256"
+
+#: Name of the parameter (query string or body field) that carries a signature.
+SIGNATURE_PARAM = "signature"
+
+#: Keys covered by the hash scheme, in the (alphabetical) order they are hashed.
+#: Everything else in a notification (``metadata``, ``additional_data``, ...) is
+#: not signed by the provider.
+HASHED_FIELDS: tuple[str, ...] = ("created_at", "error", "id", "reference", "sandbox", "status")
+
+_TIME_CLAIMS = ("exp", "iat", "nbf")
+
+
+class _StrictJSONEncoder(json.JSONEncoder):
+    """JSON as the RFC has it: NaN and Infinity are refused, not written as bare words."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # json.dumps passes allow_nan=True explicitly; override it here.
+        kwargs["allow_nan"] = False
+        super().__init__(**kwargs)
+
+
+_STRING_CLAIMS = ("iss", "sub", "jti")
+
+
+# --------------------------------------------------------------------------- sign
+
+
+def sign(
+    payload: Mapping[str, Any],
+    secret: str,
+    *,
+    expires_in: float | timedelta | None = None,
+) -> str:
+    """Return an HS256 JWT of ``payload`` signed with ``secret``.
+
+    ``payload`` is used as given: put the endpoint's parameters under ``data``
+    and any other top-level keys next to it. An ``iat`` (now) is added unless
+    the payload has one; ``expires_in`` (seconds or a ``timedelta``) sets
+    ``exp``. A payload may carry its own ``exp`` instead, but not both.
+
+    Raises ``ConfigurationError`` when ``secret`` is empty (a credential without
+    a signature secret) and ``SignatureError`` when the payload cannot become a
+    valid JWT (not a mapping, not JSON-serialisable, malformed registered claims).
+    """
+    _check_signing_secret(secret)
+    if not isinstance(payload, Mapping):
+        raise SignatureError(
+            f"cannot sign a {type(payload).__name__}: the payload must be a mapping "
+            "(put the parameters under 'data')"
+        )
+    claims = dict(payload)
+    if any(not isinstance(key, str) for key in claims):
+        raise SignatureError("cannot sign: every top-level key of the payload must be a string")
+    now = int(time.time())
+    if expires_in is not None:
+        if "exp" in claims:
+            raise SignatureError("cannot sign: the payload has an 'exp' and expires_in was given")
+        claims["exp"] = now + _positive_seconds(expires_in)
+    claims.setdefault("iat", now)
+    _check_registered_claims(claims)
+    try:
+        return jwt.encode(claims, secret, algorithm=ALGORITHM, json_encoder=_StrictJSONEncoder)
+    except (TypeError, ValueError, OverflowError, RecursionError) as err:
+        # json.dumps refusing a value (a Decimal, a datetime under 'data', NaN,
+        # a reference cycle) lands here.
+        raise SignatureError(
+            f"cannot sign: the payload is not JSON-serialisable ({type(err).__name__})"
+        ) from err
+
+
+def signed_query(
+    payload: Mapping[str, Any],
+    secret: str,
+    *,
+    expires_in: float | timedelta | None = None,
+) -> dict[str, str]:
+    """``{"signature": <jwt>}``, ready for ``requests``' ``params=``."""
+    return {SIGNATURE_PARAM: sign(payload, secret, expires_in=expires_in)}
+
+
+def signed_url(
+    url: str,
+    payload: Mapping[str, Any],
+    secret: str,
+    *,
+    expires_in: float | timedelta | None = None,
+) -> str:
+    """``url`` with ``signature=<jwt>`` in its query string.
+
+    Other query parameters are kept byte for byte (not re-encoded); an existing
+    ``signature`` parameter is replaced, so re-signing a URL is safe.
+    """
+    token = sign(payload, secret, expires_in=expires_in)
+    parts = urlsplit(url)
+    kept = [
+        pair
+        for pair in parts.query.split("&")
+        if pair and unquote_plus(pair.split("=", 1)[0]) != SIGNATURE_PARAM
+    ]
+    kept.append(f"{SIGNATURE_PARAM}={quote(token, safe='')}")
+    return urlunsplit(parts._replace(query="&".join(kept)))
+
+
+def _check_signing_secret(secret: object) -> None:
+    if not isinstance(secret, str) or not secret:
+        raise ConfigurationError(
+            "no signature secret: set the credential's signature_secret to sign requests"
+        )
+
+
+def _positive_seconds(expires_in: float | timedelta) -> int:
+    if isinstance(expires_in, timedelta):
+        seconds = expires_in.total_seconds()
+    elif isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
+        seconds = float(expires_in)
+    else:
+        raise SignatureError(
+            f"expires_in must be a number of seconds or a timedelta, "
+            f"not {type(expires_in).__name__}"
+        )
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SignatureError("expires_in must be a positive, finite duration")
+    # JWT NumericDate; rounding up keeps a sub-second validity from being zero.
+    return math.ceil(seconds)
+
+
+def _check_registered_claims(claims: dict[str, Any]) -> None:
+    # PyJWT would sign these happily, but the token would then fail every
+    # verifier (PyJWT's own included): refuse at the source, with a clear reason.
+    for name in _TIME_CLAIMS:
+        if name not in claims:
+            continue
+        value = claims[name]
+        if isinstance(value, datetime):
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SignatureError(f"cannot sign: '{name}' must be a number or a datetime")
+        if not math.isfinite(value):
+            raise SignatureError(f"cannot sign: '{name}' must be finite")
+    for name in _STRING_CLAIMS:
+        if name in claims and not isinstance(claims[name], str):
+            raise SignatureError(f"cannot sign: '{name}' must be a string")
+    if "aud" in claims:
+        aud = claims["aud"]
+        if not (
+            isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+        ):
+            raise SignatureError("cannot sign: 'aud' must be a string or a list of strings")
+
+
+# --------------------------------------------------------------- notifications
+
+
+def render_hash_value(value: Any) -> str:
+    """How a field's value is written into the hashed string.
+
+    Strings are used as they are. Other scalars use their JSON spelling —
+    ``true``/``false``, ``null``, ``42``, ``1.5`` — the way the provider spells
+    them (its test vector has ``sandbox`` = ``"true"``), so a JSON body with
+    ``"sandbox": true`` and a form body with ``sandbox=true`` hash the same.
+    Anything else (lists, objects, NaN) raises ``TypeError``: the hashed fields
+    are scalars, so such a notification cannot be authentic.
+    """
+    if isinstance(value, str):
+        return value
+    if value is None or isinstance(value, (bool, int)):
+        return json.dumps(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return json.dumps(value)
+    raise TypeError(f"a {type(value).__name__} cannot be part of a notification hash")
+
+
+def notification_digest(payload: Mapping[str, Any], secret: str) -> str:
+    """The upper-case hex SHA-256 the provider puts in a notification's ``signature``.
+
+    Raises ``KeyError`` for a missing field and ``TypeError`` for a value that
+    cannot be rendered; :func:`verify_notification` turns both into ``False``.
+    Exposed for tests and for sandboxes that need to *send* notifications.
+    """
+    message = secret.join(f"{key}={render_hash_value(payload[key])}" for key in HASHED_FIELDS)
+    return hashlib.sha256(message.encode("utf-8")).hexdigest().upper()
+
+
+def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
+    """Whether a hash-scheme notification was signed with ``secret``.
+
+    Exactly :data:`HASHED_FIELDS` are hashed; other keys (``metadata``,
+    ``additional_data``, ...) neither help nor hurt, and are *not* authenticated.
+    The hex comparison is case-insensitive and constant-time. Never raises:
+    a missing field, a missing or non-string signature, an empty secret or any
+    other garbage gives ``False``.
+    """
+    try:
+        if not isinstance(secret, str) or not secret or not isinstance(payload, Mapping):
+            return False
+        received = payload.get(SIGNATURE_PARAM)
+        if not isinstance(received, str):
+            return False
+        expected = notification_digest(payload, secret)
+        # Encoded first: compare_digest refuses non-ASCII str, and garbage must be False.
+        return hmac.compare_digest(
+            expected.encode("ascii"), received.upper().encode("utf-8", "surrogatepass")
+        )
+    except Exception as err:
+        # A verification boundary: whatever the input did, the answer is "not verified".
+        logger.debug("notification hash not verifiable: %s", type(err).__name__)
+        return False
+
+
+def decode_notification(
+    token: str,
+    secret: str,
+    *,
+    leeway: float | timedelta = 0,
+) -> dict[str, Any]:
+    """Verify a JWT-scheme notification and return its payload.
+
+    Only HS256 is accepted (``alg: none``, HS512, RS256... are refused);
+    ``exp``/``nbf``/``iat`` are honoured with ``leeway`` seconds of clock skew.
+    Raises ``SignatureError`` on any failure — wrong secret, expired, malformed,
+    not a string, empty secret — with a message that never contains the token.
+    """
+    if not isinstance(token, str):
+        raise SignatureError(f"notification token must be a string, not {type(token).__name__}")
+    if not isinstance(secret, str) or not secret:
+        # An empty HMAC key would accept tokens anyone can make.
+        raise SignatureError("no signature secret to verify the notification with")
+    try:
+        payload = jwt.decode(token, secret, algorithms=[ALGORITHM], leeway=leeway)
+    except jwt.ExpiredSignatureError as err:
+        raise SignatureError("notification token has expired") from err
+    except jwt.ImmatureSignatureError as err:
+        raise SignatureError("notification token is not valid yet (nbf/iat in the future)") from err
+    except jwt.InvalidSignatureError as err:
+        raise SignatureError("notification token signature does not match the secret") from err
+    except jwt.InvalidAlgorithmError as err:
+        raise SignatureError(f"notification token is not signed with {ALGORITHM}") from err
+    except jwt.DecodeError as err:
+        raise SignatureError("notification is not a well-formed JWT") from err
+    except jwt.PyJWTError as err:
+        raise SignatureError(f"notification token rejected ({type(err).__name__})") from err
+    except Exception as err:
+        # PyJWT lets a few exotic inputs through as ValueError/TypeError/...;
+        # the contract is SignatureError on any failure.
+        raise SignatureError(f"notification token rejected ({type(err).__name__})") from err
+    if not isinstance(payload, dict):  # pragma: no cover - PyJWT guarantees an object
+        raise SignatureError("notification token payload is not a JSON object")
+    return payload
