@@ -55,7 +55,7 @@ def _key_id(raw: bytes) -> str:
 @dataclass(frozen=True)
 class RingKey:
     key_id: str
-    raw: bytes  # 32 bytes: Fernet's signing key + encryption key
+    raw: bytes = field(repr=False)  # 32 bytes: Fernet's signing + encryption keys
     derived_from_secret_key: bool = False
 
     def fernet(self, context: str) -> Fernet:

@@ -47,7 +47,15 @@ class Undecryptable(Sealed):
 
 
 class EncryptedAttribute(DeferredAttribute):
-    """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value."""
+    """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value.
+
+    A data descriptor (it defines ``__set__``): Django's plain ``DeferredAttribute``
+    is bypassed once the value sits in the instance ``__dict__``, and this one
+    must see every read.
+    """
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        instance.__dict__[self.field.attname] = value
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         value = super().__get__(instance, cls)
@@ -83,6 +91,9 @@ class EncryptedTextField(models.TextField):
         )
 
     def get_transform(self, lookup_name: str) -> Any:
+        # Called for every unknown lookup name before get_lookup; "isnull" must pass.
+        if lookup_name == "isnull":
+            return None
         raise FieldError(
             f"{self.model._meta.label}.{self.name} is encrypted and supports no transforms "
             f"({lookup_name!r})"

@@ -1,0 +1,133 @@
+"""The key ring: encryption, key ids, per-context sub-keys, key sources."""
+
+import pytest
+from cryptography.fernet import Fernet
+
+from django_apiauth import crypto
+from django_apiauth.exceptions import ConfigurationError, DecryptionError
+
+
+def test_round_trip_and_versioned_prefix():
+    token = crypto.encrypt("hello")
+    version, key_id, fernet_token = token.split(":", 2)
+    assert version == "v1"
+    assert key_id == crypto.get_key_ring().primary.key_id
+    assert "hello" not in token
+    assert crypto.decrypt(token) == "hello"
+
+
+def test_encryption_is_randomised():
+    assert crypto.encrypt("same") != crypto.encrypt("same")
+
+
+def test_generated_key_is_a_valid_fernet_key():
+    key = crypto.generate_key()
+    Fernet(key)  # raises if malformed
+    assert key != crypto.generate_key()
+
+
+def test_other_context_does_not_decrypt():
+    token = crypto.encrypt("value", context="app.model.a")
+    with pytest.raises(DecryptionError, match="copied from another column"):
+        crypto.decrypt(token, context="app.model.b")
+
+
+def test_first_key_encrypts_and_older_keys_still_decrypt(settings, new_key):
+    old_token = crypto.encrypt("old")
+    old_key = settings.APIAUTH["ENCRYPTION_KEYS"][0]
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key, old_key]}
+    assert crypto.decrypt(old_token) == "old"
+    new_token = crypto.encrypt("new")
+    assert new_token.split(":")[1] != old_token.split(":")[1]
+
+
+def test_key_removed_from_ring_is_named_in_the_error(settings, new_key):
+    token = crypto.encrypt("x")
+    key_id = token.split(":")[1]
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    with pytest.raises(DecryptionError, match=f"key id {key_id}, which is not in the key ring"):
+        crypto.decrypt(token)
+
+
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda t: t[:-5],  # truncated
+        lambda t: t[:-6] + ("A" if t[-6] != "A" else "B") + t[-5:],  # one char flipped
+        lambda t: t.split(":", 2)[0] + ":" + t.split(":", 2)[1] + ":",  # token missing
+        lambda t: "v1:short:" + t.split(":", 2)[2],  # malformed key id
+    ],
+    ids=["truncated", "tampered", "empty-token", "bad-key-id"],
+)
+def test_damaged_ciphertext_fails_loudly(mangle):
+    with pytest.raises(DecryptionError):
+        crypto.decrypt(mangle(crypto.encrypt("secret value")))
+
+
+def test_plaintext_is_refused_not_returned():
+    with pytest.raises(DecryptionError, match="not a django-apiauth ciphertext"):
+        crypto.decrypt("i-am-plaintext")
+
+
+@pytest.mark.parametrize("bad", ["not-a-key", "c2hvcnQ=", ""])
+def test_malformed_configured_key_is_a_configuration_error(settings, bad):
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [crypto.generate_key(), bad or "x"]}
+    with pytest.raises(ConfigurationError, match=r"ENCRYPTION_KEYS\[1\] is not a Fernet key") as e:
+        crypto.encrypt("x")
+    assert (bad or "x") not in str(e.value)
+
+
+def test_keys_from_environment_variable(settings, monkeypatch, new_key):
+    settings.APIAUTH = {}
+    monkeypatch.setenv("APIAUTH_ENCRYPTION_KEYS", f"{new_key}, {crypto.generate_key()}")
+    ring = crypto.get_key_ring()
+    assert len(ring.keys) == 2
+    assert not ring.primary.derived_from_secret_key
+    assert crypto.decrypt(crypto.encrypt("env")) == "env"
+
+
+def test_settings_win_over_environment(settings, monkeypatch, new_key):
+    monkeypatch.setenv("APIAUTH_ENCRYPTION_KEYS", crypto.generate_key())
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    from django_apiauth.crypto import _decode_key, _key_id
+
+    assert crypto.get_key_ring().primary.key_id == _key_id(_decode_key(new_key, 0))
+
+
+def test_secret_key_derivation_survives_secret_key_rotation(settings, monkeypatch):
+    monkeypatch.delenv("APIAUTH_ENCRYPTION_KEYS", raising=False)
+    settings.APIAUTH = {}
+    settings.SECRET_KEY = "first-secret-key"
+    token = crypto.encrypt("keep me")
+    assert crypto.get_key_ring().primary.derived_from_secret_key
+    settings.SECRET_KEY = "second-secret-key"
+    settings.SECRET_KEY_FALLBACKS = ["first-secret-key"]
+    assert crypto.decrypt(token) == "keep me"
+    settings.SECRET_KEY_FALLBACKS = []
+    with pytest.raises(DecryptionError):
+        crypto.decrypt(token)
+
+
+def test_ring_is_cached_until_settings_change(settings, new_key):
+    ring = crypto.get_key_ring()
+    assert crypto.get_key_ring() is ring
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    assert crypto.get_key_ring() is not ring
+
+
+def test_rotate_moves_value_to_primary_key(settings, new_key):
+    token = crypto.encrypt("rotate me", context="c")
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key, settings.APIAUTH["ENCRYPTION_KEYS"][0]]}
+    ring = crypto.get_key_ring()
+    rotated = ring.rotate(token, "c")
+    assert rotated.split(":")[1] == ring.primary.key_id
+    assert ring.decrypt(rotated, "c") == "rotate me"
+
+
+def test_repr_of_ring_shows_no_key_material(settings):
+    ring = crypto.get_key_ring()
+    key = settings.APIAUTH["ENCRYPTION_KEYS"][0]
+    assert key not in repr(ring)
+    import base64
+
+    assert repr(base64.urlsafe_b64decode(key)) not in repr(ring)

@@ -1,0 +1,124 @@
+"""EncryptedTextField: what is stored, what is returned, what is refused."""
+
+import pytest
+from django.core.exceptions import FieldError
+from django.db import connection
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+
+from django_apiauth.exceptions import DecryptionError
+from django_apiauth.fields import Undecryptable
+from django_apiauth.models import ApiCredential
+
+from .conftest import SECRETS, raw_column, write_raw_column
+
+pytestmark = pytest.mark.django_db
+
+ENCRYPTED = ["api_key", "api_secret", "dashboard_password", "signature_secret"]
+
+
+def test_no_secret_in_any_column(credential):
+    table = connection.ops.quote_name(ApiCredential._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM {table}")
+        rows = cursor.fetchall()
+    dump = repr(rows)
+    for value in SECRETS.values():
+        assert value not in dump
+    for column in ENCRYPTED:
+        assert raw_column(credential.pk, column).startswith("v1:")
+
+
+def test_values_round_trip_through_the_database(credential):
+    loaded = ApiCredential.objects.get(pk=credential.pk)
+    for field, value in SECRETS.items():
+        assert getattr(loaded, field) == value
+
+
+def test_values_queries_decrypt_too(credential):
+    assert list(ApiCredential.objects.values_list("api_secret", flat=True)) == [
+        SECRETS["api_secret"]
+    ]
+
+
+def test_empty_string_stays_empty_and_is_not_encrypted(credential):
+    credential.signature_secret = ""
+    credential.save()
+    assert raw_column(credential.pk, "signature_secret") == ""
+    assert ApiCredential.objects.get(pk=credential.pk).signature_secret == ""
+
+
+def test_none_stays_null():
+    field = ApiCredential._meta.get_field("api_key")
+    assert field.get_prep_value(None) is None
+    assert field.from_db_value(None, None, connection) is None
+
+
+def test_only_isnull_lookup_is_allowed(credential):
+    assert ApiCredential.objects.filter(dashboard_password__isnull=False).count() == 1
+    for lookup in ["api_key", "api_key__exact", "api_key__icontains", "api_key__in"]:
+        value = ["x"] if lookup.endswith("__in") else "x"
+        with pytest.raises(FieldError, match="is encrypted; only the 'isnull' lookup"):
+            list(ApiCredential.objects.filter(**{lookup: value}))
+
+
+@pytest.mark.parametrize("path", ["api_key__lower", "api_key__lower__exact"])
+def test_transforms_are_refused(path):
+    with pytest.raises(FieldError, match="ApiCredential.api_key is encrypted"):
+        list(ApiCredential.objects.filter(**{path: "x"}))
+
+
+def test_bytes_are_refused_with_a_clear_error():
+    with pytest.raises(TypeError, match="takes text, not bytes"):
+        ApiCredential.objects.create(name="b", api_key=b"raw", api_secret="s")
+
+
+def test_ciphertext_moved_to_another_column_fails_loudly(credential):
+    write_raw_column(credential.pk, "api_secret", raw_column(credential.pk, "api_key"))
+    loaded = ApiCredential.objects.get(pk=credential.pk)
+    assert loaded.api_key == SECRETS["api_key"]
+    with pytest.raises(DecryptionError, match=rf"ApiCredential.api_secret of pk={credential.pk}"):
+        loaded.api_secret
+
+
+def test_plaintext_legacy_value_is_not_returned_as_if_decrypted(credential):
+    write_raw_column(credential.pk, "api_secret", "legacy-plaintext")
+    loaded = ApiCredential.objects.get(pk=credential.pk)
+    with pytest.raises(DecryptionError, match="apiauth_rotate_keys"):
+        loaded.api_secret
+
+
+def test_undecryptable_row_loads_and_saves_without_losing_the_value(credential, settings, new_key):
+    stored = raw_column(credential.pk, "api_secret")
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    loaded = ApiCredential.objects.get(pk=credential.pk)  # loading never raises
+    assert str(loaded) == "shop" and "shop" in repr(loaded)
+    assert not loaded.has_readable_secrets()
+    loaded.merchant_uid = "m-1"
+    loaded.save()
+    assert raw_column(credential.pk, "api_secret") == stored
+    assert isinstance(loaded.__dict__["api_secret"], Undecryptable)
+    assert "v1:" not in repr(loaded.__dict__["api_secret"])
+
+
+def test_deferred_field_is_loaded_and_decrypted(credential):
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+    assert loaded.api_secret == SECRETS["api_secret"]
+
+
+@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(value=st.text(min_size=1, max_size=300) | st.text(min_size=5000, max_size=6000))
+def test_any_text_round_trips(value):
+    field = ApiCredential._meta.get_field("api_secret")
+    stored = field.get_prep_value(value)
+    assert stored.startswith("v1:")
+    assert field.from_db_value(stored, None, connection) == value
+
+
+@pytest.mark.parametrize(
+    "value", ["ünïcødé ☃ 🔑", "\x00nul inside", "x" * 100_000, " padded ", "line\nbreak"]
+)
+def test_awkward_values_survive_the_database(value):
+    cred = ApiCredential.objects.create(name="awkward", api_key="k" * 12, api_secret=value)
+    assert ApiCredential.objects.get(pk=cred.pk).api_secret == value
