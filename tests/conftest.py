@@ -78,3 +78,22 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("postgres"):
             reason = "PostgreSQL run only: set APIAUTH_TEST_DATABASE=postgres (make test does)"
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def sandbox_provider():
+    """A running sandbox provider (``example_project/sandbox``) on a free loopback port.
+
+    Yields a ``SandboxServer``: ``.url`` (``http://127.0.0.1:<port>``), ``.account``
+    (api_key, api_secret, dashboard_username, dashboard_password, signature_secret,
+    merchant_uid) and ``.state`` (counters, ``revoke_tokens()``, ``fail_next()``,
+    ``set_delay()``, ``token_lifetime``). Clients need
+    ``APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True`` to talk to it over http://.
+    """
+    from sandbox.server import start_sandbox
+
+    server = start_sandbox()
+    try:
+        yield server
+    finally:
+        server.stop()
