@@ -28,10 +28,9 @@ class Command(BaseCommand):
     help = "Manage API credentials: set (create/update), list, delete."
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True, parser_class=type(parser))
+        sub = parser.add_subparsers(dest="action", required=True)
         setp = sub.add_parser(
             "set",
-            cmd=self,
             help="Create or update a credential. Secrets come from $APIAUTH_API_KEY, "
             "$APIAUTH_API_SECRET, $APIAUTH_DASHBOARD_PASSWORD, $APIAUTH_SIGNATURE_SECRET "
             "(or the variables named by --*-env), else from a hidden prompt.",
@@ -54,8 +53,8 @@ class Command(BaseCommand):
             )
             # Accepted only to refuse it with a useful message instead of argparse's.
             setp.add_argument(f"--{flag}", dest=f"argv_{fld}", help="Refused: see above.")
-        sub.add_parser("list", cmd=self, help="List credentials (API keys masked).")
-        delp = sub.add_parser("delete", cmd=self, help="Delete a credential.")
+        sub.add_parser("list", help="List credentials (API keys masked).")
+        delp = sub.add_parser("delete", help="Delete a credential.")
         delp.add_argument("name")
 
     def handle(self, *args, action, **options):

@@ -1,0 +1,114 @@
+"""apiauth_generate_key and apiauth_credential."""
+
+from io import StringIO
+
+import pytest
+from cryptography.fernet import Fernet
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from django_apiauth.models import ApiCredential
+
+from .conftest import SECRETS
+
+pytestmark = pytest.mark.django_db
+
+
+def run(*args, **kwargs):
+    out, err = StringIO(), StringIO()
+    call_command(*args, stdout=out, stderr=err, **kwargs)
+    return out.getvalue() + err.getvalue()
+
+
+@pytest.fixture
+def secret_env(monkeypatch):
+    monkeypatch.setenv("APIAUTH_API_KEY", SECRETS["api_key"])
+    monkeypatch.setenv("APIAUTH_API_SECRET", SECRETS["api_secret"])
+    monkeypatch.setenv("APIAUTH_SIGNATURE_SECRET", SECRETS["signature_secret"])
+
+
+def test_generate_key_prints_a_fernet_key():
+    key = run("apiauth_generate_key").strip()
+    Fernet(key)
+
+
+def test_set_creates_from_environment_without_echoing_secrets(secret_env):
+    output = run("apiauth_credential", "set", "shop", "--environment", "production", "--no-input")
+    cred = ApiCredential.objects.get(name="shop")
+    assert (cred.api_key, cred.api_secret) == (SECRETS["api_key"], SECRETS["api_secret"])
+    assert cred.signature_secret == SECRETS["signature_secret"]
+    assert cred.environment == "production"
+    assert "Created credential 'shop'" in output
+    for value in SECRETS.values():
+        assert value not in output
+
+
+def test_set_reads_secrets_from_named_variables(monkeypatch):
+    monkeypatch.setenv("SHOP_KEY", "k" * 16)
+    monkeypatch.setenv("SHOP_SECRET", "s" * 16)
+    run(
+        "apiauth_credential", "set", "shop", "--no-input",
+        "--api-key-env", "SHOP_KEY", "--api-secret-env", "SHOP_SECRET",
+    )  # fmt: skip
+    assert ApiCredential.objects.get(name="shop").api_secret == "s" * 16
+
+
+def test_set_updates_without_touching_secrets_not_given(secret_env, monkeypatch):
+    run("apiauth_credential", "set", "shop", "--no-input")
+    for var in ["APIAUTH_API_KEY", "APIAUTH_API_SECRET", "APIAUTH_SIGNATURE_SECRET"]:
+        monkeypatch.delenv(var)
+    run("apiauth_credential", "set", "shop", "--merchant-uid", "mer_1", "--inactive", "--no-input")
+    cred = ApiCredential.objects.get(name="shop")
+    assert cred.api_secret == SECRETS["api_secret"]
+    assert (cred.merchant_uid, cred.is_active) == ("mer_1", False)
+
+
+@pytest.mark.parametrize("flag", ["--api-secret", "--api-key", "--dashboard-password"])
+def test_secrets_on_argv_are_refused(flag):
+    with pytest.raises(CommandError, match="refusing .*command line") as err:
+        run("apiauth_credential", "set", "shop", flag, "hunter2-value")
+    assert "hunter2-value" not in str(err.value)
+    assert not ApiCredential.objects.exists()
+
+
+def test_missing_required_secret_names_the_variable(monkeypatch):
+    monkeypatch.delenv("APIAUTH_API_KEY", raising=False)
+    with pytest.raises(CommandError, match=r"api_key is required .*\$APIAUTH_API_KEY"):
+        run("apiauth_credential", "set", "shop", "--no-input")
+
+
+def test_interactive_prompt_is_used_when_variables_are_missing(monkeypatch):
+    for var in ["APIAUTH_API_KEY", "APIAUTH_API_SECRET"]:
+        monkeypatch.delenv(var, raising=False)
+    answers = iter(["typed-key-1234", "typed-secret", "", ""])
+    prompts = []
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("getpass.getpass", lambda p: prompts.append(p) or next(answers))
+    run("apiauth_credential", "set", "shop")
+    assert ApiCredential.objects.get(name="shop").api_secret == "typed-secret"
+    assert prompts[0] == "api key: "
+
+
+def test_invalid_values_are_reported_per_field(secret_env):
+    with pytest.raises(CommandError, match="base_url: .*plain http://"):
+        run("apiauth_credential", "set", "shop", "--base-url", "http://x.example", "--no-input")
+    assert not ApiCredential.objects.exists()
+
+
+def test_list_masks_keys(credential):
+    output = run("apiauth_credential", "list")
+    assert "shop\tstaging" in output
+    assert "••••" + SECRETS["api_key"][-4:] in output
+    assert SECRETS["api_key"] not in output
+
+
+def test_list_survives_an_undecryptable_row(credential, settings, new_key):
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    assert "(undecryptable)" in run("apiauth_credential", "list")
+
+
+def test_delete(credential):
+    assert "Deleted credential 'shop'" in run("apiauth_credential", "delete", "shop")
+    assert not ApiCredential.objects.exists()
+    with pytest.raises(CommandError, match="no credential named 'shop'"):
+        run("apiauth_credential", "delete", "shop")
