@@ -53,6 +53,8 @@ if os.environ.get("APIAUTH_TEST_DATABASE") == "postgres":
             "PORT": os.environ.get("APIAUTH_TEST_PGPORT", "5432"),
             "USER": os.environ.get("APIAUTH_TEST_PGUSER", "postgres"),
             "NAME": "test",
+            # One test database per run, so concurrent runs never drop each other's.
+            "TEST": {"NAME": f"test_apiauth_{os.getpid()}"},
         }
     }
 else:
