@@ -1,0 +1,234 @@
+"""Admin for API credentials: write-only secrets and the "Test connectivity" action.
+
+No page shows a secret: the change list shows the API key masked, the form's
+secret inputs never render a value (see ``forms.py``), history entries only
+name the fields that changed, and add/change requests are marked with
+``sensitive_post_parameters`` so error reports hide the typed secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.text import Truncator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_post_parameters
+
+from .connectivity import ConnectivityResult, check_credentials
+from .exceptions import ConfigurationError
+from .forms import OPTIONAL_SECRET_FIELDS, SECRET_FIELDS, ApiCredentialForm, clear_field_name
+from .models import ApiCredential
+
+TEST_CONNECTIVITY_PERMISSION = "django_apiauth.test_connectivity"
+
+_BADGE_STYLE = (
+    "display:inline-block;padding:1px 6px;border-radius:8px;font-weight:bold;"
+    "color:#fff;background:{}"
+)
+_BADGES = {
+    True: (_("OK"), "#2e7d32", "ok"),
+    False: (_("failed"), "#c62828", "failed"),
+    None: (_("never"), "#757575", "never"),
+}
+
+sensitive_secrets = method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
+
+
+class LastCheckFilter(admin.SimpleListFilter):
+    """Filter on the last connectivity check: OK, failed or never run."""
+
+    title = _("last check")
+    parameter_name = "last_check"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("ok", _("OK")), ("failed", _("failed")), ("never", _("never"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value == "ok":
+            return queryset.filter(last_check_ok=True)
+        if value == "failed":
+            return queryset.filter(last_check_ok=False)
+        if value == "never":
+            return queryset.filter(last_check_ok__isnull=True)
+        return queryset
+
+
+@admin.register(ApiCredential)
+class ApiCredentialAdmin(admin.ModelAdmin):
+    form = ApiCredentialForm
+    change_form_template = "django_apiauth/admin/apicredential_change_form.html"
+    list_display = [
+        "name",
+        "environment",
+        "endpoint_display",
+        "api_key_display",
+        "is_active",
+        "last_check_badge",
+    ]
+    list_filter = ["environment", "is_active", LastCheckFilter]
+    # Only plain columns: the encrypted ones support no lookup but isnull.
+    search_fields = ["name", "merchant_uid"]
+    readonly_fields = ["last_check_badge", "created_at", "updated_at"]
+    actions = ["test_connectivity"]
+    fieldsets = [
+        (None, {"fields": ["name", "is_active", "merchant_uid"]}),
+        (_("Endpoint"), {"fields": ["environment", "base_url"]}),
+        (_("Access token (API key and secret)"), {"fields": ["api_key", "api_secret"]}),
+        (
+            _("Dashboard login (basic authentication)"),
+            {
+                "fields": [
+                    "dashboard_username",
+                    "dashboard_password",
+                    clear_field_name("dashboard_password"),
+                ]
+            },
+        ),
+        (
+            _("Signature (JWT)"),
+            {"fields": ["signature_secret", clear_field_name("signature_secret")]},
+        ),
+        (_("Status"), {"fields": ["last_check_badge", "created_at", "updated_at"]}),
+    ]
+
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
+        if obj is not None:
+            return self.fieldsets
+        # Adding: nothing to clear yet, and no status to show.
+        clear_fields = {clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS}
+        return [
+            (title, {**options, "fields": [f for f in options["fields"] if f not in clear_fields]})
+            for title, options in self.fieldsets
+            if title != _("Status")
+        ]
+
+    # ----------------------------------------------------------------- columns
+
+    @admin.display(description=_("endpoint"))
+    def endpoint_display(self, obj: ApiCredential) -> str:
+        try:
+            return obj.endpoint
+        except ConfigurationError:
+            return format_html(
+                '<span style="color:#c62828">⚠ {}</span>',
+                _("unknown environment %(env)r") % {"env": obj.environment},
+            )
+
+    @admin.display(description=_("API key"))
+    def api_key_display(self, obj: ApiCredential) -> str:
+        # One undecryptable row must not break the whole page: flag it instead.
+        if not obj.has_readable_secrets():
+            return format_html(
+                '<span class="apiauth-undecryptable" style="color:#c62828" title="{}">⚠ {}</span>',
+                _(
+                    "No key of APIAUTH['ENCRYPTION_KEYS'] decrypts this row's secrets: restore "
+                    "the key that encrypted them, or re-enter the secrets."
+                ),
+                _("secrets cannot be decrypted"),
+            )
+        return obj.masked_api_key()
+
+    @admin.display(description=_("last check"), ordering="last_check_at")
+    def last_check_badge(self, obj: ApiCredential) -> str:
+        label, colour, css = _BADGES[obj.last_check_ok]
+        badge = format_html(
+            '<span class="apiauth-badge apiauth-badge-{}" style="{}">{}</span>',
+            css,
+            _BADGE_STYLE.format(colour),
+            label,
+        )
+        if obj.last_check_at is None:
+            return badge
+        when = date_format(timezone.localtime(obj.last_check_at), "SHORT_DATETIME_FORMAT")
+        detail = obj.last_check_detail or ""
+        return format_html(
+            '{} <span title="{}">{} · {}</span>',
+            badge,
+            detail,
+            when,
+            Truncator(detail).chars(80),
+        )
+
+    # ------------------------------------------------------ add / change views
+
+    @sensitive_secrets
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        return super().add_view(request, form_url, extra_context)
+
+    @sensitive_secrets
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
+    ):
+        extra_context = {
+            **(extra_context or {}),
+            "can_test_connectivity": self.has_test_connectivity_permission(request),
+            "test_connectivity_url": reverse(
+                f"{self.admin_site.name}:django_apiauth_apicredential_test_connectivity",
+                args=[object_id],
+            ),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    # ------------------------------------------------------ connectivity check
+
+    def has_test_connectivity_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(TEST_CONNECTIVITY_PERMISSION)
+
+    @admin.action(description=_("Test connectivity"), permissions=["test_connectivity"])
+    def test_connectivity(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Check the selected credentials concurrently and report one message each."""
+        # Freshly loaded rows: only stored credentials go to stored endpoints.
+        self._run_checks(request, list(queryset))
+
+    def test_connectivity_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The change page's button: check one credential (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_test_connectivity_permission(request):
+            raise PermissionDenied
+        credential = self.get_object(request, unquote(object_id))
+        if credential is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        self._run_checks(request, [credential])
+        return HttpResponseRedirect(
+            reverse(
+                f"{self.admin_site.name}:django_apiauth_apicredential_change",
+                args=[credential.pk],
+            )
+        )
+
+    def get_urls(self):
+        urls = [
+            path(
+                "<path:object_id>/test-connectivity/",
+                self.admin_site.admin_view(self.test_connectivity_view),
+                name="django_apiauth_apicredential_test_connectivity",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def _run_checks(self, request: HttpRequest, credentials: list[ApiCredential]) -> None:
+        results = check_credentials(credentials)
+        for credential, result in zip(credentials, results, strict=True):
+            self._report(request, credential, result)
+
+    def _report(self, request: HttpRequest, credential: ApiCredential, result: ConnectivityResult):
+        # Quoted like Django's own messages (which also stops capfirst changing the name).
+        text = f"“{credential.name}”: {result.summary}"
+        level = messages.SUCCESS if result.ok else messages.ERROR
+        self.message_user(request, text, level)
+        self.log_change(request, credential, f"Tested connectivity: {result.summary}")

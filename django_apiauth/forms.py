@@ -1,0 +1,153 @@
+"""The admin's credential form: secrets are write-only.
+
+The encrypted columns are *not* model fields of this form (``Meta.exclude``):
+they are plain password inputs that never render a value, and are copied onto
+the instance only when something was typed. So
+
+* no page ever contains a stored secret, not even in a hidden ``initial``;
+* a blank input on the change form keeps the stored value;
+* a row whose secrets no longer decrypt can still be opened and repaired,
+  because nothing reads the undecryptable values to fill the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .conf import api_settings
+from .exceptions import DecryptionError
+from .models import ApiCredential
+
+#: Encrypted columns, in the order the form shows them.
+SECRET_FIELDS = ("api_key", "api_secret", "dashboard_password", "signature_secret")
+#: Secrets a credential can do without; each gets a "clear" checkbox.
+OPTIONAL_SECRET_FIELDS = ("dashboard_password", "signature_secret")
+#: Secrets every credential needs (token method); required when adding.
+REQUIRED_SECRET_FIELDS = ("api_key", "api_secret")
+
+
+def _formfield(db_field: Any, **kwargs: Any) -> Any:
+    # A scheme-less base URL means https:// (Django 6's default, chosen now).
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+def clear_field_name(secret: str) -> str:
+    return f"clear_{secret}"
+
+
+def secret_state(credential: ApiCredential, secret: str) -> str:
+    """``"set"``, ``"empty"`` or ``"unreadable"`` for one encrypted field of ``credential``."""
+    if credential.pk is None:
+        return "empty"
+    try:
+        value = getattr(credential, secret)
+    except DecryptionError:
+        return "unreadable"
+    return "set" if value else "empty"
+
+
+class ApiCredentialForm(forms.ModelForm):
+    """Add/change form for :class:`~django_apiauth.models.ApiCredential` with write-only secrets."""
+
+    environment = forms.ChoiceField(label=_("environment"), required=False)
+    api_key = forms.CharField(label=_("API key"), required=False)
+    api_secret = forms.CharField(label=_("API secret"), required=False)
+    dashboard_password = forms.CharField(label=_("dashboard password"), required=False)
+    clear_dashboard_password = forms.BooleanField(
+        label=_("clear the dashboard password"), required=False
+    )
+    signature_secret = forms.CharField(label=_("signature secret"), required=False)
+    clear_signature_secret = forms.BooleanField(
+        label=_("clear the signature secret"), required=False
+    )
+
+    class Meta:
+        model = ApiCredential
+        formfield_callback = _formfield
+        fields = [
+            "name",
+            "environment",
+            "base_url",
+            "dashboard_username",
+            "merchant_uid",
+            "is_active",
+        ]
+        # Also excluded explicitly: the admin (or any modelform_factory) builds
+        # Meta.fields from its fieldsets, and an encrypted column becoming a
+        # model field again would be read to fill the form and overwritten
+        # with "" when left blank.
+        exclude = list(SECRET_FIELDS)  # noqa: DJ006
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Choices are read now, not at import, so settings changes apply at once.
+        environments = api_settings.ENVIRONMENTS
+        self.fields["environment"].choices = [
+            ("", _("— none (a base URL is given) —")),
+            *((name, f"{name} ({url})") for name, url in environments.items()),
+        ]
+        adding = self.instance.pk is None
+        for secret in SECRET_FIELDS:
+            if secret not in self.fields:
+                continue
+            field = self.fields[secret]
+            # A fresh widget per form: render_value=False is what keeps values off pages.
+            field.widget = forms.PasswordInput(
+                render_value=False, attrs={"autocomplete": "new-password"}
+            )
+            field.required = adding and secret in REQUIRED_SECRET_FIELDS
+            field.help_text = self._secret_help_text(secret)
+        if adding:
+            for secret in OPTIONAL_SECRET_FIELDS:
+                self.fields.pop(clear_field_name(secret), None)
+
+    def _secret_help_text(self, secret: str) -> str:
+        state = secret_state(self.instance, secret)
+        if state == "set":
+            text = _("A value is set; leave blank to keep it, or type a new one to replace it.")
+            if secret == "api_key":
+                text = _("A value is set (%(masked)s); leave blank to keep it.") % {
+                    "masked": self.instance.masked_api_key()
+                }
+            return str(text)
+        if state == "unreadable":
+            return str(
+                _(
+                    "A value is stored but cannot be decrypted with the current encryption "
+                    "keys; type a new one to replace it."
+                )
+            )
+        if self.instance.pk is None:
+            return "" if secret in REQUIRED_SECRET_FIELDS else str(_("Optional."))
+        return str(_("No value is set."))
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for secret in OPTIONAL_SECRET_FIELDS:
+            if cleaned.get(clear_field_name(secret)) and cleaned.get(secret):
+                self.add_error(secret, _("Type a new value or tick “clear”, not both."))
+        return cleaned
+
+    def secret_updates(self) -> dict[str, str]:
+        """The encrypted fields this submission changes: typed values and cleared ones."""
+        updates: dict[str, str] = {}
+        for secret in SECRET_FIELDS:
+            value = self.cleaned_data.get(secret)
+            if value:
+                updates[secret] = value
+            elif secret in OPTIONAL_SECRET_FIELDS and self.cleaned_data.get(
+                clear_field_name(secret)
+            ):
+                updates[secret] = ""
+        return updates
+
+    def save(self, commit: bool = True) -> ApiCredential:
+        for secret, value in self.secret_updates().items():
+            setattr(self.instance, secret, value)
+        return super().save(commit=commit)

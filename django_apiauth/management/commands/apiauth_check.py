@@ -1,0 +1,56 @@
+"""Check that credentials can reach the provider: one line each, exit 1 if any fails.
+
+Meant for deploy health checks and cron::
+
+    manage.py apiauth_check --all
+    manage.py apiauth_check merchant-fr merchant-de
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_apiauth.connectivity import DEFAULT_TIMEOUT, check_credentials, select_credentials
+from django_apiauth.exceptions import CredentialNotFound
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the connectivity check of the named credentials (or of every active one "
+        "with --all), store the results and print one line per credential. "
+        "Exits with status 1 if any check fails."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("names", nargs="*", metavar="NAME", help="Credential names.")
+        parser.add_argument(
+            "--all", action="store_true", dest="all_active", help="Check every active credential."
+        )
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=DEFAULT_TIMEOUT,
+            metavar="SECONDS",
+            help=f"Give up on one check after this long (default {DEFAULT_TIMEOUT:g}).",
+        )
+
+    def handle(self, *args, names, all_active, timeout, **options):
+        if bool(names) == all_active:
+            raise CommandError("name the credentials to check, or pass --all (not both)")
+        if timeout <= 0:
+            raise CommandError("--timeout must be positive")
+        try:
+            credentials = select_credentials(names, active_only=all_active)
+        except CredentialNotFound as err:
+            raise CommandError(str(err)) from None
+        if not credentials:
+            raise CommandError("there is no active credential to check")
+        results = check_credentials(credentials, timeout=timeout)
+        width = max(len(result.name) for result in results)
+        for result in results:
+            status = self.style.SUCCESS("OK    ") if result.ok else self.style.ERROR("FAILED")
+            self.stdout.write(f"{status} {result.name:<{width}}  {result.summary}")
+        failed = [result.name for result in results if not result.ok]
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(results)} checks failed: {', '.join(failed)}",
+                returncode=1,
+            )

@@ -1,0 +1,120 @@
+"""No admin page ever contains a secret, in clear or encrypted."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from .conftest import assert_no_secret, forbidden_strings
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def forbidden(credential, secrets):
+    return forbidden_strings(credential, secrets)
+
+
+def page(client, url, **kwargs):
+    response = client.get(url, **kwargs)
+    assert response.status_code == 200, url
+    return response.content.decode()
+
+
+def test_change_list_shows_no_secret(admin_client, credential, forbidden):
+    html = page(admin_client, reverse("admin:django_apiauth_apicredential_changelist"))
+    assert "shop-fr" in html
+    assert_no_secret(html, forbidden)
+
+
+def test_change_list_shows_the_api_key_masked_to_its_last_four(admin_client, credential, secrets):
+    html = page(admin_client, reverse("admin:django_apiauth_apicredential_changelist"))
+    assert "••••" + secrets["api_key"][-4:] in html
+
+
+def test_change_page_shows_no_secret(admin_client, credential, forbidden):
+    html = page(
+        admin_client, reverse("admin:django_apiauth_apicredential_change", args=[credential.pk])
+    )
+    assert 'name="api_secret"' in html
+    assert_no_secret(html, forbidden)
+
+
+def test_add_page_shows_no_secret(admin_client, credential, forbidden):
+    html = page(admin_client, reverse("admin:django_apiauth_apicredential_add"))
+    assert_no_secret(html, forbidden)
+
+
+def test_add_form_redisplayed_with_errors_does_not_echo_typed_secrets(admin_client, secrets):
+    # The name is invalid, so the form comes back with what was typed.
+    response = admin_client.post(
+        reverse("admin:django_apiauth_apicredential_add"),
+        {"name": "not a slug!", "environment": "staging", "is_active": "on", **secrets},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["name"]
+    assert_no_secret(response.content.decode(), {k: v for k, v in secrets.items()})
+
+
+def test_change_form_redisplayed_with_errors_does_not_echo_typed_secrets(admin_client, credential):
+    typed = {"api_key": "typed_key_Wq8Er7Ty6", "api_secret": "typed_secret_Ui5Op4As3"}
+    response = admin_client.post(
+        reverse("admin:django_apiauth_apicredential_change", args=[credential.pk]),
+        {"name": "shop-fr", "environment": "nowhere", "is_active": "on", **typed},
+    )
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["environment"]
+    assert_no_secret(response.content.decode(), typed)
+
+
+def test_history_page_shows_no_secret(admin_client, credential, forbidden):
+    # Produce a history entry that changed every secret, then read the history.
+    admin_client.post(
+        reverse("admin:django_apiauth_apicredential_change", args=[credential.pk]),
+        {
+            "name": "shop-fr",
+            "environment": "staging",
+            "is_active": "on",
+            "api_key": "adm_key_rotated_Pp0Oo9Ii8",
+            "api_secret": "adm_secret_rotated_Ll7Kk6Jj5",
+        },
+    )
+    forbidden.update(
+        {"new key": "adm_key_rotated_Pp0Oo9Ii8", "new secret": "adm_secret_rotated_Ll7Kk6Jj5"}
+    )
+    html = page(
+        admin_client, reverse("admin:django_apiauth_apicredential_history", args=[credential.pk])
+    )
+    assert "Changed" in html
+    assert_no_secret(html, forbidden)
+
+
+def test_delete_confirmation_shows_no_secret(admin_client, credential, forbidden):
+    html = page(
+        admin_client, reverse("admin:django_apiauth_apicredential_delete", args=[credential.pk])
+    )
+    assert "Are you sure" in html
+    assert_no_secret(html, forbidden)
+
+
+def test_action_confirmation_for_delete_shows_no_secret(admin_client, credential, forbidden):
+    response = admin_client.post(
+        reverse("admin:django_apiauth_apicredential_changelist"),
+        {"action": "delete_selected", "_selected_action": [credential.pk]},
+    )
+    assert response.status_code == 200
+    assert_no_secret(response.content.decode(), forbidden)
+
+
+def test_test_connectivity_result_page_shows_no_secret(
+    admin_client, credential, forbidden, fake_checks
+):
+    fake_checks.failing["shop-fr"] = "the provider refused the API key and secret"
+    response = admin_client.post(
+        reverse("admin:django_apiauth_apicredential_changelist"),
+        {"action": "test_connectivity", "_selected_action": [credential.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert "“shop-fr”: failed: the provider refused" in html
+    assert_no_secret(html, forbidden)
