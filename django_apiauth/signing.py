@@ -144,6 +144,10 @@ def _check_signing_secret(secret: object) -> None:
         raise ConfigurationError(
             "no signature secret: set the credential's signature_secret to sign requests"
         )
+    try:
+        secret.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError("the signature secret is not valid text (UTF-8)") from None
 
 
 def _positive_seconds(expires_in: float | timedelta) -> int:

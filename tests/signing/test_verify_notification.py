@@ -1,0 +1,171 @@
+"""``verify_notification``: the hash scheme of payment notifications (PROVIDER.md)."""
+
+from __future__ import annotations
+
+import hashlib
+from types import MappingProxyType
+
+import pytest
+from django.http import QueryDict
+
+from django_apiauth.signing import notification_digest, render_hash_value, verify_notification
+
+from .vectors import HASH_FIELDS, HASH_NOTIFICATION, HASH_SECRET, HASH_SIGNATURE
+
+
+def signed(fields: dict, secret: str = HASH_SECRET) -> dict:
+    return {**fields, "signature": notification_digest(fields, secret)}
+
+
+def test_the_provider_vector_verifies():
+    assert verify_notification(HASH_NOTIFICATION, HASH_SECRET) is True
+
+
+def test_the_digest_of_the_vector_is_the_providers_signature():
+    assert notification_digest(HASH_FIELDS, HASH_SECRET) == HASH_SIGNATURE
+
+
+def test_the_digest_is_sha256_of_sorted_key_value_pairs_joined_by_the_secret():
+    # Spelled out independently of the implementation, from PROVIDER.md's wording.
+    message = "SECRET".join(f"{key}={HASH_FIELDS[key]}" for key in sorted(HASH_FIELDS))
+
+    assert hashlib.sha256(message.encode()).hexdigest().upper() == HASH_SIGNATURE
+
+
+def test_a_lower_case_signature_verifies():
+    notification = {**HASH_FIELDS, "signature": HASH_SIGNATURE.lower()}
+
+    assert verify_notification(notification, HASH_SECRET) is True
+
+
+def test_a_mixed_case_signature_verifies():
+    notification = {**HASH_FIELDS, "signature": HASH_SIGNATURE[:32].lower() + HASH_SIGNATURE[32:]}
+
+    assert verify_notification(notification, HASH_SECRET) is True
+
+
+@pytest.mark.parametrize("key", sorted(HASH_FIELDS))
+def test_a_tampered_field_does_not_verify(key):
+    notification = {**HASH_NOTIFICATION, key: HASH_NOTIFICATION[key] + "x"}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+def test_a_tampered_signature_does_not_verify():
+    notification = {**HASH_NOTIFICATION, "signature": "0" + HASH_SIGNATURE[1:]}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+def test_another_secret_does_not_verify():
+    assert verify_notification(HASH_NOTIFICATION, "OTHER") is False
+
+
+def test_extra_keys_do_not_change_the_result():
+    notification = {
+        **HASH_NOTIFICATION,
+        "metadata": {"order": 42},
+        "additional_data": {"x": [1, 2]},
+        "something_new": "value",
+    }
+
+    assert verify_notification(notification, HASH_SECRET) is True
+
+
+def test_extra_keys_cannot_make_a_bad_notification_verify():
+    notification = {**HASH_NOTIFICATION, "status": "failed", "metadata": {"status": "completed"}}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+@pytest.mark.parametrize("key", sorted(HASH_FIELDS))
+def test_a_missing_field_does_not_verify(key):
+    notification = {k: v for k, v in HASH_NOTIFICATION.items() if k != key}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+def test_a_missing_signature_does_not_verify():
+    assert verify_notification(dict(HASH_FIELDS), HASH_SECRET) is False
+
+
+@pytest.mark.parametrize("signature", [None, 0, b"B1C7", ["B1C7"], "", "not hex", "é" * 64])
+def test_a_malformed_signature_does_not_verify(signature):
+    assert verify_notification({**HASH_FIELDS, "signature": signature}, HASH_SECRET) is False
+
+
+@pytest.mark.parametrize("secret", ["", None, b"SECRET", 123])
+def test_an_empty_or_non_text_secret_never_verifies(secret):
+    assert verify_notification(HASH_NOTIFICATION, secret) is False
+
+
+@pytest.mark.parametrize("payload", [None, "signature=x", ["signature"], 42, b"{}"])
+def test_a_payload_that_is_not_a_mapping_does_not_verify(payload):
+    assert verify_notification(payload, HASH_SECRET) is False
+
+
+def test_any_mapping_type_is_accepted():
+    assert verify_notification(MappingProxyType(HASH_NOTIFICATION), HASH_SECRET) is True
+
+
+def test_a_form_querydict_verifies():
+    form = QueryDict(mutable=True)
+    form.update(HASH_NOTIFICATION)
+
+    assert verify_notification(form, HASH_SECRET) is True
+
+
+# Non-string values: rendered with their JSON spelling (the vector's sandbox is "true").
+
+
+@pytest.mark.parametrize(
+    ("value", "rendered"),
+    [
+        (True, "true"),
+        (False, "false"),
+        (None, "null"),
+        (0, "0"),
+        (1086986786391, "1086986786391"),
+        (-3, "-3"),
+        (1.5, "1.5"),
+        ("true", "true"),
+        ("", ""),
+    ],
+)
+def test_values_render_with_their_json_spelling(value, rendered):
+    assert render_hash_value(value) == rendered
+
+
+def test_a_json_boolean_sandbox_verifies_like_the_string_in_the_vector():
+    notification = {**HASH_NOTIFICATION, "sandbox": True}
+
+    assert verify_notification(notification, HASH_SECRET) is True
+
+
+def test_a_python_style_true_is_not_the_providers_spelling():
+    notification = {**HASH_NOTIFICATION, "sandbox": "True"}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+def test_a_null_error_is_not_the_same_as_an_empty_error():
+    notification = {**HASH_NOTIFICATION, "error": None}
+
+    assert verify_notification(notification, HASH_SECRET) is False
+
+
+def test_a_notification_signed_with_non_string_values_verifies():
+    fields = {**HASH_FIELDS, "error": None, "sandbox": False, "id": 12345}
+
+    assert verify_notification(signed(fields), HASH_SECRET) is True
+
+
+@pytest.mark.parametrize(
+    "value",
+    [["completed"], {"s": 1}, float("nan"), float("inf"), b"completed", object()],
+    ids=repr,
+)
+def test_values_that_are_not_scalars_never_verify(value):
+    notification = {**HASH_NOTIFICATION, "status": value}
+
+    assert verify_notification(notification, HASH_SECRET) is False
