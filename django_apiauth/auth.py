@@ -1,0 +1,101 @@
+"""``requests`` auth classes: the bearer access token and the dashboard Basic login."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from requests.auth import AuthBase, HTTPBasicAuth
+from requests.cookies import extract_cookies_to_jar
+from requests.utils import rewind_body
+
+from . import tokens
+from .exceptions import ConfigurationError
+
+if TYPE_CHECKING:
+    import requests
+
+    from .models import ApiCredential
+
+
+def _can_replay(request: requests.PreparedRequest) -> bool:
+    body = request.body
+    if body is None or isinstance(body, (bytes, str)):
+        return True
+    # A file body can be rewound if requests recorded where it started; a generator cannot.
+    return getattr(request, "_body_position", None) is not None and hasattr(body, "seek")
+
+
+class BearerTokenAuth(AuthBase):
+    """``Authorization: Bearer <token>`` from the shared token store.
+
+    A 401 answer drops the token that was sent (only if it is still the stored
+    one), fetches a new token and replays the request once, when its body can be
+    replayed — the way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    """
+
+    def __init__(self, store: tokens.TokenStore) -> None:
+        self.store = store
+        # Bound once: the hot path below must not allocate or read settings.
+        self._key = store.key
+        self._memory = tokens._memory
+        self._hook = self.handle_401
+
+    def __repr__(self) -> str:
+        return f"<BearerTokenAuth credential={self.store.name!r}>"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        token = self._memory.get(self._key)
+        if token is None or tokens._monotonic() >= token.refresh_at:
+            token = self.store.get()
+        r.headers["Authorization"] = token.header
+        r.hooks["response"].append(self._hook)
+        return r
+
+    def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
+        """Response hook: on a 401, swap the dead token for a new one and resend once."""
+        if r.status_code != 401:
+            return r
+        sent = r.request.headers.get("Authorization", "").partition(" ")[2]
+        if sent:
+            self.store.invalidate(sent)
+        if not _can_replay(r.request):
+            return r  # the next call will use a new token; this one cannot be resent
+        # Drain and release the connection so the replay can reuse it.
+        r.content  # noqa: B018
+        r.close()
+        prep = r.request.copy()
+        if prep.body is not None and not isinstance(prep.body, (bytes, str)):
+            rewind_body(prep)
+        extract_cookies_to_jar(prep._cookies, r.request, r.raw)
+        prep.prepare_cookies(prep._cookies)
+        prep.headers["Authorization"] = self.store.get().header
+        replay = r.connection.send(prep, **kwargs)
+        replay.history.append(r)
+        replay.request = prep
+        return replay
+
+
+class DashboardBasicAuth(AuthBase):
+    """HTTP Basic with the credential's dashboard login (requests' own encoder).
+
+    Raises ``ConfigurationError`` naming the credential when it has no dashboard
+    login, before any request is built.
+    """
+
+    def __init__(self, credential: ApiCredential) -> None:
+        username = credential.dashboard_username
+        password = credential.dashboard_password
+        if not username or not password:
+            missing = "dashboard_username" if not username else "dashboard_password"
+            raise ConfigurationError(
+                f"credential {credential.name!r} has no dashboard login ({missing} is empty); "
+                "set it to use auth='basic'"
+            )
+        self._basic = HTTPBasicAuth(username, password)
+        self.name = credential.name
+
+    def __repr__(self) -> str:
+        return f"<DashboardBasicAuth credential={self.name!r}>"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        return self._basic(r)

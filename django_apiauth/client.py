@@ -1,0 +1,219 @@
+"""The service client: ``get_client(name)`` and ``ApiClient``.
+
+Usage::
+
+    from django_apiauth.client import get_client
+
+    client = get_client("merchant-fr")
+    response = client.get("/api/merchants/me")            # Bearer token, shared fleet-wide
+    response = client.get("/api/dashboard", auth="basic")  # dashboard login
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from .auth import BearerTokenAuth, DashboardBasicAuth
+from .conf import api_settings
+from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
+from .tokens import TokenStore
+from .transport import create_session
+
+if TYPE_CHECKING:
+    from .models import ApiCredential
+
+AUTH_MODES = ("token", "basic", "none")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The outcome of :meth:`ApiClient.check`.
+
+    ``method`` says what was exercised (``"token"``, or ``"token+GET <CHECK_PATH>"``);
+    ``status_code`` is the HTTP status of the last answer (``None`` without one);
+    ``detail`` is a short, human-readable, secret-free sentence.
+    """
+
+    ok: bool
+    method: str
+    status_code: int | None
+    latency_ms: float
+    detail: str
+
+
+def get_client(name: str) -> ApiClient:
+    """The client of the *active* credential called ``name``; ``CredentialNotFound`` otherwise."""
+    from .models import ApiCredential
+
+    try:
+        credential = ApiCredential.objects.get(name=name, is_active=True)
+    except ApiCredential.DoesNotExist:
+        raise CredentialNotFound(f"no active credential named {name!r}") from None
+    return ApiClient(credential)
+
+
+class ApiClient:
+    """A ``requests``-based client bound to one credential.
+
+    ``request()`` takes a path relative to the credential's endpoint and any
+    ``requests`` keyword argument. Bearer tokens come from the shared token
+    store; a 401 swaps the token and replays once. Authenticated calls do not
+    follow redirects unless asked to (``allow_redirects=True``); every hop is
+    still held to the HTTPS policy and ``requests`` drops the header on a
+    change of host.
+    """
+
+    def __init__(self, credential: ApiCredential) -> None:
+        self.credential = credential
+        self.name = credential.name
+        self._store: TokenStore | None = None
+        self._bearer: BearerTokenAuth | None = None
+        self._session: requests.Session | None = None
+
+    def __repr__(self) -> str:
+        return f"<ApiClient credential={self.name!r}>"
+
+    # -- plumbing ------------------------------------------------------------
+
+    @property
+    def store(self) -> TokenStore:
+        """The token store of this credential (built on first use)."""
+        if self._store is None:
+            self._store = TokenStore(self.credential)
+        return self._store
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` of this client (see ``transport.create_session``)."""
+        if self._session is None:
+            self._session = self.create_session()
+        return self._session
+
+    def create_session(self) -> requests.Session:
+        """Override to customise the session (adapters, proxies...)."""
+        return create_session()
+
+    def close(self) -> None:
+        """Close the pooled connections."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path`` on the credential's endpoint."""
+        if path.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"pass a path, not a URL, to the client of {self.name!r}: credentials are "
+                "only sent to the credential's own endpoint"
+            )
+        return f"{self.credential.endpoint}/{path.lstrip('/')}"
+
+    def _auth(self, mode: str) -> requests.auth.AuthBase | None:
+        if mode == "token":
+            if self._bearer is None:
+                self._bearer = BearerTokenAuth(self.store)
+            return self._bearer
+        if mode == "basic":
+            return DashboardBasicAuth(self.credential)
+        if mode == "none":
+            return None
+        raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+
+    # -- calls -----------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, auth: str = "token", **kwargs: Any
+    ) -> requests.Response:
+        """Send ``method path`` with ``auth`` = ``"token"``, ``"basic"`` or ``"none"``.
+
+        Raises ``TokenError`` subclasses when no token can be had,
+        ``ConfigurationError`` for a credential that cannot do ``auth``, and
+        ``requests`` exceptions for transport failures of the call itself.
+        """
+        kwargs["auth"] = self._auth(auth)
+        if auth != "none":
+            kwargs.setdefault("allow_redirects", False)
+        return self.session.request(method.upper(), self.url(path), **kwargs)
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("POST", path, **kwargs)
+
+    def put(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PUT", path, **kwargs)
+
+    def patch(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    # -- tokens and signatures ----------------------------------------------
+
+    def access_token(self) -> str:
+        """The current access token (from process memory, the shared cache or the provider)."""
+        return self.store.access_token()
+
+    def invalidate_token(self) -> None:
+        """Drop this credential's token everywhere; the next call fetches a new one."""
+        self.store.invalidate()
+
+    def sign(self, payload: dict[str, Any], *, expires_in: Any = None) -> str:
+        """An HS256 JWT of ``payload`` signed with the credential's signature secret."""
+        from . import signing
+
+        secret = self.credential.signature_secret
+        if not secret:
+            raise ConfigurationError(
+                f"credential {self.name!r} has no signature secret; set it to sign parameters"
+            )
+        return signing.sign(payload, secret, expires_in=expires_in)
+
+    # -- connectivity -----------------------------------------------------------
+
+    def check(self) -> CheckResult:
+        """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
+
+        Never raises for provider or transport errors: the result says what happened.
+        """
+        check_path = api_settings.CHECK_PATH
+        method = f"token+GET {check_path}" if check_path else "token"
+        started = time.perf_counter()
+
+        def result(ok: bool, status: int | None, detail: str) -> CheckResult:
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            return CheckResult(ok, method, status, latency, detail)
+
+        try:
+            token = self.store.fetch_fresh()
+        except TokenError as err:
+            return result(False, err.status_code, str(err))
+        except ApiAuthError as err:  # configuration, HTTPS policy, undecryptable secrets
+            return result(False, None, str(err))
+        if not check_path:
+            return result(True, 200, f"token valid for {token.lifetime:.0f}s")
+        try:
+            response = self.request("GET", check_path)
+        except TokenError as err:
+            return result(False, err.status_code, str(err))
+        except ApiAuthError as err:
+            return result(False, None, str(err))
+        except requests.RequestException as err:
+            return result(False, None, f"GET {check_path} failed ({type(err).__name__})")
+        status = response.status_code
+        response.close()
+        if 200 <= status < 300:
+            return result(True, status, f"token valid; GET {check_path} answered {status}")
+        return result(False, status, f"token valid; GET {check_path} answered HTTP {status}")
