@@ -97,6 +97,7 @@ class SandboxState:
     counters: Counter = field(default_factory=Counter)
     requests: deque = field(default_factory=lambda: deque(maxlen=1000))
     _tokens: dict[str, IssuedToken] = field(default_factory=dict, repr=False)
+    _issued: deque = field(default_factory=lambda: deque(maxlen=10_000), repr=False)
     _faults: dict[str, deque] = field(
         default_factory=lambda: {kind: deque() for kind in KINDS}, repr=False
     )
@@ -137,6 +138,7 @@ class SandboxState:
         lifetime = self.token_lifetime
         with self._lock:
             self._tokens[token] = IssuedToken(account.api_key, self.clock() + lifetime)
+            self._issued.append(token)
             self.counters["tokens_issued"] += 1
         return token, lifetime
 
@@ -149,6 +151,11 @@ class SandboxState:
                 del self._tokens[token]
                 return None
         return self.find_account(api_key=issued.api_key)
+
+    def issued_token_values(self) -> list[str]:
+        """Every token issued so far, revoked ones included (to search outputs for leaks)."""
+        with self._lock:
+            return list(self._issued)
 
     def revoke_tokens(self) -> int:
         """Forget every issued token (the next bearer call gets a 401); returns how many."""
@@ -226,6 +233,7 @@ class SandboxState:
             self.counters.clear()
             self.requests.clear()
             self._tokens.clear()
+            self._issued.clear()
             for kind in KINDS:
                 self._faults[kind].clear()
                 self._delays[kind] = 0.0
