@@ -1,0 +1,168 @@
+"""``check_credentials``: bounded concurrency, per-check timeout, storage in the caller."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from django_apiauth import connectivity
+from django_apiauth.connectivity import ConnectivityResult, check_credentials, select_credentials
+from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
+from django_apiauth.models import ApiCredential
+
+pytestmark = pytest.mark.django_db
+
+
+def make(count):
+    return [
+        ApiCredential.objects.create(name=f"c{i:02d}", api_key=f"key{i}", api_secret="s")
+        for i in range(count)
+    ]
+
+
+def ok(credential):
+    return ConnectivityResult(name=credential.name, pk=credential.pk, ok=True, detail="")
+
+
+def test_results_come_back_in_input_order(fake_checks):
+    credentials = make(6)
+    results = check_credentials(reversed(credentials))
+    assert [r.name for r in results] == [c.name for c in reversed(credentials)]
+
+
+def test_checks_run_concurrently(monkeypatch):
+    # Four checks that each wait for all four to be running: run one after
+    # another, the barrier would break (BrokenBarrierError) instead of passing.
+    barrier = threading.Barrier(4, timeout=10)
+
+    def check(credential):
+        barrier.wait()
+        return ok(credential)
+
+    monkeypatch.setattr(connectivity, "check_credential", check)
+    results = check_credentials(make(4), max_workers=4)
+    assert all(r.ok for r in results)
+
+
+def test_no_more_than_max_workers_run_at_once(monkeypatch):
+    lock = threading.Lock()
+    running = peak = 0
+
+    def check(credential):
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        threading.Event().wait(0.02)
+        with lock:
+            running -= 1
+        return ok(credential)
+
+    monkeypatch.setattr(connectivity, "check_credential", check)
+    check_credentials(make(12), max_workers=3)
+    assert peak <= 3
+
+
+def test_a_check_over_its_timeout_is_reported_as_timed_out(monkeypatch):
+    release = threading.Event()
+    slow, fast = make(2)
+
+    def check(credential):
+        if credential.pk == slow.pk:
+            release.wait(10)
+        return ok(credential)
+
+    monkeypatch.setattr(connectivity, "check_credential", check)
+    try:
+        results = check_credentials([slow, fast], timeout=0.2)
+    finally:
+        release.set()
+    assert [(r.ok, r.detail) for r in results] == [(False, "timed out after 0.2 s"), (True, "")]
+
+
+def test_results_are_stored_in_last_check_fields(fake_checks):
+    (credential,) = make(1)
+    fake_checks.failing[credential.name] = "invalid_client"
+    check_credentials([credential])
+    stored = ApiCredential.objects.get(pk=credential.pk)
+    assert stored.last_check_ok is False
+    assert stored.last_check_detail == "failed: invalid_client (token, HTTP 401, 12 ms)"
+    assert stored.last_check_at is not None
+    assert credential.last_check_ok is False  # the instance passed in is updated too
+
+
+def test_storing_a_result_does_not_touch_updated_at(fake_checks):
+    (credential,) = make(1)
+    before = ApiCredential.objects.get(pk=credential.pk).updated_at
+    check_credentials([credential])
+    assert ApiCredential.objects.get(pk=credential.pk).updated_at == before
+
+
+def test_save_false_stores_nothing(fake_checks):
+    (credential,) = make(1)
+    check_credentials([credential], save=False)
+    assert ApiCredential.objects.get(pk=credential.pk).last_check_at is None
+
+
+def test_a_long_detail_is_truncated_to_the_column(fake_checks):
+    (credential,) = make(1)
+    fake_checks.failing[credential.name] = "x" * 400
+    check_credentials([credential])
+    assert len(ApiCredential.objects.get(pk=credential.pk).last_check_detail) == 255
+
+
+def test_our_own_errors_become_a_failed_result(monkeypatch):
+    class Client:
+        def __init__(self, credential):
+            pass
+
+        def check(self):
+            raise ApiAuthError("unknown environment 'moon'")
+
+    monkeypatch.setattr("django_apiauth.client.ApiClient", Client)
+    (result,) = check_credentials(make(1), save=False)
+    assert (result.ok, result.detail) == (False, "unknown environment 'moon'")
+
+
+def test_foreign_errors_become_a_failed_result_naming_only_their_type(monkeypatch, caplog):
+    class Client:
+        def __init__(self, credential):
+            pass
+
+        def check(self):
+            raise ValueError("Invalid header value b'Basic c2VjcmV0'")
+
+    monkeypatch.setattr("django_apiauth.client.ApiClient", Client)
+    (result,) = check_credentials(make(1), save=False)
+    assert (result.ok, result.detail) == (False, "unexpected error (ValueError)")
+    assert "c2VjcmV0" not in caplog.text
+
+
+def test_select_credentials_keeps_the_order_asked_for():
+    make(3)
+    assert [c.name for c in select_credentials(["c02", "c00"])] == ["c02", "c00"]
+
+
+def test_select_credentials_names_every_unknown_name():
+    make(1)
+    with pytest.raises(CredentialNotFound, match="'nope', 'nada'"):
+        select_credentials(["c00", "nope", "nada"])
+
+
+def test_select_credentials_active_only_skips_inactive():
+    first, second = make(2)
+    ApiCredential.objects.filter(pk=second.pk).update(is_active=False)
+    assert [c.name for c in select_credentials(active_only=True)] == ["c00"]
+
+
+def test_summary_of_a_success():
+    result = ConnectivityResult(
+        name="x", pk=1, ok=True, method="token", status_code=200, latency_ms=87.4, detail=""
+    )
+    assert result.summary == "OK in 87 ms (token, HTTP 200)"
+
+
+def test_summary_of_a_failure_without_an_answer():
+    result = ConnectivityResult(name="x", pk=1, ok=False, detail="connection refused")
+    assert result.summary == "failed: connection refused"
