@@ -1,0 +1,134 @@
+"""The "Test connectivity" action: 50 credentials, provider answering in 300 ms.
+
+    .venv/bin/python benchmarks/bench_admin_action.py
+
+A local sandbox provider (``example_project/sandbox``) on loopback delays every
+token answer by 300 ms. Measured in the same run:
+
+* baseline: the same per-credential check, one credential after another;
+* pool: ``check_credentials`` (bounded thread pool), what the action, the
+  change-page button and ``apiauth_check`` call;
+* action: the admin action end to end (POST to the change list as a superuser,
+  checks, storage of ``last_check_*``, messages, log entries).
+"""
+
+import os
+import sys
+import time
+
+import django
+from django.conf import settings
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
+
+CREDENTIALS = 50
+DELAY = 0.3
+
+settings.configure(
+    SECRET_KEY="benchmark-only",
+    USE_TZ=True,
+    ALLOWED_HOSTS=["*"],
+    INSTALLED_APPS=[
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django_apiauth",
+    ],
+    MIDDLEWARE=[
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ],
+    ROOT_URLCONF="tests.urls",
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+    APIAUTH={
+        "ENCRYPTION_KEYS": ["ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="],
+        "ALLOW_INSECURE_LOOPBACK": True,
+    },
+)
+django.setup()
+
+from django.contrib.auth.models import User  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.urls import reverse  # noqa: E402
+from sandbox.server import start_sandbox  # noqa: E402
+
+from django_apiauth.connectivity import (  # noqa: E402
+    DEFAULT_MAX_WORKERS,
+    check_credential,
+    check_credentials,
+)
+from django_apiauth.models import ApiCredential  # noqa: E402
+
+
+def timed(fn):
+    start = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - start, value
+
+
+def main():
+    call_command("migrate", verbosity=0)
+    sandbox = start_sandbox()
+    try:
+        credentials = []
+        for index in range(CREDENTIALS):
+            account = sandbox.state.add_account()
+            credentials.append(
+                ApiCredential.objects.create(
+                    name=f"merchant-{index:02d}",
+                    base_url=sandbox.url,
+                    api_key=account.api_key,
+                    api_secret=account.api_secret,
+                )
+            )
+        sandbox.state.set_delay(DELAY, "token")
+
+        baseline, results = timed(lambda: [check_credential(c) for c in credentials])
+        assert all(r.ok for r in results), [r.summary for r in results if not r.ok][:3]
+        pooled, results = timed(lambda: check_credentials(credentials))
+        assert all(r.ok for r in results), [r.summary for r in results if not r.ok][:3]
+
+        User.objects.create_superuser("bench", "bench@example.com", "pw")
+        client = Client()
+        client.force_login(User.objects.get(username="bench"))
+        url = reverse("admin:django_apiauth_apicredential_changelist")
+        data = {"action": "test_connectivity", "_selected_action": [c.pk for c in credentials]}
+        action, response = timed(lambda: client.post(url, data))
+        assert response.status_code == 302, response.status_code
+        assert ApiCredential.objects.filter(last_check_ok=True).count() == CREDENTIALS
+    finally:
+        sandbox.stop()
+
+    print(
+        f"{CREDENTIALS} credentials, provider answering in {DELAY * 1000:.0f} ms, "
+        f"pool of {DEFAULT_MAX_WORKERS}"
+    )
+    print(f"  baseline (one after another): {baseline:6.2f} s")
+    print(f"  check_credentials (pool):     {pooled:6.2f} s")
+    print(f"  admin action end to end:      {action:6.2f} s")
+    print(f"  speed-up pool vs baseline:    {baseline / pooled:6.1f}x")
+
+
+if __name__ == "__main__":
+    main()
