@@ -49,6 +49,7 @@ class _Failure:
     body: str
     headers: dict[str, str]
     content_type: str
+    exception: BaseException | None = None
 
 
 class FakeProvider:
@@ -168,6 +169,8 @@ class FakeProvider:
             self.token_requests += 1
             if self._failures:
                 failure = self._failures.pop(0)
+                if failure.exception is not None:
+                    raise failure.exception
                 return (
                     failure.status,
                     {"Content-Type": failure.content_type, **failure.headers},
@@ -199,12 +202,16 @@ class FakeProvider:
         body: str = '{"error": "temporarily_unavailable"}',
         headers: dict[str, str] | None = None,
         content_type: str = "application/json",
+        exception: BaseException | None = None,
     ) -> None:
-        """Make the next ``count`` token requests answer ``status`` with ``body``."""
+        """Make the next ``count`` token requests answer ``status`` with ``body``.
+
+        With ``exception`` (e.g. ``requests.ConnectTimeout()``) they raise it instead,
+        as a network failure would.
+        """
+        failure = _Failure(status, body, dict(headers or {}), content_type, exception)
         with self._lock:
-            self._failures.extend(
-                [_Failure(status, body, dict(headers or {}), content_type)] * count
-            )
+            self._failures.extend([failure] * count)
 
     def revoke_tokens(self) -> None:
         """Invalidate every token issued so far: bearer calls get 401 until a new one is fetched."""

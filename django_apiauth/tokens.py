@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from . import crypto
 from .conf import api_settings
@@ -257,6 +259,16 @@ def _retry_after(response: requests.Response) -> float | None:
     return min(float(seconds), MAX_RETRY_AFTER)
 
 
+def _is_timeout(err: requests.RequestException) -> bool:
+    if isinstance(err, requests.Timeout):
+        return True
+    # After the last retry urllib3 wraps a read timeout in MaxRetryError, which
+    # requests turns into a plain ConnectionError: look at the reason. (A refused
+    # connection, NewConnectionError, subclasses urllib3's timeout error.)
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, TimeoutError_) and not isinstance(reason, NewConnectionError)
+
+
 def _oauth_error(response: requests.Response) -> str | None:
     """The RFC 6749 ``error`` code of a JSON error answer, if it looks like one."""
     try:
@@ -321,15 +333,11 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
                 allow_redirects=False,
             )
             response.content  # noqa: B018 - read the body inside the session's lifetime
-    except requests.Timeout as err:
-        raise TokenEndpointError(
-            f"the token request for credential {credential!r} to {host} timed out",
-            credential=credential,
-        ) from err
     except requests.RequestException as err:
+        # The host and the exception's class only: never its text, which may quote a URL.
+        cause = "timed out" if _is_timeout(err) else f"failed ({type(err).__name__})"
         raise TokenEndpointError(
-            f"the token request for credential {credential!r} could not reach {host} "
-            f"({type(err).__name__})",
+            f"the token request for credential {credential!r} to {host} {cause}",
             credential=credential,
         ) from err
 
