@@ -27,7 +27,7 @@ from django_apiauth.client import ApiClient, get_client
 from django_apiauth.models import ApiCredential
 
 #: Loggers that report the 401s and 403s the demo provokes on purpose.
-NOISY_LOGGERS = ("django.request", "django.server", "django_apiauth", "sandbox")
+NOISY_LOGGERS = ("django.request", "django.server")
 
 
 class Report:
