@@ -137,3 +137,21 @@ def fake_checks(monkeypatch):
     fake = FakeChecks()
     monkeypatch.setattr(connectivity, "check_credential", fake)
     return fake
+
+
+STAGING = "https://staging.back.ecard.pledg.co"
+
+
+@pytest.fixture
+def provider():
+    """The provider (``responses``, no network) at the staging URL, knowing ``SECRETS``.
+
+    Any request to another URL fails with a ``ConnectionError``, so a check that
+    went anywhere but the stored endpoint cannot pass.
+    """
+    from django_apiauth.testing import FakeProvider
+
+    with FakeProvider(
+        STAGING, api_key=SECRETS["api_key"], api_secret=SECRETS["api_secret"]
+    ) as fake:
+        yield fake

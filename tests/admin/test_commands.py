@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from io import StringIO
 from unittest import mock
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError, ManagementUtility, call_command
 
-from django_apiauth.client import ApiClient
+from django_apiauth.client import ApiClient, get_client
 from django_apiauth.crypto import generate_key
 from django_apiauth.models import ApiCredential
+
+from .conftest import SECRETS
 
 pytestmark = pytest.mark.django_db
 
@@ -29,76 +33,111 @@ def run_failing(command, *args):
 
 
 @pytest.fixture
-def shops(db):
+def shops(db, provider):
+    """shop-fr and shop-old hold the provider's secrets, shop-de a wrong one."""
     return [
-        ApiCredential.objects.create(name=name, api_key=f"{name}_key", api_secret="s", **extra)
-        for name, extra in [("shop-de", {}), ("shop-fr", {}), ("shop-old", {"is_active": False})]
+        ApiCredential.objects.create(
+            name=name, api_key=SECRETS["api_key"], api_secret=secret, **extra
+        )
+        for name, secret, extra in [
+            ("shop-de", "wrong-secret", {}),
+            ("shop-fr", SECRETS["api_secret"], {}),
+            ("shop-old", SECRETS["api_secret"], {"is_active": False}),
+        ]
     ]
 
 
-def test_check_prints_one_line_per_named_credential(shops, fake_checks):
-    output = run("apiauth_check", "shop-fr", "shop-de")
-    assert output.splitlines() == [
-        "OK     shop-fr  OK in 42 ms (token, HTTP 200)",
-        "OK     shop-de  OK in 42 ms (token, HTTP 200)",
+def test_check_prints_one_line_per_named_credential(shops):
+    output = run("apiauth_check", "shop-fr", "shop-old")
+    assert [line.split()[:2] for line in output.splitlines()] == [
+        ["OK", "shop-fr"],
+        ["OK", "shop-old"],
     ]
+    assert "OK in " in output
 
 
-def test_check_all_checks_every_active_credential(shops, fake_checks):
-    run("apiauth_check", "--all")
-    assert sorted(c.name for c in fake_checks.checked) == ["shop-de", "shop-fr"]
+def test_check_all_checks_every_active_credential(shops, provider):
+    output, _ = run_failing("apiauth_check", "--all")
+    assert provider.token_requests == 2
+    assert "shop-old" not in output
 
 
-def test_check_stores_the_results(shops, fake_checks):
+def test_check_stores_the_results(shops):
     run("apiauth_check", "shop-fr")
     assert ApiCredential.objects.get(name="shop-fr").last_check_ok is True
 
 
-def test_check_exits_with_status_1_when_any_check_fails(shops, fake_checks):
-    fake_checks.failing["shop-de"] = "invalid_client"
+def test_check_exits_with_status_1_when_any_check_fails(shops):
     output, error = run_failing("apiauth_check", "--all")
     assert error.returncode == 1
     assert "1 of 2 checks failed: shop-de" in str(error)
-    assert "FAILED shop-de  failed: invalid_client (token, HTTP 401, 12 ms)" in output
-    assert "OK     shop-fr" in output
+    assert re.search(r"^FAILED shop-de .*invalid_client", output, re.M)
+    assert re.search(r"^OK     shop-fr  OK in \d+ ms", output, re.M)
 
 
-def test_check_exit_status_from_the_command_line_is_1(shops, fake_checks, capsys):
-    from django.core.management import ManagementUtility
-
-    fake_checks.failing["shop-fr"] = "invalid_client"
+def test_check_exit_status_from_the_command_line_is_1(shops, capsys):
     with pytest.raises(SystemExit) as info:
-        ManagementUtility(["manage.py", "apiauth_check", "shop-fr"]).execute()
+        ManagementUtility(["manage.py", "apiauth_check", "shop-de"]).execute()
     assert info.value.code == 1
-    assert "FAILED shop-fr" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "FAILED shop-de" in captured.out
+    assert "1 of 1 checks failed" in captured.err
 
 
-def test_check_refuses_unknown_names(shops, fake_checks):
+def test_check_output_contains_no_secret(shops, capsys, caplog):
+    caplog.set_level(logging.DEBUG)
+    with pytest.raises(SystemExit):
+        ManagementUtility(["manage.py", "apiauth_check", "--all"]).execute()
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err, caplog.text):
+        assert SECRETS["api_key"] not in text
+        assert SECRETS["api_secret"] not in text
+        assert "wrong-secret" not in text
+
+
+def test_check_refuses_unknown_names(shops, provider):
     _, error = run_failing("apiauth_check", "shop-fr", "shop-xx")
     assert "'shop-xx'" in str(error)
-    assert fake_checks.checked == []
+    assert provider.token_requests == 0
 
 
-def test_check_needs_names_or_all(shops, fake_checks):
+def test_check_needs_names_or_all(shops):
     _, error = run_failing("apiauth_check")
     assert "--all" in str(error)
 
 
-def test_check_refuses_names_with_all(shops, fake_checks):
+def test_check_refuses_names_with_all(shops, provider):
     run_failing("apiauth_check", "shop-fr", "--all")
-    assert fake_checks.checked == []
+    assert provider.token_requests == 0
 
 
-def test_check_all_with_no_active_credential_fails(db, fake_checks):
+def test_check_all_with_no_active_credential_fails(db):
     _, error = run_failing("apiauth_check", "--all")
     assert "no active credential" in str(error)
 
 
-def test_check_reports_an_undecryptable_credential_as_failed(shops, fake_checks, settings):
+def test_check_reports_an_undecryptable_credential_as_failed(shops, provider, settings):
     settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [generate_key()]}
     output, error = run_failing("apiauth_check", "shop-fr")
     assert "cannot be decrypted" in output
-    assert fake_checks.checked == []
+    assert provider.token_requests == 0
+
+
+def test_clear_tokens_makes_the_next_call_fetch_a_new_token(shops, provider):
+    client = get_client("shop-fr")
+    client.access_token()
+    client.access_token()
+    assert provider.tokens_issued == 1
+    run("apiauth_clear_tokens", "shop-fr")
+    get_client("shop-fr").access_token()
+    assert provider.tokens_issued == 2
+
+
+def test_clear_tokens_reports_an_undecryptable_credential(shops, settings):
+    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [generate_key()]}
+    _, error = run_failing("apiauth_clear_tokens", "shop-fr")
+    assert error.returncode == 1
+    assert "shop-fr" in str(error)
 
 
 @pytest.fixture

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.urls import reverse
 
@@ -106,15 +108,39 @@ def test_action_confirmation_for_delete_shows_no_secret(admin_client, credential
     assert_no_secret(response.content.decode(), forbidden)
 
 
+@pytest.mark.parametrize("succeeds", [True, False], ids=["ok", "refused"])
 def test_test_connectivity_result_page_shows_no_secret(
-    admin_client, credential, forbidden, fake_checks
+    admin_client, credential, forbidden, provider, succeeds
 ):
-    fake_checks.failing["shop-fr"] = "the provider refused the API key and secret"
+    if not succeeds:
+        provider.api_secret = "the-provider-now-expects-another-secret"
     response = admin_client.post(
         reverse("admin:django_apiauth_apicredential_changelist"),
         {"action": "test_connectivity", "_selected_action": [credential.pk]},
         follow=True,
     )
     html = response.content.decode()
-    assert "“shop-fr”: failed: the provider refused" in html
+    assert ("“shop-fr”: OK in" in html) is succeeds
     assert_no_secret(html, forbidden)
+    assert_no_secret(html, {f"token {i}": t for i, t in enumerate(provider._valid_tokens)})
+
+
+def test_change_page_after_the_button_shows_no_secret(
+    admin_client, credential, forbidden, provider
+):
+    url = reverse("admin:django_apiauth_apicredential_test_connectivity", args=[credential.pk])
+    html = admin_client.post(url, follow=True).content.decode()
+    assert "“shop-fr”: OK in" in html
+    assert_no_secret(html, forbidden)
+
+
+def test_checks_log_no_secret_even_at_debug(admin_client, credential, forbidden, provider, caplog):
+    caplog.set_level(logging.DEBUG)  # root: django_apiauth, urllib3, requests, django
+    provider.fail_token_requests(1, status=503)  # a retry and a failure path, too
+    admin_client.post(
+        reverse("admin:django_apiauth_apicredential_changelist"),
+        {"action": "test_connectivity", "_selected_action": [credential.pk]},
+    )
+    assert provider.token_requests >= 2
+    tokens = {f"token {i}": t for i, t in enumerate(provider._valid_tokens)}
+    assert_no_secret(caplog.text, {**forbidden, **tokens})
