@@ -341,3 +341,12 @@ def test_readme_transfer_example(client, shop):
 
 def test_readme_transfer_example_refuses_get(client, shop):
     assert client.get("/shop/notifications/transfer/").status_code == 405
+
+
+def test_an_oversized_body_is_refused_by_django_before_the_view(client, shop, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 64
+
+    response = post_json(client, "/recorded/", hash_notification(metadata="x" * 100))
+
+    assert response.status_code == 400
+    assert views.RECEIVED == []
