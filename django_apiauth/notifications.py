@@ -41,7 +41,7 @@ from django.http.multipartparser import MultiPartParserError
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
-from .exceptions import DecryptionError, SignatureError
+from .exceptions import ConfigurationError, DecryptionError, SignatureError
 from .signing import HASHED_FIELDS, SIGNATURE_PARAM, decode_notification, verify_notification
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,12 @@ class VerifiedNotificationMixin:
     notification_credential: str = ""
 
     def get_notification_credential(self) -> str:
+        if not self.notification_credential:
+            # A programming error, not a request error: fail loudly rather than answer 503.
+            raise ConfigurationError(
+                f"{type(self).__name__} must set notification_credential "
+                "(or override get_notification_credential)"
+            )
         return self.notification_credential
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:

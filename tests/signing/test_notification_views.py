@@ -14,8 +14,14 @@ import jwt
 import pytest
 from django.db import connection
 from django.test import Client
+from django.views import View
 
-from django_apiauth.notifications import Notification, verified_notification
+from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.notifications import (
+    Notification,
+    VerifiedNotificationMixin,
+    verified_notification,
+)
 from django_apiauth.signing import notification_digest, sign
 
 from . import views
@@ -350,3 +356,12 @@ def test_an_oversized_body_is_refused_by_django_before_the_view(client, shop, se
 
     assert response.status_code == 400
     assert views.RECEIVED == []
+
+
+def test_a_class_based_view_without_a_credential_name_fails_loudly(rf):
+    class Forgetful(VerifiedNotificationMixin, View):
+        def post(self, request):  # pragma: no cover
+            raise AssertionError("must not run")
+
+    with pytest.raises(ConfigurationError, match="Forgetful must set notification_credential"):
+        Forgetful.as_view()(rf.post("/", data="{}", content_type="application/json"))
