@@ -90,6 +90,8 @@ class FakeProvider:
         self._lock = threading.Lock()
         self._valid_tokens: set[str] = set()
         self._failures: list[_Failure] = []
+        #: Called with each token request before it is answered (to delay or block it).
+        self.before_token_request: Callable[[Any], None] | None = None
         self.token_requests = 0
         self.tokens_issued = 0
         self.bearer_calls = 0
@@ -165,6 +167,8 @@ class FakeProvider:
     def _token_endpoint(self, request: Any) -> tuple[int, dict[str, str], str]:
         import json as jsonlib
 
+        if self.before_token_request is not None:
+            self.before_token_request(request)  # outside the lock: it may block or sleep
         with self._lock:
             self.token_requests += 1
             if self._failures:

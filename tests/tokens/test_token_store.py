@@ -1,0 +1,516 @@
+"""The token store: memory, shared cache, single flight, refresh-ahead, remembered failures."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import threading
+import time
+
+import pytest
+from django.core.cache import caches
+
+from django_apiauth import crypto, tokens
+from django_apiauth.client import ApiClient
+from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
+from django_apiauth.tokens import CACHE_CONTEXT, TokenStore
+
+from .cachebackends import RecordingCache, StoppableCache
+
+pytestmark = pytest.mark.django_db
+
+
+def another_process():
+    """What a second worker sees: the same shared cache, empty process memory."""
+    tokens.clear_process_memory()
+
+
+@pytest.fixture
+def recording_cache(settings):
+    RecordingCache.writes = []
+    RecordingCache.reads = 0
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.tokens.cachebackends.RecordingCache", "LOCATION": "rec"}
+    }
+    yield caches["default"]
+    caches["default"].clear()
+
+
+@pytest.fixture
+def stoppable_cache(settings):
+    StoppableCache.stopped = False
+    StoppableCache.failures = 0
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.tokens.cachebackends.StoppableCache", "LOCATION": "stop"}
+    }
+    yield StoppableCache
+    StoppableCache.stopped = False
+    caches["default"].clear()
+
+
+# --- memory, then cache, then provider --------------------------------------------
+
+
+def test_the_second_call_is_served_from_process_memory(api_client, provider):
+    assert api_client.access_token() == api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_a_memory_hit_makes_no_cache_round_trip_and_no_decryption(
+    api_client, recording_cache, monkeypatch
+):
+    api_client.access_token()
+    reads = RecordingCache.reads
+    monkeypatch.setattr(crypto, "decrypt", lambda *a, **k: pytest.fail("decrypted on a hit"))
+    api_client.access_token()
+    assert RecordingCache.reads == reads
+
+
+def test_another_process_takes_the_token_from_the_shared_cache(api_client, provider):
+    first = api_client.access_token()
+    another_process()
+    assert ApiClient(api_client.credential).access_token() == first
+    assert provider.token_requests == 1
+
+
+def test_the_shared_value_is_encrypted_with_its_own_context(api_client, recording_cache):
+    token = api_client.access_token()
+    key, stored, _ = next(w for w in RecordingCache.writes if w[0] == api_client.store.key)
+    assert token not in stored
+    assert json.loads(crypto.decrypt(stored, context=CACHE_CONTEXT))["t"] == token
+    with pytest.raises(crypto.DecryptionError):
+        crypto.decrypt(stored)  # the default context (or a model column's) does not open it
+
+
+def test_the_shared_value_lives_expires_in_minus_the_leeway(api_client, recording_cache, apiauth):
+    apiauth(EXPIRY_LEEWAY=10)
+    api_client.access_token()
+    _, _, timeout = next(w for w in RecordingCache.writes if w[0] == api_client.store.key)
+    assert 589 <= timeout <= 590
+
+
+def test_an_unreadable_shared_value_is_a_miss_not_an_error(api_client, provider):
+    caches["default"].set(api_client.store.key, "v1:garbage:garbage")
+    assert api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_the_cache_key_is_prefix_pk_and_a_fingerprint_without_secrets(credential, provider):
+    store = TokenStore(credential)
+    assert store.key.startswith(f"{TokenStore.key_prefix}{credential.pk}:")
+    assert provider.api_secret not in store.key
+    assert provider.api_key not in store.key
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"api_secret": "a-new-secret"},
+        {"api_key": "a-new-key"},
+        {"base_url": "https://other-provider.test"},
+    ],
+)
+def test_editing_the_credential_orphans_its_token(credential, change):
+    before = TokenStore(credential).key
+    for field, value in change.items():
+        setattr(credential, field, value)
+    assert TokenStore(credential).key != before
+
+
+def test_the_fingerprint_depends_on_the_encryption_key(credential, apiauth):
+    before = TokenStore(credential).key
+    apiauth(ENCRYPTION_KEYS=[crypto.generate_key()])
+    crypto.get_key_ring.cache_clear()
+    assert TokenStore(credential).key != before
+
+
+def test_a_token_never_shows_its_value_and_cannot_be_pickled(api_client):
+    token = api_client.store.get()
+    assert token.value not in repr(token)
+    assert token.value not in str(token)
+    with pytest.raises(TypeError):
+        pickle.dumps(token)
+
+
+# --- lifetimes and refresh-ahead (fake clocks) ---------------------------------------
+
+
+def test_expiry_counts_from_when_the_request_was_sent(api_client, provider, clock, apiauth):
+    apiauth(EXPIRY_LEEWAY=10, REFRESH_MARGIN=60)
+    provider.before_token_request = lambda request: clock.advance(5)  # a slow answer
+    sent_at = clock.mono
+    token = api_client.store.get()
+    assert token.use_until == sent_at + 600 - 10
+    assert token.refresh_at == sent_at + 600 - 10 - 60
+
+
+def test_the_refresh_margin_is_at_most_a_quarter_of_the_lifetime(
+    api_client, provider, clock, apiauth
+):
+    apiauth(REFRESH_MARGIN=60, EXPIRY_LEEWAY=10)
+    provider.expires_in = 8
+    api_client.access_token()
+    for _ in range(3):  # 0..3 s of an 8 s token: no refresh yet
+        clock.advance(1)
+        api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_within_the_margin_one_call_refreshes_ahead(api_client, provider, clock, apiauth):
+    apiauth(REFRESH_MARGIN=60, EXPIRY_LEEWAY=10)
+    old = api_client.access_token()
+    clock.advance(600 - 10 - 30)  # 30 s before the token stops being used
+    new = api_client.access_token()
+    assert new != old
+    assert provider.token_requests == 2
+    assert api_client.access_token() == new
+    assert provider.token_requests == 2
+
+
+def test_an_expired_token_is_never_served(api_client, provider, clock):
+    old = api_client.access_token()
+    clock.advance(601)
+    provider.fail_token_requests(5, status=503)
+    with pytest.raises(TokenEndpointError):
+        api_client.access_token()
+    assert api_client.store.cached().value == old  # still held, but not served
+
+
+def test_a_failed_refresh_keeps_the_valid_token_serving_and_logs_it(
+    api_client, provider, clock, caplog
+):
+    old = api_client.access_token()
+    clock.advance(560)  # inside the refresh margin, 30 s of validity left
+    provider.fail_token_requests(3, status=503)
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
+        assert api_client.access_token() == old
+    assert "refreshing the access token of 'shop' failed (TokenEndpointError)" in caplog.text
+    assert old not in caplog.text
+
+
+def test_a_failed_refresh_is_retried_later_not_on_every_call(api_client, provider, clock):
+    api_client.access_token()
+    clock.advance(560)
+    provider.fail_token_requests(100, status=503)
+    for _ in range(20):
+        api_client.access_token()
+    attempts = provider.token_requests
+    clock.advance(5)
+    api_client.access_token()
+    assert attempts == 1 + 3  # the first token, then one refresh attempt (3 tries)
+    assert provider.token_requests == attempts + 3  # retried once the pause was over
+
+
+def test_a_refresh_done_by_another_process_is_adopted(api_client, provider, clock):
+    api_client.access_token()
+    clock.advance(560)
+    other = ApiClient(api_client.credential)
+    saved = dict(tokens._memory)
+    another_process()
+    refreshed = other.access_token()  # the other process is in its margin too: it refreshes
+    tokens._memory.update(saved)  # back in our process, holding the old token
+    assert api_client.access_token() == refreshed
+    assert provider.token_requests == 2
+
+
+def test_a_wall_clock_jump_does_not_touch_a_token_in_memory(api_client, provider, clock):
+    token = api_client.access_token()
+    clock.wall += 3600  # NTP step forward; monotonic time is unaffected
+    assert api_client.access_token() == token
+    clock.wall -= 7200
+    assert api_client.access_token() == token
+    assert provider.token_requests == 1
+
+
+def test_a_shared_value_read_after_the_wall_clock_jumped_ahead_is_not_used(
+    api_client, provider, clock
+):
+    api_client.access_token()
+    another_process()
+    clock.wall += 3600
+    api_client.access_token()
+    assert provider.token_requests == 2
+
+
+def test_a_wall_clock_jump_back_cannot_stretch_a_shared_token(api_client, clock, apiauth):
+    apiauth(EXPIRY_LEEWAY=10)
+    api_client.access_token()
+    clock.advance(300)
+    another_process()
+    clock.wall -= 3600  # the shared value now looks like it has 3900 s left
+    token = api_client.store.get()
+    assert token.use_until <= clock.mono + 600 - 10
+
+
+# --- single flight ----------------------------------------------------------------------
+
+
+def test_concurrent_cold_calls_in_one_process_make_one_token_request(api_client, provider):
+    provider.before_token_request = lambda request: time.sleep(0.2)
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(api_client.access_token()))
+        for _ in range(16)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(results)) == 1
+    assert len(results) == 16
+    assert provider.token_requests == 1
+
+
+def test_during_a_refresh_other_threads_keep_the_current_token_without_waiting(
+    api_client, provider, clock
+):
+    old = api_client.access_token()
+    clock.advance(560)
+    refreshing, release = threading.Event(), threading.Event()
+
+    def blocked_answer(request):
+        refreshing.set()
+        release.wait(5)
+
+    provider.before_token_request = blocked_answer
+    refresher = threading.Thread(target=api_client.access_token)
+    refresher.start()
+    assert refreshing.wait(5)
+    try:
+        assert api_client.access_token() == old  # not blocked behind the refresh
+    finally:
+        release.set()
+        refresher.join()
+    assert api_client.access_token() != old
+
+
+def test_a_caller_waits_for_another_process_holding_the_lease(api_client, provider, clock):
+    store = api_client.store
+    caches["default"].add(store.lease_key, "someone-else", timeout=10)
+    publisher = ApiClient(api_client.credential)
+
+    def other_process_publishes(seconds):
+        clock.advance(seconds)
+        if provider.token_requests == 0:
+            saved = dict(tokens._memory)
+            caches["default"].delete(store.lease_key)
+            publisher.store._fetch(None)  # the holder fetches and publishes
+            caches["default"].add(store.lease_key, "someone-else", timeout=10)
+            tokens._memory.clear()
+            tokens._memory.update(saved)
+
+    tokens._sleep = other_process_publishes  # restored by the clock fixture
+    token = store.get()
+    assert provider.token_requests == 1
+    assert token.value == publisher.store.cached().value
+
+
+def test_a_dead_lease_holder_is_waited_out_then_the_caller_fetches(api_client, provider, apiauth):
+    apiauth(LOCK_TIMEOUT=1)
+    caches["default"].add(api_client.store.lease_key, "killed-worker", timeout=1)
+    assert api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_a_holder_that_gave_up_lets_a_waiter_fetch_at_once(api_client, provider, clock, apiauth):
+    apiauth(LOCK_TIMEOUT=60)
+    lease_key = api_client.store.lease_key
+    caches["default"].add(lease_key, "failing-worker", timeout=60)
+    waits = []
+
+    def holder_releases(seconds):
+        waits.append(seconds)
+        caches["default"].delete(lease_key)
+
+    tokens._sleep = holder_releases
+    assert api_client.access_token()
+    assert len(waits) == 1
+
+
+def test_a_waiter_gives_up_after_the_lock_timeout_and_fetches(
+    api_client, provider, clock, apiauth, caplog
+):
+    apiauth(LOCK_TIMEOUT=2)
+    caches["default"].add(api_client.store.lease_key, "stuck", timeout=3600)
+    assert api_client.access_token()
+    assert provider.token_requests == 1
+    assert "gave up waiting" in caplog.text
+
+
+# --- remembered failures ---------------------------------------------------------------
+
+
+def test_invalid_client_is_remembered_without_asking_again(api_client, provider, clock):
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    with pytest.raises(InvalidCredentialsError):
+        api_client.access_token()
+    for _ in range(5):
+        with pytest.raises(InvalidCredentialsError, match="not asking again"):
+            api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_invalid_client_is_remembered_fleet_wide(api_client, provider, clock):
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    with pytest.raises(InvalidCredentialsError):
+        api_client.access_token()
+    another_process()
+    with pytest.raises(InvalidCredentialsError):
+        ApiClient(api_client.credential).access_token()
+    assert provider.token_requests == 1
+
+
+def test_invalid_client_is_asked_again_after_thirty_seconds(api_client, provider, clock):
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    with pytest.raises(InvalidCredentialsError):
+        api_client.access_token()
+    clock.advance(31)  # (the cache entry itself is still there: LocMem uses the real clock)
+    assert api_client.access_token()
+    assert provider.token_requests == 2
+
+
+def test_a_corrected_secret_is_tried_at_once(provider, clock):
+    credential = provider.create_credential(name="typo", api_secret="a-typo")
+    with pytest.raises(InvalidCredentialsError):
+        ApiClient(credential).access_token()
+    credential.api_secret = provider.api_secret  # fixed in the admin: a new fingerprint
+    assert ApiClient(credential).access_token()
+    assert provider.token_requests == 2
+
+
+def test_retry_after_is_honoured_fleet_wide(api_client, provider, clock, apiauth):
+    apiauth(MAX_RETRIES=0)
+    provider.fail_token_requests(status=503, headers={"Retry-After": "120"})
+    with pytest.raises(TokenEndpointError):
+        api_client.access_token()
+    another_process()
+    with pytest.raises(TokenEndpointError, match="asked to wait"):
+        ApiClient(api_client.credential).access_token()
+    assert provider.token_requests == 1
+    clock.advance(121)
+    assert api_client.access_token()
+
+
+def test_a_long_retry_after_is_not_slept_inside_the_call(api_client, provider, apiauth):
+    apiauth(MAX_RETRIES=3)
+    provider.fail_token_requests(4, status=429, headers={"Retry-After": "3600"})
+    with pytest.raises(TokenEndpointError) as info:
+        api_client.access_token()
+    assert info.value.status_code == 429
+    assert provider.token_requests == 1  # no retry: it would have had to wait an hour
+
+
+def test_a_short_retry_after_is_waited_within_the_call(api_client, provider, apiauth):
+    apiauth(MAX_RETRIES=2)
+    provider.fail_token_requests(status=503, headers={"Retry-After": "1"})
+    assert api_client.access_token()
+    assert provider.token_requests == 2
+
+
+# --- compare-and-delete ---------------------------------------------------------------
+
+
+def test_invalidating_a_dead_token_drops_it_everywhere(api_client, provider):
+    dead = api_client.access_token()
+    api_client.store.invalidate(dead)
+    another_process()
+    assert api_client.access_token() != dead
+    assert provider.token_requests == 2
+
+
+def test_invalidating_a_token_that_was_already_replaced_keeps_the_new_one(api_client, provider):
+    dead = api_client.access_token()
+    api_client.store.invalidate(dead)
+    fresh = api_client.access_token()
+    api_client.store.invalidate(dead)  # a late 401 for the old token
+    another_process()
+    assert api_client.access_token() == fresh
+    assert provider.token_requests == 2
+
+
+def test_invalidate_token_drops_it_unconditionally(api_client, provider):
+    token = api_client.access_token()
+    api_client.invalidate_token()
+    assert api_client.store.cached() is None
+    assert caches["default"].get(api_client.store.key) is None
+    assert api_client.access_token() != token
+
+
+def test_clear_also_forgets_remembered_failures(api_client, provider):
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    with pytest.raises(InvalidCredentialsError):
+        api_client.access_token()
+    api_client.store.clear()
+    assert api_client.access_token()
+
+
+# --- the shared cache failing --------------------------------------------------------
+
+
+def test_with_the_cache_down_calls_still_get_tokens(api_client, provider, stoppable_cache):
+    stoppable_cache.stopped = True
+    assert api_client.access_token() == api_client.access_token()
+    assert provider.token_requests == 1
+    assert stoppable_cache.failures >= 1
+
+
+def test_the_cache_stopping_mid_run_does_not_fail_a_call(
+    api_client, provider, stoppable_cache, clock
+):
+    first = api_client.access_token()
+    stoppable_cache.stopped = True
+    assert api_client.access_token() == first  # memory: the cache is not even asked
+    clock.advance(601)
+    assert api_client.access_token() != first  # expired: fetched directly
+    assert provider.token_requests == 2
+
+
+def test_a_down_cache_is_warned_about_once_without_its_error_text(
+    api_client, provider, stoppable_cache, clock, caplog
+):
+    stoppable_cache.stopped = True
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
+        for _ in range(3):
+            api_client.invalidate_token()
+            clock.advance(6)
+            api_client.access_token()
+    warnings = [r for r in caplog.records if "unavailable" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "CacheDown" in warnings[0].getMessage()
+    assert "hunter2" not in caplog.text
+
+
+def test_a_down_cache_is_left_alone_for_a_while(api_client, provider, stoppable_cache, clock):
+    stoppable_cache.stopped = True
+    api_client.access_token()
+    failures = stoppable_cache.failures
+    api_client.invalidate_token()
+    api_client.access_token()
+    assert stoppable_cache.failures == failures
+
+
+def test_the_cache_is_used_again_once_it_is_back(api_client, provider, stoppable_cache, clock):
+    stoppable_cache.stopped = True
+    api_client.access_token()
+    stoppable_cache.stopped = False
+    clock.advance(601)
+    token = api_client.access_token()
+    another_process()
+    assert ApiClient(api_client.credential).access_token() == token
+
+
+def test_with_the_cache_down_invalid_client_is_still_remembered(
+    api_client, provider, stoppable_cache
+):
+    stoppable_cache.stopped = True
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    for _ in range(3):
+        with pytest.raises(InvalidCredentialsError):
+            api_client.access_token()
+    assert provider.token_requests == 1
+
+
+def test_a_misconfigured_cache_alias_degrades_too(api_client, provider, apiauth):
+    apiauth(CACHE_ALIAS="no-such-cache")
+    assert api_client.access_token()
