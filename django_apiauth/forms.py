@@ -93,6 +93,9 @@ class ApiCredentialForm(forms.ModelForm):
             *((name, f"{name} ({url})") for name, url in environments.items()),
         ]
         adding = self.instance.pk is None
+        if adding:
+            # A declared field does not inherit the model field's callable default.
+            self.fields["environment"].initial = api_settings.DEFAULT_ENVIRONMENT
         for secret in SECRET_FIELDS:
             if secret not in self.fields:
                 continue

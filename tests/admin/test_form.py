@@ -155,3 +155,9 @@ def test_add_and_change_views_hide_secrets_from_error_reports(admin_client, cred
     for name in SECRETS:
         assert hidden[name] != SECRETS[name]
     assert hidden["name"] == "bad name"
+
+
+def test_add_form_preselects_the_default_environment(admin_client, settings):
+    settings.APIAUTH = {**settings.APIAUTH, "DEFAULT_ENVIRONMENT": "production"}
+    form = admin_client.get(add_url()).context["adminform"].form
+    assert form["environment"].value() == "production"

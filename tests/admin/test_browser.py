@@ -1,0 +1,92 @@
+"""A real browser walks through the admin: add a credential, test it, see the result.
+
+Drives Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/run``) with
+Playwright against pytest-django's live server, which checks the credential
+against a live sandbox provider on loopback.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from django_apiauth.models import ApiCredential
+from tests.conftest import services_required
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps dialling Google's
+# hosts, which this closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not os.path.exists(CHROMIUM):
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if services_required():
+            pytest.fail(f"{reason}; APIAUTH_REQUIRE_SERVICES=1 makes this a failure")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread, which makes
+    # Django refuse ORM calls here; the test's own ORM calls are synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_default_timeout(15_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def test_add_a_credential_and_test_its_connectivity_in_a_browser(
+    live_server, admin_user, sandbox_provider, settings, browser_page, tmp_path
+):
+    settings.APIAUTH = {**settings.APIAUTH, "ALLOW_INSECURE_LOOPBACK": True}
+    account = sandbox_provider.state.add_account()
+    page = browser_page
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+    page.goto(f"{live_server.url}/admin/django_apiauth/apicredential/add/")
+    page.fill("#id_name", "sandbox-shop")
+    page.fill("#id_base_url", sandbox_provider.url)
+    page.fill("#id_api_key", account.api_key)
+    page.fill("#id_api_secret", account.api_secret)
+    page.fill("#id_merchant_uid", account.merchant_uid)
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist .success")
+    credential = ApiCredential.objects.get(name="sandbox-shop")
+    assert credential.api_secret == account.api_secret
+
+    page.check(f"input[name=_selected_action][value='{credential.pk}']")
+    page.select_option("select[name=action]", "test_connectivity")
+    page.click("button[name=index]")
+    message = page.wait_for_selector(".messagelist .success")
+    page.screenshot(path=str(tmp_path / "admin-test-connectivity.png"), full_page=True)
+
+    assert message.inner_text().startswith("“sandbox-shop”: OK in ")
+    assert page.locator(".apiauth-badge-ok").count() == 1
+    assert sandbox_provider.state.snapshot()["tokens_issued"] == 1
+    html = page.content()
+    assert account.api_key not in html
+    assert account.api_secret not in html
+    assert (tmp_path / "admin-test-connectivity.png").stat().st_size > 0
