@@ -5,7 +5,8 @@
 A local sandbox provider (``example_project/sandbox``) on loopback delays every
 token answer by 300 ms. Measured in the same run:
 
-* baseline: the same per-credential check, one credential after another;
+* baseline: the same per-credential check, one credential after another
+  (once: it takes 15 s);
 * pool: ``check_credentials`` (bounded thread pool), what the action, the
   change-page button and ``apiauth_check`` call;
 * action: the admin action end to end (POST to the change list as a superuser,
@@ -13,6 +14,7 @@ token answer by 300 ms. Measured in the same run:
 """
 
 import os
+import statistics
 import sys
 import time
 
@@ -23,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
 
 CREDENTIALS = 50
+REPEAT = 5  # the pooled runs are cheap; the median smooths a shared machine's noise
 DELAY = 0.3
 
 settings.configure(
@@ -103,20 +106,31 @@ def main():
                 )
             )
         sandbox.state.set_delay(DELAY, "token")
+        # socketserver listens with a backlog of 5: 32 simultaneous connects
+        # overflow it and some wait for a SYN retransmit (~1 s), which measures
+        # the toy server, not the pool. A real provider's backlog is far larger.
+        sandbox.httpd.socket.listen(128)
 
         baseline, results = timed(lambda: [check_credential(c) for c in credentials])
         assert all(r.ok for r in results), [r.summary for r in results if not r.ok][:3]
-        pooled, results = timed(lambda: check_credentials(credentials))
-        assert all(r.ok for r in results), [r.summary for r in results if not r.ok][:3]
+        pooled_runs = []
+        for _ in range(REPEAT):
+            seconds, results = timed(lambda: check_credentials(credentials))
+            assert all(r.ok for r in results), [r.summary for r in results if not r.ok][:3]
+            pooled_runs.append(seconds)
 
         User.objects.create_superuser("bench", "bench@example.com", "pw")
         client = Client()
         client.force_login(User.objects.get(username="bench"))
         url = reverse("admin:django_apiauth_apicredential_changelist")
         data = {"action": "test_connectivity", "_selected_action": [c.pk for c in credentials]}
-        action, response = timed(lambda: client.post(url, data))
-        assert response.status_code == 302, response.status_code
-        assert ApiCredential.objects.filter(last_check_ok=True).count() == CREDENTIALS
+        action_runs = []
+        for _ in range(REPEAT):
+            ApiCredential.objects.update(last_check_ok=None)
+            seconds, response = timed(lambda: client.post(url, data))
+            assert response.status_code == 302, response.status_code
+            assert ApiCredential.objects.filter(last_check_ok=True).count() == CREDENTIALS
+            action_runs.append(seconds)
     finally:
         sandbox.stop()
 
@@ -124,10 +138,13 @@ def main():
         f"{CREDENTIALS} credentials, provider answering in {DELAY * 1000:.0f} ms, "
         f"pool of {DEFAULT_MAX_WORKERS}"
     )
-    print(f"  baseline (one after another): {baseline:6.2f} s")
-    print(f"  check_credentials (pool):     {pooled:6.2f} s")
-    print(f"  admin action end to end:      {action:6.2f} s")
-    print(f"  speed-up pool vs baseline:    {baseline / pooled:6.1f}x")
+    pooled = statistics.median(pooled_runs)
+    action = statistics.median(action_runs)
+    print(f"  baseline (one after another): {baseline:6.2f} s (once)")
+    runs = f"median of {REPEAT}, best"
+    print(f"  check_credentials (pool):     {pooled:6.2f} s ({runs} {min(pooled_runs):.2f})")
+    print(f"  admin action end to end:      {action:6.2f} s ({runs} {min(action_runs):.2f})")
+    print(f"  speed-up pool vs baseline:    {baseline / pooled:6.1f}x (median)")
 
 
 if __name__ == "__main__":
