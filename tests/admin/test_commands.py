@@ -11,6 +11,7 @@ import pytest
 from django.core.management import CommandError, ManagementUtility, call_command
 
 from django_apiauth.client import ApiClient, get_client
+from django_apiauth.connectivity import check_credentials
 from django_apiauth.crypto import generate_key
 from django_apiauth.models import ApiCredential
 
@@ -167,3 +168,18 @@ def test_clear_tokens_refuses_unknown_names(shops, invalidated):
     _, error = run_failing("apiauth_clear_tokens", "shop-xx")
     assert "'shop-xx'" in str(error)
     assert invalidated == []
+
+
+def test_check_timeout_option_is_passed_to_the_checks(shops):
+    with mock.patch(
+        "django_apiauth.management.commands.apiauth_check.check_credentials",
+        wraps=check_credentials,
+    ) as spy:
+        run("apiauth_check", "shop-fr", "--timeout", "5")
+    assert spy.call_args.kwargs["timeout"] == 5.0
+
+
+def test_check_refuses_a_timeout_that_is_not_positive(shops, provider):
+    _, error = run_failing("apiauth_check", "shop-fr", "--timeout", "0")
+    assert "--timeout" in str(error)
+    assert provider.token_requests == 0
