@@ -1,0 +1,118 @@
+"""A fleet worker: a separate process (spawned, so nothing is inherited) running T threads.
+
+Used by the live fleet tests and by ``benchmarks/bench_token_fleet.py``. The
+worker configures a minimal Django of its own (same cache URL and encryption
+key as the parent), builds an *unsaved* ``ApiCredential`` with the given
+fields (no database needed: the token store only reads attributes), waits on
+the shared barrier so every worker starts at once, then calls the API.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from typing import Any
+
+
+def configure_django(cache: dict[str, Any], apiauth: dict[str, Any]) -> None:
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            SECRET_KEY="fleet-worker",
+            INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_apiauth"],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            CACHES={"default": cache},
+            APIAUTH=apiauth,
+            USE_TZ=True,
+        )
+        django.setup()
+
+
+def run_worker(config: dict[str, Any], barrier: Any, results: Any) -> None:
+    """Process entry point; puts ``{"ok": n, "errors": [...], "tokens": set}`` on ``results``."""
+    try:
+        configure_django(config["cache"], config["apiauth"])
+        from django_apiauth.client import ApiClient
+        from django_apiauth.models import ApiCredential
+
+        credential = ApiCredential(pk=1, name=config.get("name", "fleet"), **config["credential"])
+        threads_count = config["threads"]
+        path = config.get("path", "/api/merchant")
+        duration = config.get("duration")
+        calls = config.get("calls", 5)
+        pause = config.get("pause", 0.0)
+        ok = [0] * threads_count
+        errors: list[str] = []
+        seen_tokens: set[str] = set()
+        start_threads = threading.Barrier(threads_count + 1)
+
+        def thread_main(index: int) -> None:
+            client = ApiClient(credential)
+            start_threads.wait()
+            deadline = time.monotonic() + duration if duration else None
+            done = 0
+            while (deadline and time.monotonic() < deadline) or (not deadline and done < calls):
+                try:
+                    response = client.get(path)
+                    if response.status_code == 200:
+                        ok[index] += 1
+                    else:
+                        errors.append(f"HTTP {response.status_code}")
+                    seen_tokens.add(client.store.cached().value[-6:])
+                except Exception as err:  # reported to the parent, which fails the test
+                    errors.append(f"{type(err).__name__}: {err}")
+                done += 1
+                if pause:
+                    time.sleep(pause)
+
+        threads = [threading.Thread(target=thread_main, args=(i,)) for i in range(threads_count)]
+        for thread in threads:
+            thread.start()
+        barrier.wait(timeout=60)  # every process is ready: go, all at once
+        start_threads.wait()
+        for thread in threads:
+            thread.join()
+        results.put({"ok": sum(ok), "errors": errors[:20], "tokens": len(seen_tokens)})
+    except Exception:
+        results.put({"ok": 0, "errors": [traceback.format_exc()], "tokens": 0})
+
+
+def run_fleet(processes: int, config: dict[str, Any], timeout: float = 120) -> list[dict[str, Any]]:
+    """Spawn ``processes`` workers with ``config`` and return their results."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(processes)
+    results = context.Queue()
+    workers = [
+        context.Process(target=run_worker, args=(config, barrier, results))
+        for _ in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=timeout) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.kill()
+    return outcomes
+
+
+def hold_lease_forever(config: dict[str, Any], ready: Any) -> None:
+    """Process entry point: start a token fetch (which takes the lease) and hang in it.
+
+    The parent kills this process while the provider is still "answering": the
+    lease stays behind, exactly as when a worker is OOM-killed mid-fetch.
+    """
+    configure_django(config["cache"], config["apiauth"])
+    from django_apiauth.client import ApiClient
+    from django_apiauth.models import ApiCredential
+
+    credential = ApiCredential(pk=1, name="fleet", **config["credential"])
+    ready.set()
+    ApiClient(credential).access_token()
