@@ -8,7 +8,10 @@ import pytest
 
 from django_apiauth import tokens
 from django_apiauth.client import ApiClient
-from django_apiauth.testing import FakeProvider
+from django_apiauth.testing import (
+    FakeProvider,
+    fake_provider,  # noqa: F401 - as the README tells users
+)
 
 
 @pytest.fixture(autouse=True)
