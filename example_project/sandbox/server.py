@@ -61,11 +61,18 @@ class SandboxHandler(WSGIHandler):
         return super().get_response(request)
 
 
+class _WideBacklogServer(ThreadedWSGIServer):
+    # socketserver's default listen() backlog of 5 makes a burst of 30+
+    # simultaneous connections (a fleet starting, the admin checking 50
+    # credentials) wait for SYN retries; a provider has a real backlog.
+    request_queue_size = 128
+
+
 class BackgroundServer:
     """A ``ThreadedWSGIServer`` on ``host:port`` (0 = a free port) in a daemon thread."""
 
     def __init__(self, app: Callable, host: str = "127.0.0.1", port: int = 0) -> None:
-        self.httpd = ThreadedWSGIServer((host, port), QuietRequestHandler, allow_reuse_address=True)
+        self.httpd = _WideBacklogServer((host, port), QuietRequestHandler, allow_reuse_address=True)
         self.httpd.set_app(app)
         self.host, self.port = self.httpd.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
