@@ -140,7 +140,14 @@ class _Block:
         until = value.get("until")
         if not isinstance(until, (int, float)) or until <= _wall():
             return None
-        return cls(kind, float(until), value.get("status"), value.get("error"))
+        # Whatever else is in the cache only ever reaches a message if it is well-formed.
+        status, error = value.get("status"), value.get("error")
+        return cls(
+            kind,
+            float(until),
+            status if isinstance(status, int) else None,
+            error if _is_oauth_error_code(error) else None,
+        )
 
     def exception(self, credential: str) -> TokenError:
         wait = max(1, math.ceil(self.until_wall - _wall()))
@@ -276,10 +283,12 @@ def _oauth_error(response: requests.Response) -> str | None:
     except ValueError:
         return None
     error = body.get("error") if isinstance(body, dict) else None
+    return error if _is_oauth_error_code(error) else None
+
+
+def _is_oauth_error_code(error: Any) -> bool:
     # Only a short code made of safe characters ever reaches a message.
-    if isinstance(error, str) and 0 < len(error) <= 64 and set(error) <= _OAUTH_ERROR_CHARS:
-        return error
-    return None
+    return isinstance(error, str) and 0 < len(error) <= 64 and set(error) <= _OAUTH_ERROR_CHARS
 
 
 def _lifetime(raw: Any, credential: str) -> float:
