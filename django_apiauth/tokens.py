@@ -455,8 +455,8 @@ class TokenStore:
             if now < token.refresh_at:
                 return token
             if now < token.use_until:
-                return self._refresh_ahead(token)
-        return self._get_blocking()
+                return self._slow_path(token, wait=False)
+        return self._slow_path(None, wait=True)
 
     def access_token(self) -> str:
         """The current access token as a string (see :meth:`get`)."""
@@ -472,28 +472,26 @@ class TokenStore:
             lock = _locks.setdefault(self.key, threading.Lock())
         return lock
 
-    def _refresh_ahead(self, token: Token) -> Token:
+    def _slow_path(self, usable: Token | None, *, wait: bool) -> Token:
+        """Under the process lock, look again, then go to the cache or the provider.
+
+        With a still-usable token (refresh-ahead) this does not wait: if another
+        thread of this process holds the lock, it is refreshing, and the current
+        token is returned meanwhile.
+        """
         lock = self._lock()
-        if not lock.acquire(blocking=False):
-            return token  # another thread of this process is refreshing; keep going
+        if not lock.acquire(blocking=wait):
+            return usable  # type: ignore[return-value] - only ``wait=False`` with a token
         try:
             current = _memory.get(self.key)
             now = _monotonic()
-            if current is not None and current is not token and now < current.refresh_at:
-                return current  # refreshed while we were getting here
+            if current is not None and now < current.refresh_at:
+                return current  # a thread ahead of us fetched or refreshed it
             return self._obtain(
                 current if current is not None and now < current.use_until else None
             )
         finally:
             lock.release()
-
-    def _get_blocking(self) -> Token:
-        with self._lock():
-            token = _memory.get(self.key)
-            now = _monotonic()
-            if token is not None and now < token.refresh_at:
-                return token  # a thread ahead of us fetched it
-            return self._obtain(token if token is not None and now < token.use_until else None)
 
     def _obtain(self, current: Token | None) -> Token:
         """Under the process lock: adopt the shared token, or fetch under the fleet lease.
