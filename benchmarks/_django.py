@@ -1,4 +1,9 @@
-"""Minimal Django set-up shared by the benchmark scripts (in-memory SQLite, LocMem cache)."""
+"""The one Django set-up of the benchmark scripts: in-memory SQLite, LocMem, a fixed key.
+
+``setup(**overrides)`` replaces any of the defaults; ``BENCH_DATABASE=postgres``
+switches the database to the PostgreSQL service (each script that writes rows
+creates, then drops, a throw-away test database there).
+"""
 
 import os
 import sys
@@ -7,30 +12,43 @@ import django
 from django.conf import settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
+
+#: The benchmarks' encryption key (the same fixed key as the test settings).
+KEY = "ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="
 
 
-def setup(**overrides):
-    sys.path.insert(0, ROOT)
-    if not settings.configured:
-        database = {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
-        if os.environ.get("BENCH_DATABASE") == "postgres":
-            database = {
-                "ENGINE": "django.db.backends.postgresql",
-                "HOST": "127.0.0.1",
-                "USER": "postgres",
-                "NAME": "test",
-            }
-        settings.configure(
-            SECRET_KEY="benchmark-only",
-            USE_TZ=True,
-            INSTALLED_APPS=[
-                "django.contrib.contenttypes",
-                "django.contrib.auth",
-                "django_apiauth",
-            ],
-            DATABASES={"default": database},
-            CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-            APIAUTH={"ENCRYPTION_KEYS": ["ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="]},
-            **overrides,
-        )
-        django.setup()
+def database() -> dict:
+    if os.environ.get("BENCH_DATABASE") == "postgres":
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": "127.0.0.1",
+            "USER": "postgres",
+            "NAME": "test",
+        }
+    return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
+
+
+def setup(**overrides) -> None:
+    if settings.configured:
+        return
+    options = {
+        "SECRET_KEY": "benchmark-only",
+        "USE_TZ": True,
+        "INSTALLED_APPS": ["django.contrib.contenttypes", "django.contrib.auth", "django_apiauth"],
+        "DATABASES": {"default": database()},
+        "CACHES": {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        "APIAUTH": {"ENCRYPTION_KEYS": [KEY]},
+    }
+    options.update(overrides)
+    settings.configure(**options)
+    django.setup()
+
+
+def test_settings(**overrides) -> dict:
+    """The suite's settings (admin, templates, urls), for benchmarks that drive the admin."""
+    from tests import settings as suite
+
+    options = {name: getattr(suite, name) for name in dir(suite) if name.isupper()}
+    options.update(overrides)
+    return options

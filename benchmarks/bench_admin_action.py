@@ -13,62 +13,16 @@ token answer by 300 ms. Measured in the same run:
   checks, storage of ``last_check_*``, messages, log entries).
 """
 
-import os
 import statistics
-import sys
 import time
 
-import django
-from django.conf import settings
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
+from _django import KEY, setup, test_settings
 
 CREDENTIALS = 50
 REPEAT = 5  # the pooled runs are cheap; the median smooths a shared machine's noise
 DELAY = 0.3
 
-settings.configure(
-    SECRET_KEY="benchmark-only",
-    USE_TZ=True,
-    ALLOWED_HOSTS=["*"],
-    INSTALLED_APPS=[
-        "django.contrib.admin",
-        "django.contrib.auth",
-        "django.contrib.contenttypes",
-        "django.contrib.sessions",
-        "django.contrib.messages",
-        "django_apiauth",
-    ],
-    MIDDLEWARE=[
-        "django.contrib.sessions.middleware.SessionMiddleware",
-        "django.middleware.csrf.CsrfViewMiddleware",
-        "django.contrib.auth.middleware.AuthenticationMiddleware",
-        "django.contrib.messages.middleware.MessageMiddleware",
-    ],
-    TEMPLATES=[
-        {
-            "BACKEND": "django.template.backends.django.DjangoTemplates",
-            "APP_DIRS": True,
-            "OPTIONS": {
-                "context_processors": [
-                    "django.template.context_processors.request",
-                    "django.contrib.auth.context_processors.auth",
-                    "django.contrib.messages.context_processors.messages",
-                ]
-            },
-        }
-    ],
-    ROOT_URLCONF="tests.urls",
-    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-    PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
-    APIAUTH={
-        "ENCRYPTION_KEYS": ["ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="],
-        "ALLOW_INSECURE_LOOPBACK": True,
-    },
-)
-django.setup()
+setup(**test_settings(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True}))
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402

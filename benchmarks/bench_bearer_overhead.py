@@ -16,18 +16,12 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import statistics
-import sys
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-import django  # noqa: E402
-import requests  # noqa: E402
-from django.conf import settings  # noqa: E402
+import requests
+from _django import KEY, setup
 
 CALLS = 200_000
 REPEAT = 7
@@ -81,18 +75,7 @@ def _timed(run) -> float:
 
 
 def main() -> None:
-    settings.configure(
-        SECRET_KEY="benchmark-only",
-        USE_TZ=True,
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_apiauth"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
-        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
-        APIAUTH={
-            "ENCRYPTION_KEYS": ["ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="],
-            "ALLOW_INSECURE_LOOPBACK": True,
-        },
-    )
-    django.setup()
+    setup(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True})
     from authlib.integrations.requests_client import OAuth2Auth, OAuth2Session
     from requests_oauthlib import OAuth2
 

@@ -18,20 +18,14 @@ its own session as their documentation shows.
 from __future__ import annotations
 
 import argparse
-import os
 import socket
 import sys
 import uuid
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
-
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+from _django import KEY, setup
 
 PROCESSES, THREADS = 4, 8
 REDIS_URL = "redis://127.0.0.1:6379/13"
-KEY = "ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="
 
 CALLERS = {
     "django-apiauth ApiClient": "tests.tokens._fleet:apiauth_caller",
@@ -65,17 +59,12 @@ def main() -> None:
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
     }
-    settings.configure(
-        SECRET_KEY="benchmark-only",
-        USE_TZ=True,
+    setup(
         ALLOWED_HOSTS=["127.0.0.1"],
         ROOT_URLCONF="sandbox.urls",
-        INSTALLED_APPS=["django.contrib.contenttypes", "django.contrib.auth", "django_apiauth"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
         CACHES={"default": cache},
         APIAUTH=apiauth,
     )
-    django.setup()
     from sandbox.server import start_sandbox
 
     from tests.tokens._fleet import run_fleet

@@ -45,7 +45,12 @@ def _fresh_key_ring():
 def _clear_caches():
     from django.core.cache import caches
 
+    from django_apiauth import tokens
+
     yield
+    # Tokens live in process memory too: a later test with the same pk and
+    # secrets must not inherit one.
+    tokens.clear_process_memory()
     for cache in caches.all(initialized_only=True):
         if "redis" not in type(cache).__module__:
             cache.clear()

@@ -1,15 +1,12 @@
-"""The README examples of notes/signing.md, copied verbatim and run.
+"""The README's signing and notification examples, copied verbatim and run.
 
 The notification views of the README live in ``example/`` and are served by
-``test_notification_views.py``; :func:`test_the_readme_examples_are_these_copies`
-fails when the README and these copies drift apart.
+``test_notification_views.py``; ``tests/test_readme.py`` fails when the README
+and these copies drift apart.
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -27,9 +24,6 @@ from .vectors import (
 )
 
 pytestmark = pytest.mark.django_db
-
-HERE = Path(__file__).parent
-NOTES = HERE.parents[1] / "notes" / "signing.md"
 
 
 @pytest.fixture
@@ -129,24 +123,3 @@ def test_readme_verify_by_hand_example():
     assert handle({**payment, "status": "failed"}, SIGNATURE_SECRET) is None
     assert handle(transfer, SIGNATURE_SECRET) == {"reference": "r"}
     assert handle(transfer, "another-secret-0123456789-abcdefghijklm") is None
-
-
-def python_blocks(markdown: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.DOTALL | re.MULTILINE)
-
-
-def test_the_readme_examples_are_these_copies():
-    if not NOTES.exists():
-        pytest.skip("notes/signing.md has been merged into the README")
-    blocks = python_blocks(NOTES.read_text())
-    assert len(blocks) == 6
-    this_file = Path(__file__).read_text()
-    for block in blocks:
-        first_line = block.splitlines()[0]
-        if first_line.startswith("# shop/"):
-            name = first_line.split()[1].removeprefix("shop/")
-            assert (HERE / "example" / name).read_text() == block
-        else:
-            # Top-level code has two blank lines before a def, the copy in a function one.
-            copy = textwrap.indent(block, "    ").replace("\n\n\n", "\n\n")
-            assert copy in this_file, first_line
