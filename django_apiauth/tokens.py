@@ -29,16 +29,12 @@ import threading
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-import requests
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.core.cache import caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from urllib3.exceptions import NewConnectionError
-from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from . import crypto
 from .conf import api_settings
@@ -46,10 +42,10 @@ from .exceptions import (
     ApiAuthError,
     DecryptionError,
     InvalidCredentialsError,
-    MalformedTokenResponseError,
     TokenEndpointError,
     TokenError,
 )
+from .token_endpoint import MAX_LIFETIME, is_oauth_error_code, request_token
 
 if TYPE_CHECKING:
     from .models import ApiCredential
@@ -61,12 +57,6 @@ log = logging.getLogger("django_apiauth.tokens")
 CACHE_CONTEXT = "django_apiauth.token_cache"
 #: How long an ``invalid_client`` answer is remembered, fleet-wide (seconds).
 INVALID_CLIENT_MEMORY = 30
-#: ``expires_in`` when the provider omits it (PROVIDER.md documents 10 minutes).
-DEFAULT_LIFETIME = 600
-#: A longer ``expires_in`` is clamped: a bogus huge value must not pin a token forever.
-MAX_LIFETIME = 24 * 3600
-#: Longest fleet-wide pause a ``Retry-After`` can impose (seconds).
-MAX_RETRY_AFTER = 3600
 #: After a cache error the cache is left alone this long (seconds), so a dead
 #: Redis costs one timeout now and then instead of one per call.
 CACHE_RETRY_INTERVAL = 5.0
@@ -77,8 +67,6 @@ CACHE_WARNING_INTERVAL = 60.0
 _monotonic = time.monotonic
 _wall = time.time
 _sleep = time.sleep
-
-_OAUTH_ERROR_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 
 
 class Token:
@@ -146,7 +134,7 @@ class _Block:
             kind,
             float(until),
             status if isinstance(status, int) else None,
-            error if _is_oauth_error_code(error) else None,
+            error if is_oauth_error_code(error) else None,
         )
 
     def exception(self, credential: str) -> TokenError:
@@ -244,172 +232,6 @@ def fingerprint(base_url: str, api_key: str, api_secret: str) -> str:
     key = _fingerprint_key(crypto.get_key_ring().primary.raw)
     message = json.dumps([base_url, api_key, api_secret]).encode("utf-8")
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
-
-
-# --- the provider call -------------------------------------------------------
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    header = response.headers.get("Retry-After")
-    if not header:
-        return None
-    from .transport import PoliteRetry
-
-    try:
-        seconds = PoliteRetry(retry_after_max=MAX_RETRY_AFTER).parse_retry_after(header)
-    except Exception:
-        return None
-    return min(float(seconds), MAX_RETRY_AFTER)
-
-
-def _is_timeout(err: requests.RequestException) -> bool:
-    if isinstance(err, requests.Timeout):
-        return True
-    # After the last retry urllib3 wraps a read timeout in MaxRetryError, which
-    # requests turns into a plain ConnectionError: look at the reason. (A refused
-    # connection, NewConnectionError, subclasses urllib3's timeout error.)
-    reason = getattr(err.args[0], "reason", None) if err.args else None
-    return isinstance(reason, TimeoutError_) and not isinstance(reason, NewConnectionError)
-
-
-def _oauth_error(response: requests.Response) -> str | None:
-    """The RFC 6749 ``error`` code of a JSON error answer, if it looks like one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if _is_oauth_error_code(error) else None
-
-
-def _is_oauth_error_code(error: Any) -> bool:
-    # Only a short code made of safe characters ever reaches a message.
-    return isinstance(error, str) and 0 < len(error) <= 64 and set(error) <= _OAUTH_ERROR_CHARS
-
-
-def _lifetime(raw: Any, credential: str) -> float:
-    if raw is None:
-        log.debug(
-            "token answer for %r has no expires_in; assuming %ss", credential, DEFAULT_LIFETIME
-        )
-        return float(DEFAULT_LIFETIME)
-    if isinstance(raw, bool):
-        raw = "bool"  # True is an int to Python, not a lifetime
-    try:
-        lifetime = float(raw)
-    except (TypeError, ValueError):
-        lifetime = math.nan
-    if not math.isfinite(lifetime) or lifetime <= 0:
-        raise MalformedTokenResponseError(
-            f"the token endpoint gave credential {credential!r} a token with an unusable "
-            f"expires_in (not a positive number of seconds)",
-            credential=credential,
-            status_code=200,
-        )
-    if lifetime > MAX_LIFETIME:
-        log.warning(
-            "the token endpoint gave credential %r a token for %.0fs; using it for at most %ss",
-            credential,
-            lifetime,
-            MAX_LIFETIME,
-        )
-        return float(MAX_LIFETIME)
-    return lifetime
-
-
-def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: str) -> Token:
-    """Ask the provider for a new token (``client_credentials``), with no caching at all.
-
-    Raises ``InvalidCredentialsError``, ``TokenEndpointError`` or
-    ``MalformedTokenResponseError``; messages name the credential, never a secret.
-    """
-    from .transport import TOKEN_METHODS, create_session
-
-    url = endpoint + api_settings.TOKEN_PATH
-    host = _host(endpoint)
-    # Expiry counts from when the request was *sent*: the provider's clock started then.
-    sent_mono, sent_wall = _monotonic(), _wall()
-    try:
-        with create_session(methods=TOKEN_METHODS) as session:
-            response = session.post(
-                url,
-                data={"grant_type": "client_credentials"},
-                auth=requests.auth.HTTPBasicAuth(api_key, api_secret),
-                allow_redirects=False,
-            )
-            response.content  # noqa: B018 - read the body inside the session's lifetime
-    except requests.RequestException as err:
-        # The host and the exception's class only: never its text, which may quote a URL.
-        cause = "timed out" if _is_timeout(err) else f"failed ({type(err).__name__})"
-        raise TokenEndpointError(
-            f"the token request for credential {credential!r} to {host} {cause}",
-            credential=credential,
-        ) from err
-
-    status = response.status_code
-    if status in (400, 401):
-        error = _oauth_error(response)
-        if error:
-            raise InvalidCredentialsError(
-                f"the provider refused the token request of credential {credential!r} "
-                f"(HTTP {status}, {error})",
-                credential=credential,
-                status_code=status,
-                error=error,
-            )
-    if status != 200:
-        retry_after = _retry_after(response) if status in (429, 503) else None
-        hint = " (a redirect: check the base URL and TOKEN_PATH)" if 300 <= status < 400 else ""
-        err = TokenEndpointError(
-            f"the token endpoint at {host} answered HTTP {status} for credential "
-            f"{credential!r}{hint}",
-            credential=credential,
-            status_code=status,
-        )
-        err.retry_after = retry_after  # type: ignore[attr-defined]
-        raise err
-
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        kind = (response.headers.get("Content-Type") or "no content type").split(";")[0]
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} answered 200 for credential {credential!r} "
-            f"with a body that is not a JSON object ({kind}, {len(response.content)} bytes)",
-            credential=credential,
-            status_code=status,
-        )
-    value = body.get("access_token")
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} answered 200 for credential {credential!r} "
-            "without an access_token",
-            credential=credential,
-            status_code=status,
-        )
-    token_type = body.get("token_type", "Bearer")
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        shown = token_type if isinstance(token_type, str) and len(token_type) <= 20 else "?"
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} gave credential {credential!r} a token of type "
-            f"{shown!r}; only Bearer tokens are supported",
-            credential=credential,
-            status_code=status,
-        )
-    lifetime = _lifetime(body.get("expires_in"), credential)
-    log.debug("fetched an access token for credential %r (lifetime %.0fs)", credential, lifetime)
-    return Token(
-        value.strip(),
-        lifetime=lifetime,
-        expires_at=sent_mono + lifetime,
-        expires_at_wall=sent_wall + lifetime,
-    )
 
 
 # --- the store ---------------------------------------------------------------
@@ -554,8 +376,10 @@ class TokenStore:
 
     def _fetch(self, fallback: Token | None) -> Token:
         credential = self.credential
+        # Expiry counts from when the request was *sent*: the provider's clock started then.
+        sent_mono, sent_wall = _monotonic(), _wall()
         try:
-            token = request_token(
+            grant = request_token(
                 credential=self.name,
                 endpoint=self.endpoint,
                 api_key=credential.api_key,
@@ -572,6 +396,12 @@ class TokenStore:
                 )
                 return self._postpone(fallback)
             raise
+        token = Token(
+            grant.value,
+            lifetime=grant.lifetime,
+            expires_at=sent_mono + grant.lifetime,
+            expires_at_wall=sent_wall + grant.lifetime,
+        )
         self._remember(token)
         self._write_shared(token)
         return token
