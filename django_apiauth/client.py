@@ -127,7 +127,12 @@ class ApiClient:
             return DashboardBasicAuth(self.credential)
         if mode == "none":
             return None
-        raise ValueError(f"auth must be one of {', '.join(AUTH_MODES)}, not {mode!r}")
+        # Only a string is echoed: requests users pass ``auth=(user, password)`` here.
+        shown = repr(mode) if isinstance(mode, str) else f"a {type(mode).__name__}"
+        raise ValueError(
+            f"auth must be one of {', '.join(AUTH_MODES)} for the client of {self.name!r}, "
+            f"not {shown}"
+        )
 
     # -- calls -----------------------------------------------------------------
 

@@ -137,6 +137,15 @@ def test_an_unknown_auth_mode_is_refused(api_client):
         api_client.get("/api/orders", auth="digest")
 
 
+def test_an_auth_tuple_is_refused_without_echoing_the_password(api_client, provider):
+    # requests users write auth=(user, password); the refusal must not quote it.
+    with pytest.raises(ValueError, match="auth must be one of") as caught:
+        api_client.get("/api/orders", auth=("ops@shop.example", "hunter2-password"))
+    assert "hunter2-password" not in str(caught.value)
+    assert "'shop'" in str(caught.value)
+    assert len(provider.mock.calls) == 0
+
+
 def test_auth_objects_do_not_show_secrets_in_their_repr(api_client, credential):
     assert repr(BearerTokenAuth(api_client.store)) == "<BearerTokenAuth credential='shop'>"
     assert repr(DashboardBasicAuth(credential)) == "<DashboardBasicAuth credential='shop'>"
