@@ -84,6 +84,11 @@ def _oauth_error(response: requests.Response) -> str | None:
     return error if is_oauth_error_code(error) else None
 
 
+def _fits_a_header(token: str) -> bool:
+    # Visible ASCII only: a superset of RFC 6750's b64token that a header can carry.
+    return all("!" <= char <= "~" for char in token)
+
+
 def is_oauth_error_code(error: Any) -> bool:
     # Only a short code made of safe characters ever reaches a message.
     return isinstance(error, str) and 0 < len(error) <= 64 and set(error) <= _OAUTH_ERROR_CHARS
@@ -186,6 +191,14 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} answered 200 for credential {credential!r} "
             "without an access_token",
+            credential=credential,
+            status_code=status,
+        )
+    if not _fits_a_header(value.strip()):
+        # http.client would refuse the header later with the whole value in its message.
+        raise MalformedTokenResponseError(
+            f"the token endpoint at {host} gave credential {credential!r} an access_token "
+            "that cannot be sent in a header (spaces, control or non-ASCII characters)",
             credential=credential,
             status_code=status,
         )

@@ -123,6 +123,19 @@ def test_json_without_a_usable_access_token_is_malformed(api_client, provider, a
         api_client.access_token()
 
 
+@pytest.mark.parametrize("access_token", ["tok-SECRET\nX-Injected: 1", "tok SECRET", "tok-SECRÉT"])
+def test_an_access_token_a_header_cannot_carry_is_malformed_and_not_echoed(
+    api_client, provider, access_token
+):
+    import json
+
+    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": 600}
+    provider.fail_token_requests(status=200, body=json.dumps(body))
+    with pytest.raises(MalformedTokenResponseError, match="cannot be sent in a header") as info:
+        api_client.access_token()
+    assert "SECR" not in str(info.value)
+
+
 @pytest.mark.parametrize("token_type", ["mac", "Basic", 7])
 def test_a_token_type_other_than_bearer_is_malformed(api_client, provider, token_type):
     import json
