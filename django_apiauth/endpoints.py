@@ -25,6 +25,14 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+def without_userinfo(url: str) -> str:
+    """``url`` for a message: a ``user:password@`` part is replaced by ``***@``."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
+
+
 def check_url_is_secure(url: str) -> None:
     """Raise ``InsecureTransportError`` unless ``url`` may carry credentials.
 
@@ -33,6 +41,7 @@ def check_url_is_secure(url: str) -> None:
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
+    shown = without_userinfo(url)
     if scheme == "https" and parts.hostname:
         return
     if scheme == "http" and parts.hostname:
@@ -40,13 +49,13 @@ def check_url_is_secure(url: str) -> None:
             return
         if is_loopback_host(parts.hostname):
             raise InsecureTransportError(
-                f"{url!r} uses plain http://; set APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True "
+                f"{shown!r} uses plain http://; set APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True "
                 "to allow it for a loopback sandbox"
             )
         raise InsecureTransportError(
-            f"{url!r} uses plain http://; credentials only travel over https://"
+            f"{shown!r} uses plain http://; credentials only travel over https://"
         )
-    raise InsecureTransportError(f"{url!r} is not an absolute https:// URL")
+    raise InsecureTransportError(f"{shown!r} is not an absolute https:// URL")
 
 
 def resolve_base_url(environment: str, base_url: str = "") -> str:

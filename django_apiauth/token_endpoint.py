@@ -18,6 +18,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from .conf import api_settings
+from .endpoints import without_userinfo
 from .exceptions import (
     InvalidCredentialsError,
     MalformedTokenResponseError,
@@ -48,7 +49,8 @@ _OAUTH_ERROR_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV
 
 
 def _host(url: str) -> str:
-    return urlsplit(url).netloc or url
+    # Never a ``user:password@`` part: the host goes into messages.
+    return urlsplit(url).netloc.rpartition("@")[2] or without_userinfo(url)
 
 
 def _retry_after(response: requests.Response) -> float | None:

@@ -261,3 +261,37 @@ def test_a_real_server_that_never_answers_times_out(loopback, db):
         )
         with pytest.raises(TokenEndpointError, match="timed out"):
             ApiClient(credential).access_token()
+
+
+def test_a_password_in_the_base_url_never_reaches_a_message(provider, db):
+    from django_apiauth.client import ApiClient
+
+    credential = provider.create_credential(
+        name="userinfo", base_url="https://ops:url-pa55word@provider.test"
+    )
+    provider.fail_token_requests(status=503, body="")
+    with pytest.raises(TokenEndpointError) as info:
+        ApiClient(credential).access_token()
+    assert "url-pa55word" not in str(info.value)
+    assert "provider.test" in str(info.value)
+
+    result = ApiClient(credential).check()
+    assert result.ok is False
+    assert "url-pa55word" not in result.detail
+
+
+def test_a_password_in_a_refused_http_url_is_not_echoed(db):
+    from django_apiauth.client import ApiClient
+    from django_apiauth.exceptions import InsecureTransportError
+    from django_apiauth.models import ApiCredential
+
+    credential = ApiCredential(
+        name="plain",
+        base_url="http://ops:url-pa55word@provider.example",
+        api_key="k",
+        api_secret="s",
+    )
+    with pytest.raises(InsecureTransportError) as info:
+        ApiClient(credential).access_token()
+    assert "url-pa55word" not in str(info.value)
+    assert "provider.example" in str(info.value)
