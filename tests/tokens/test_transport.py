@@ -38,6 +38,49 @@ def test_an_explicit_timeout_wins(mock):
     assert mock.calls[0].request.req_kwargs["timeout"] == 1
 
 
+@pytest.mark.parametrize(("timeout", "applied"), [(5, 5), (2.5, 2.5), ([2, 7], (2, 7))])
+def test_a_single_number_or_a_pair_is_a_valid_timeout(mock, apiauth, timeout, applied):
+    apiauth(TIMEOUT=timeout)
+    mock.add("GET", URL, json={})
+    create_session().get(URL)
+    assert mock.calls[0].request.req_kwargs["timeout"] == applied
+
+
+@pytest.mark.parametrize("timeout", [None, (None, None), (3, None), 0, -1, "5", (1, 2, 3), True])
+def test_a_timeout_setting_that_is_not_positive_seconds_is_a_configuration_error(apiauth, timeout):
+    # None would mean "wait forever"; the others used to fail inside urllib3 at request time.
+    apiauth(TIMEOUT=timeout)
+    with pytest.raises(ConfigurationError, match=r"APIAUTH\['TIMEOUT'\]"):
+        create_session()
+
+
+@pytest.mark.parametrize("retries", [None, -1, "2", 2.5, True])
+def test_a_max_retries_setting_that_is_not_a_whole_number_is_a_configuration_error(
+    apiauth, retries
+):
+    # urllib3 reads None as "retry without limit".
+    apiauth(MAX_RETRIES=retries)
+    with pytest.raises(ConfigurationError, match=r"APIAUTH\['MAX_RETRIES'\]"):
+        create_session()
+
+
+def test_max_retries_zero_sends_once(mock, apiauth):
+    apiauth(MAX_RETRIES=0)
+    mock.add("GET", URL, status=503)
+    assert create_session().get(URL).status_code == 503
+    assert len(mock.calls) == 1
+
+
+def test_a_bad_timeout_setting_fails_a_check_without_raising(provider, apiauth):
+    from django_apiauth.client import ApiClient
+
+    apiauth(TIMEOUT=None)
+    result = ApiClient(provider.create_credential(name="shop")).check()
+    assert result.ok is False
+    assert "APIAUTH['TIMEOUT']" in result.detail
+    assert provider.token_requests == 0
+
+
 def test_verify_false_is_refused_in_settings(apiauth):
     apiauth(VERIFY=False)
     with pytest.raises(ConfigurationError, match="VERIFY"):
