@@ -78,7 +78,11 @@ class ApiCredential(models.Model):
     @property
     def endpoint(self) -> str:
         """The base URL requests go to (``base_url`` or the environment's)."""
-        return resolve_base_url(self.environment, self.base_url)
+        try:
+            return resolve_base_url(self.environment, self.base_url)
+        except ConfigurationError as err:
+            # Raised at call time, far from the row: say which credential it is.
+            raise ConfigurationError(f"credential {self.name!r}: {err}") from None
 
     def masked_api_key(self) -> str:
         """The API key with all but its last 4 characters hidden."""

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.models import ApiCredential, mask
 
 from .conftest import SECRETS
@@ -44,6 +45,14 @@ def test_unknown_environment_is_refused_on_the_field():
         cred.full_clean()
     assert "unknown environment 'moon'" in err.value.message_dict["environment"][0]
     assert "staging" in err.value.message_dict["environment"][0]
+
+
+def test_an_environment_removed_from_settings_names_the_credential_at_call_time(settings):
+    cred = ApiCredential(name="shop-fr", environment="moon")
+    with pytest.raises(ConfigurationError) as err:
+        cred.endpoint
+    assert "credential 'shop-fr'" in str(err.value)
+    assert "unknown environment 'moon'" in str(err.value)
 
 
 def test_environments_are_read_at_call_time(settings):
