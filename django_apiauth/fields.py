@@ -46,6 +46,10 @@ class Undecryptable(Sealed):
         self.error = error
 
 
+def _is_plaintext(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
 class EncryptedAttribute(DeferredAttribute):
     """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value.
 
@@ -102,6 +106,12 @@ class EncryptedTextField(models.TextField):
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         # Read the raw slot: going through the descriptor would raise for an
         # undecryptable value, and that value must be written back as it is.
+        if _is_plaintext(model_instance.__dict__.get(self.attname)):
+            # A misconfigured key ring must fail here, not in get_prep_value: there
+            # the plaintext sits in the local variables of Django's SQL compiler
+            # frames, which error reports (HTML e-mails, Sentry) show. No local
+            # of this frame holds it.
+            crypto.get_key_ring()
         return model_instance.__dict__.get(self.attname)
 
     def get_prep_value(self, value: Any) -> Any:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.urls import reverse
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from django_apiauth.models import ApiCredential
 
@@ -161,3 +163,21 @@ def test_add_form_preselects_the_default_environment(admin_client, settings):
     settings.APIAUTH = {**settings.APIAUTH, "DEFAULT_ENVIRONMENT": "production"}
     form = admin_client.get(add_url()).context["adminform"].form
     assert form["environment"].value() == "production"
+
+
+def test_a_save_that_fails_on_the_key_ring_leaves_no_secret_in_the_error_report(
+    admin_client, settings, caplog
+):
+    # A malformed key (a typo in $APIAUTH_ENCRYPTION_KEYS; system checks do not run under
+    # gunicorn) makes the save raise: the HTML error report (an AdminEmailHandler with
+    # include_html, Sentry...) lists every frame's local variables.
+    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": ["not-a-fernet-key"]}
+    admin_client.raise_request_exception = False
+    with caplog.at_level(logging.ERROR, logger="django.request"):
+        response = admin_client.post(add_url(), {**BASE_POST, "name": "shop-new", **SECRETS})
+    assert response.status_code == 500
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    reporter = ExceptionReporter(record.request, *record.exc_info, is_email=True)
+    report = reporter.get_traceback_html() + reporter.get_traceback_text()
+    assert "ConfigurationError" in report
+    assert_no_secret(report, SECRETS)
