@@ -56,8 +56,11 @@ class BearerTokenAuth(AuthBase):
         if r.status_code != 401:
             return r
         sent = r.request.headers.get("Authorization", "").partition(" ")[2]
-        if sent:
-            self.store.invalidate(sent)
+        if not sent:
+            # No token was sent: requests strips it on a redirect to another host (the
+            # hook runs on every hop). Replaying there would hand that host the token.
+            return r
+        self.store.invalidate(sent)
         if not _can_replay(r.request):
             return r  # the next call will use a new token; this one cannot be resent
         # Drain and release the connection so the replay can reuse it.

@@ -59,6 +59,37 @@ def test_authenticated_calls_do_not_follow_redirects(api_client, provider):
     assert all(not c.request.url.endswith("/api/new") for c in provider.mock.calls)
 
 
+def test_a_followed_redirect_to_another_host_never_gets_the_token(api_client, provider):
+    # requests drops the header on a change of host; a 401 there must not put it back.
+    provider.mock.add(
+        "GET",
+        "https://provider.test/api/moved",
+        status=302,
+        headers={"Location": "https://elsewhere.test/collect"},
+    )
+    provider.mock.add("GET", "https://elsewhere.test/collect", status=401)
+    token = api_client.access_token()
+    response = api_client.get("/api/moved", allow_redirects=True)
+    assert response.status_code == 401
+    elsewhere = [c for c in provider.mock.calls if "elsewhere.test" in c.request.url]
+    assert len(elsewhere) == 1
+    assert "Authorization" not in elsewhere[0].request.headers
+    assert api_client.access_token() == token  # not the token that proved dead
+    assert provider.token_requests == 1
+
+
+def test_a_followed_redirect_on_the_same_host_keeps_healing_a_401(api_client, provider):
+    provider.add_bearer_endpoint("GET", "/api/new", json={"moved": True})
+    provider.mock.add(
+        "GET", "https://provider.test/api/moved", status=301, headers={"Location": "/api/new"}
+    )
+    api_client.access_token()
+    provider.revoke_tokens()
+    response = api_client.get("/api/moved", allow_redirects=True)
+    assert response.json() == {"moved": True}
+    assert provider.token_requests == 2
+
+
 def test_access_token_and_invalidate_token(api_client, provider):
     token = api_client.access_token()
     assert api_client.access_token() == token
