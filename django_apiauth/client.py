@@ -196,6 +196,15 @@ class ApiClient:
         check_path = api_settings.CHECK_PATH
         method = f"token+GET {check_path}" if check_path else "token"
         started = time.perf_counter()
+        if check_path and not isinstance(check_path, str):
+            return CheckResult(
+                False,
+                "token",
+                None,
+                0.0,
+                "APIAUTH['CHECK_PATH'] must be a path such as '/api/merchant' (or None), "
+                f"not a {type(check_path).__name__}",
+            )
 
         def result(ok: bool, status: int | None, detail: str) -> CheckResult:
             latency = round((time.perf_counter() - started) * 1000, 1)

@@ -134,6 +134,24 @@ def test_check_then_gets_the_check_path(api_client, provider, apiauth):
     assert provider.bearer_calls == 1
 
 
+def test_a_check_path_without_a_leading_slash_is_the_same_path(api_client, provider, apiauth):
+    apiauth(CHECK_PATH="api/merchants/me")
+    provider.add_bearer_endpoint("GET", "/api/merchants/me", json={"uid": "m1"})
+    assert api_client.check().ok is True
+    assert provider.bearer_calls == 1
+
+
+@pytest.mark.parametrize("check_path", [5, ["/api/merchants/me"]])
+def test_a_check_path_that_is_not_text_fails_the_check_with_a_clear_detail(
+    api_client, provider, apiauth, check_path
+):
+    apiauth(CHECK_PATH=check_path)
+    result = api_client.check()
+    assert result.ok is False
+    assert "APIAUTH['CHECK_PATH'] must be a path" in result.detail
+    assert provider.token_requests == 0
+
+
 def test_check_reports_a_failing_check_path(api_client, provider, apiauth):
     apiauth(CHECK_PATH="/api/merchants/me")
     provider.add_bearer_endpoint("GET", "/api/merchants/me", json={}, status=500)
