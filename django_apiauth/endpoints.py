@@ -37,11 +37,18 @@ def check_url_is_secure(url: str) -> None:
     """Raise ``InsecureTransportError`` unless ``url`` may carry credentials.
 
     ``https://`` always may; ``http://`` only to a loopback host and only when
-    ``ALLOW_INSECURE_LOOPBACK`` is on (local sandboxes and tests).
+    ``ALLOW_INSECURE_LOOPBACK`` is on (local sandboxes and tests). A URL with a
+    ``user:password@`` part never may: requests would send it as Basic auth on
+    every call (``auth="none"`` included) and pages would display it.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     shown = without_userinfo(url)
+    if "@" in parts.netloc:
+        raise InsecureTransportError(
+            f"{shown!r} contains a user name or password; put secrets in the credential's "
+            "encrypted fields, never in its URL"
+        )
     if scheme == "https" and parts.hostname:
         return
     if scheme == "http" and parts.hostname:

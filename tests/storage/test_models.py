@@ -103,3 +103,13 @@ def test_test_connectivity_permission_exists():
     assert Permission.objects.filter(
         codename="test_connectivity", content_type__app_label="django_apiauth"
     ).exists()
+
+
+@pytest.mark.parametrize("netloc", ["user:pa55word@api.example.com", "token@api.example.com"])
+def test_base_url_with_userinfo_is_refused_without_echoing_it(netloc):
+    cred = ApiCredential(name="a", base_url=f"https://{netloc}", api_key="k", api_secret="s")
+    with pytest.raises(ValidationError) as err:
+        cred.full_clean()
+    message = err.value.message_dict["base_url"][0]
+    assert "user name or password" in message
+    assert "pa55word" not in message and "token@" not in message

@@ -265,15 +265,17 @@ def test_a_real_server_that_never_answers_times_out(loopback, db):
 
 def test_a_password_in_the_base_url_never_reaches_a_message(provider, db):
     from django_apiauth.client import ApiClient
+    from django_apiauth.exceptions import InsecureTransportError
 
     credential = provider.create_credential(
         name="userinfo", base_url="https://ops:url-pa55word@provider.test"
     )
-    provider.fail_token_requests(status=503, body="")
-    with pytest.raises(TokenEndpointError) as info:
+    # Refused before anything is sent: requests would send the userinfo as Basic auth.
+    with pytest.raises(InsecureTransportError, match="user name or password") as info:
         ApiClient(credential).access_token()
     assert "url-pa55word" not in str(info.value)
     assert "provider.test" in str(info.value)
+    assert provider.token_requests == 0
 
     result = ApiClient(credential).check()
     assert result.ok is False
