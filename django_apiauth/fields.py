@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import FieldError
+from django.core.exceptions import FieldError, ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
@@ -124,6 +124,35 @@ class EncryptedTextField(models.TextField):
                 f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
             )
         return crypto.encrypt(str(value), context=self.context)
+
+    def value_from_object(self, obj: models.Model) -> Any:
+        # What serializers (dumpdata, fixtures) and model_to_dict see: the
+        # ciphertext, never the secret, so a dump or a backup is encrypted too.
+        value = (
+            obj.__dict__[self.attname]
+            if self.attname in obj.__dict__
+            else (getattr(obj, self.attname))
+        )
+        return self.get_prep_value(value)
+
+    def value_to_string(self, obj: models.Model) -> Any:
+        return self.value_from_object(obj)
+
+    def to_python(self, value: Any) -> Any:
+        # The way back from a fixture (loaddata) or a form built from
+        # value_from_object: a ciphertext of this column becomes its plaintext.
+        value = super().to_python(value)
+        if not isinstance(value, str) or not crypto.looks_encrypted(value):
+            return value
+        try:
+            return crypto.decrypt(value, context=self.context)
+        except DecryptionError as err:
+            # Never store it as if it were the secret: that would be silent garbage.
+            raise ValidationError(
+                f"{self.model._meta.label}.{self.name}: the value is a ciphertext that the "
+                f"current key ring cannot decrypt for this column ({err})",
+                code="undecryptable",
+            ) from err
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or value == "":
