@@ -27,6 +27,7 @@ from django_apiauth.client import ApiClient, CheckResult, get_client
 from django_apiauth.conf import api_settings
 from django_apiauth.models import ApiCredential
 from django_apiauth.testing import fake_provider  # noqa: F401
+from tests.vectors import HASH_NOTIFICATION, JWT_TOKEN
 
 pytestmark = pytest.mark.django_db
 
@@ -369,22 +370,6 @@ def test_check_never_raises_for_provider_errors(fake_provider, failure, status):
 
 # ---------------------------------------------------------------------- signing
 
-HASH_VECTOR = {
-    "created_at": "2019-04-04T12:20:34.97138Z",
-    "error": "",
-    "id": "test-valid",
-    "reference": "PLEDG_1086986786391",
-    "sandbox": "true",
-    "status": "completed",
-    "signature": "B1C777835C01CA96AC4C3097FD46A7CA49B92BE157EDE0CB3552880D12A15359",
-}
-JWT_VECTOR = (
-    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJyZWZlcmVuY2UiOiJwdXJjaGFzZV9yZWZlcmVuY2UiLCJj"
-    "cmVhdGVkIjoiMjAyMC0wOS0xNyAxNTowMDowMi4wNTIxNzciLCJ0cmFuc2Zlcl9vcmRlcl9pdGVtX3VpZCI6In"
-    "RyaV9mYXNka2ZpYXNmc2QyMzRuZnM3ZjVkIiwiYW1vdW50X2NlbnRzIjoxMDAwMH0.6ZhlvdcPgjwwBfxCrRpz"
-    "aBGoRxTCoqtWJzFhB8pw4Ys"
-)
-
 
 def test_signing_sign_round_trips_through_decode_notification():
     token = signing.sign(
@@ -398,22 +383,22 @@ def test_signing_sign_round_trips_through_decode_notification():
 
 
 def test_verify_notification_accepts_the_providers_vector_and_rejects_a_change():
-    assert signing.verify_notification(HASH_VECTOR, "SECRET") is True
-    assert signing.verify_notification({**HASH_VECTOR, "status": "failed"}, "SECRET") is False
-    assert signing.verify_notification(HASH_VECTOR, "OTHER") is False
+    assert signing.verify_notification(HASH_NOTIFICATION, "SECRET") is True
+    assert signing.verify_notification({**HASH_NOTIFICATION, "status": "failed"}, "SECRET") is False
+    assert signing.verify_notification(HASH_NOTIFICATION, "OTHER") is False
 
 
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 def test_decode_notification_decodes_the_providers_vector():
-    assert signing.decode_notification(JWT_VECTOR, "your-256-bit-secret") == {
+    assert signing.decode_notification(JWT_TOKEN, "your-256-bit-secret") == {
         "reference": "purchase_reference",
         "created": "2020-09-17 15:00:02.052177",
         "transfer_order_item_uid": "tri_fasdkfiasfsd234nfs7f5d",
         "amount_cents": 10000,
     }
     with pytest.raises(exceptions.SignatureError) as caught:
-        signing.decode_notification(JWT_VECTOR, "wrong-secret")
-    assert JWT_VECTOR not in str(caught.value)
+        signing.decode_notification(JWT_TOKEN, "wrong-secret")
+    assert JWT_TOKEN not in str(caught.value)
 
 
 def test_sign_accepts_expires_in_as_a_keyword_only_argument():

@@ -14,24 +14,16 @@ from sandbox.notifications import (
 )
 from sandbox.server import BackgroundServer
 
-VECTOR = {
-    "created_at": "2019-04-04T12:20:34.97138Z",
-    "error": "",
-    "id": "test-valid",
-    "reference": "PLEDG_1086986786391",
-    "sandbox": "true",
-    "status": "completed",
-}
-VECTOR_SIGNATURE = "B1C777835C01CA96AC4C3097FD46A7CA49B92BE157EDE0CB3552880D12A15359"
+from tests.vectors import HASH_FIELDS, HASH_SECRET, HASH_SIGNATURE
 
 
 def test_hash_signature_matches_the_provider_test_vector():
-    assert hash_signature(VECTOR, "SECRET") == VECTOR_SIGNATURE
+    assert hash_signature(HASH_FIELDS, HASH_SECRET) == HASH_SIGNATURE
 
 
 def test_hash_signature_ignores_metadata_and_additional_data():
-    extended = {**VECTOR, "metadata": {"a": 1}, "additional_data": "x", "signature": "y"}
-    assert hash_signature(extended, "SECRET") == VECTOR_SIGNATURE
+    extended = {**HASH_FIELDS, "metadata": {"a": 1}, "additional_data": "x", "signature": "y"}
+    assert hash_signature(extended, HASH_SECRET) == HASH_SIGNATURE
 
 
 def test_payment_notification_carries_its_hash_signature(sandbox_provider):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .vectors import SIGNATURE_SECRET
+from tests.vectors import SIGNATURE_SECRET
 
 
 @pytest.fixture

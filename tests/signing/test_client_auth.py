@@ -16,8 +16,7 @@ import responses
 
 from django_apiauth.client import ApiClient, get_client
 from django_apiauth.exceptions import ConfigurationError
-
-from .vectors import BASIC_HEADER, BASIC_PASSWORD, BASIC_USERNAME, SIGNATURE_SECRET
+from tests.vectors import BASIC_HEADER, BASIC_PASSWORD, BASIC_USERNAME, SIGNATURE_SECRET
 
 pytestmark = pytest.mark.django_db
 

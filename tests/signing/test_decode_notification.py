@@ -13,8 +13,7 @@ import pytest
 
 from django_apiauth.exceptions import SignatureError
 from django_apiauth.signing import decode_notification, sign
-
-from .vectors import JWT_PAYLOAD, JWT_SECRET, JWT_TOKEN, OTHER_SECRET, SIGNATURE_SECRET
+from tests.vectors import JWT_PAYLOAD, JWT_SECRET, JWT_TOKEN, OTHER_SECRET, SIGNATURE_SECRET
 
 short_provider_secret = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 

@@ -14,8 +14,7 @@ from django_apiauth.signing import (
     sign,
     verify_notification,
 )
-
-from .vectors import HASH_FIELDS, OTHER_SECRET, SIGNATURE_SECRET
+from tests.vectors import HASH_FIELDS, OTHER_SECRET, SIGNATURE_SECRET
 
 pytestmark = pytest.mark.urls("tests.signing.urls")
 

@@ -23,9 +23,7 @@ from django_apiauth.notifications import (
     verified_notification,
 )
 from django_apiauth.signing import notification_digest, sign
-
-from . import views
-from .vectors import (
+from tests.vectors import (
     HASH_FIELDS,
     HASH_NOTIFICATION,
     HASH_SECRET,
@@ -35,6 +33,8 @@ from .vectors import (
     OTHER_SECRET,
     SIGNATURE_SECRET,
 )
+
+from . import views
 
 pytestmark = [pytest.mark.urls("tests.signing.urls"), pytest.mark.django_db]
 

@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 
 from django_apiauth.exceptions import SignatureError
 from django_apiauth.signing import HASHED_FIELDS, decode_notification, sign, verify_notification
-
-from .vectors import SIGNATURE_SECRET
+from tests.vectors import SIGNATURE_SECRET
 
 # Modest example counts keep the suite fast; no deadline (timing is not a spec).
 quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,8 +14,7 @@ import pytest
 import responses
 
 from django_apiauth.signing import notification_digest
-
-from .vectors import (
+from tests.vectors import (
     BASIC_HEADER,
     BASIC_PASSWORD,
     BASIC_USERNAME,

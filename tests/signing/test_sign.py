@@ -13,8 +13,7 @@ import pytest
 
 from django_apiauth.exceptions import ConfigurationError, SignatureError
 from django_apiauth.signing import sign, signed_query, signed_url
-
-from .vectors import OTHER_SECRET, SIGNATURE_SECRET
+from tests.vectors import OTHER_SECRET, SIGNATURE_SECRET
 
 PURCHASE = {
     "data": {

@@ -9,8 +9,7 @@ import pytest
 from django.http import QueryDict
 
 from django_apiauth.signing import notification_digest, render_hash_value, verify_notification
-
-from .vectors import HASH_FIELDS, HASH_NOTIFICATION, HASH_SECRET, HASH_SIGNATURE
+from tests.vectors import HASH_FIELDS, HASH_NOTIFICATION, HASH_SECRET, HASH_SIGNATURE
 
 
 def signed(fields: dict, secret: str = HASH_SECRET) -> dict:
