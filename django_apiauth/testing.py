@@ -89,6 +89,7 @@ class FakeProvider:
         self._owns_mock = mock is None
         self._lock = threading.Lock()
         self._valid_tokens: set[str] = set()
+        self._issued_tokens: list[str] = []
         self._failures: list[_Failure] = []
         #: Called with each token request before it is answered (to delay or block it).
         self.before_token_request: Callable[[Any], None] | None = None
@@ -192,9 +193,19 @@ class FakeProvider:
                 return 400, _JSON, '{"error": "unsupported_grant_type"}'
             token = secrets.token_urlsafe(24)
             self._valid_tokens.add(token)
+            self._issued_tokens.append(token)
             self.tokens_issued += 1
             answer = {"access_token": token, "token_type": "Bearer", "expires_in": self.expires_in}
             return 200, _JSON, jsonlib.dumps(answer)
+
+    @property
+    def issued_tokens(self) -> tuple[str, ...]:
+        """Every access token this fake has handed out, revoked ones included.
+
+        For your own leak tests: search logs, pages and outputs for each of them.
+        """
+        with self._lock:
+            return tuple(self._issued_tokens)
 
     # -- faults ----------------------------------------------------------------
 

@@ -122,7 +122,7 @@ def test_test_connectivity_result_page_shows_no_secret(
     html = response.content.decode()
     assert ("“shop-fr”: OK in" in html) is succeeds
     assert_no_secret(html, forbidden)
-    assert_no_secret(html, {f"token {i}": t for i, t in enumerate(provider._valid_tokens)})
+    assert_no_secret(html, {f"token {i}": t for i, t in enumerate(provider.issued_tokens)})
 
 
 def test_change_page_after_the_button_shows_no_secret(
@@ -142,5 +142,5 @@ def test_checks_log_no_secret_even_at_debug(admin_client, credential, forbidden,
         {"action": "test_connectivity", "_selected_action": [credential.pk]},
     )
     assert provider.token_requests >= 2
-    tokens = {f"token {i}": t for i, t in enumerate(provider._valid_tokens)}
+    tokens = {f"token {i}": t for i, t in enumerate(provider.issued_tokens)}
     assert_no_secret(caplog.text, {**forbidden, **tokens})

@@ -76,3 +76,14 @@ def test_the_provider_works_as_a_context_manager_too():
 
 def test_each_fake_provider_has_its_own_secrets():
     assert FakeProvider().api_secret != FakeProvider().api_secret
+
+
+def test_issued_tokens_lists_every_token_revoked_or_not(fake_provider):
+    fake_provider.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
+    fake_provider.create_credential(name="shop")
+    first = get_client("shop").access_token()
+    fake_provider.revoke_tokens()
+    assert get_client("shop").get("/api/orders").status_code == 200  # healed: a new token
+    second = get_client("shop").access_token()
+    assert fake_provider.issued_tokens == (first, second)
+    assert first not in repr(fake_provider)
