@@ -27,7 +27,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from .connectivity import ConnectivityResult, check_credentials
 from .exceptions import ConfigurationError
-from .forms import OPTIONAL_SECRET_FIELDS, SECRET_FIELDS, ApiCredentialForm, clear_field_name
+from .forms import (
+    OPTIONAL_SECRET_FIELDS,
+    SECRET_FIELDS,
+    ApiCredentialForm,
+    clear_field_name,
+    secret_state,
+)
 from .models import ApiCredential
 
 TEST_CONNECTIVITY_PERMISSION = "django_apiauth.test_connectivity"
@@ -107,6 +113,10 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
         if obj is not None:
+            if not self.has_change_permission(request, obj):
+                # View only: Django shows every listed field read-only with its
+                # value, which for a secret column is the decrypted secret.
+                return self._view_only_fieldsets()
             return self.fieldsets
         # Adding: nothing to clear yet, and no status to show.
         clear_fields = {clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS}
@@ -115,6 +125,44 @@ class ApiCredentialAdmin(admin.ModelAdmin):
             for title, options in self.fieldsets
             if title != _("Status")
         ]
+
+    def _view_only_fieldsets(self) -> list[tuple[Any, dict[str, Any]]]:
+        clear_fields = {clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS}
+        shown = {secret: f"{secret}_state" for secret in SECRET_FIELDS}
+        return [
+            (
+                title,
+                {
+                    **options,
+                    "fields": [shown.get(f, f) for f in options["fields"] if f not in clear_fields],
+                },
+            )
+            for title, options in self.fieldsets
+        ]
+
+    def _secret_state_text(self, obj: ApiCredential, secret: str) -> str:
+        state = secret_state(obj, secret)
+        if state == "unreadable":
+            return str(_("set, but cannot be decrypted"))
+        if state == "set":
+            return obj.masked_api_key() if secret == "api_key" else str(_("set"))
+        return str(_("not set"))
+
+    @admin.display(description=_("API key"))
+    def api_key_state(self, obj: ApiCredential) -> str:
+        return self._secret_state_text(obj, "api_key")
+
+    @admin.display(description=_("API secret"))
+    def api_secret_state(self, obj: ApiCredential) -> str:
+        return self._secret_state_text(obj, "api_secret")
+
+    @admin.display(description=_("dashboard password"))
+    def dashboard_password_state(self, obj: ApiCredential) -> str:
+        return self._secret_state_text(obj, "dashboard_password")
+
+    @admin.display(description=_("signature secret"))
+    def signature_secret_state(self, obj: ApiCredential) -> str:
+        return self._secret_state_text(obj, "signature_secret")
 
     # ----------------------------------------------------------------- columns
 

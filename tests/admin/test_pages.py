@@ -144,3 +144,28 @@ def test_checks_log_no_secret_even_at_debug(admin_client, credential, forbidden,
     assert provider.token_requests >= 2
     tokens = {f"token {i}": t for i, t in enumerate(provider.issued_tokens)}
     assert_no_secret(caplog.text, {**forbidden, **tokens})
+
+
+@pytest.fixture
+def viewer_client(client, django_user_model):
+    """Staff who may only view credentials."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("viewer", "v@example.com", "pw", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="django_apiauth", codename="view_apicredential"
+        )
+    )
+    client.force_login(user)
+    return client
+
+
+def test_view_only_change_page_shows_no_secret(viewer_client, credential, forbidden, secrets):
+    # Django renders every field read-only with its value for a view-only user.
+    html = page(
+        viewer_client, reverse("admin:django_apiauth_apicredential_change", args=[credential.pk])
+    )
+    assert "View API credential" in html
+    assert "••••" + secrets["api_key"][-4:] in html  # masked, as on the change list
+    assert_no_secret(html, forbidden)
