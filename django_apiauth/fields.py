@@ -106,6 +106,10 @@ class EncryptedTextField(models.TextField):
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         # Read the raw slot: going through the descriptor would raise for an
         # undecryptable value, and that value must be written back as it is.
+        if self.attname not in model_instance.__dict__ and not add:
+            # A deferred field named in save(update_fields=...): load it first,
+            # or the missing slot would be written as NULL.
+            self._load_deferred(model_instance)
         if _is_plaintext(model_instance.__dict__.get(self.attname)):
             # A misconfigured key ring must fail here, not in get_prep_value: there
             # the plaintext sits in the local variables of Django's SQL compiler
@@ -113,6 +117,17 @@ class EncryptedTextField(models.TextField):
             # of this frame holds it.
             crypto.get_key_ring()
         return model_instance.__dict__.get(self.attname)
+
+    def _load_deferred(self, model_instance: models.Model) -> None:
+        # Not refresh_from_db(): it reads through the descriptor, which raises
+        # for an undecryptable value instead of keeping it.
+        loaded = (
+            type(model_instance)
+            ._base_manager.db_manager(model_instance._state.db)
+            .only(self.attname)
+            .get(pk=model_instance.pk)
+        )
+        model_instance.__dict__[self.attname] = loaded.__dict__[self.attname]
 
     def get_prep_value(self, value: Any) -> Any:
         if isinstance(value, Sealed):

@@ -107,6 +107,24 @@ def test_deferred_field_is_loaded_and_decrypted(credential):
     assert loaded.api_secret == SECRETS["api_secret"]
 
 
+def test_a_deferred_field_saved_by_name_keeps_its_value(credential):
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+    stored = raw_column(credential.pk, "api_secret")
+    loaded.save(update_fields=["api_secret", "merchant_uid"])  # used to write NULL
+    assert ApiCredential.objects.get(pk=credential.pk).api_secret == SECRETS["api_secret"]
+    assert raw_column(credential.pk, "api_secret") != stored  # re-encrypted, as any save does
+
+
+def test_a_deferred_undecryptable_field_saved_by_name_is_written_back(
+    credential, settings, new_key
+):
+    stored = raw_column(credential.pk, "api_secret")
+    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [new_key]}
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+    loaded.save(update_fields=["api_secret"])
+    assert raw_column(credential.pk, "api_secret") == stored
+
+
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.text(min_size=1, max_size=300) | st.text(min_size=5000, max_size=6000))
 def test_any_text_round_trips(value):
