@@ -53,7 +53,9 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], list[EncryptedTextF
     for model in apps.get_models():
         if model._meta.proxy or not model._meta.managed:
             continue
-        found = [f for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        # Local fields only: with multi-table inheritance a parent's fields are
+        # rotated (and counted) once, with the parent's rows, child rows included.
+        found = [f for f in model._meta.local_concrete_fields if isinstance(f, EncryptedTextField)]
         if found:
             yield model, found
 
@@ -95,7 +97,9 @@ def rotate_keys(
 
 
 def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> list:
-    queryset = model._default_manager.using(using).order_by("pk")
+    # The base manager: a default manager may hide rows (soft deletes, say), and
+    # a row left under a retired key is lost once that key leaves the ring.
+    queryset = model._base_manager.using(using).order_by("pk")
     if last_pk is not None:
         queryset = queryset.filter(pk__gt=last_pk)
     if not report.dry_run:
@@ -123,7 +127,7 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         if dirty:
             changed.append(model(pk=pk, **new_values))
     if changed and not report.dry_run:
-        model._default_manager.using(using).bulk_update(changed, [f.attname for f in fields])
+        model._base_manager.using(using).bulk_update(changed, [f.attname for f in fields])
         report.rows_updated += len(changed)
     return [row[0] for row in rows]
 

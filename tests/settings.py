@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",  # the live server serves the admin's CSS to the browser test
     "django_apiauth",
+    "tests.storage.encmodels",  # models of a user's own with encrypted fields (rotation tests)
 ]
 
 MIDDLEWARE = [
