@@ -541,23 +541,24 @@ class TokenStore:
         token: a 401 proves *that* token dead, not the fresh one another worker
         may already have put in its place.
         """
+        # The shared cache first, then memory: a thread that misses memory reads
+        # the cache, so dropping memory first would let it bring the dead token
+        # back from the cache before it is deleted there.
+        cache = _shared_cache()
+        if cache is not None:
+            try:
+                shared = self._decode(cache.get(self.key)) if token_value is not None else None
+                if token_value is None or (shared is not None and shared.value == token_value):
+                    cache.delete(self.key)
+            except Exception as err:
+                _cache_failed(err)
         # Under the process lock: a thread fetching a new token finishes first, and
-        # its fresh token then no longer matches the dead one.
+        # its fresh token then no longer matches the dead one; a thread that adopted
+        # the dead token from the cache before it was deleted there has finished too.
         with self._lock():
             current = _memory.get(self.key)
             if current is not None and (token_value is None or current.value == token_value):
                 del _memory[self.key]
-        cache = _shared_cache()
-        if cache is None:
-            return
-        try:
-            if token_value is not None:
-                shared = self._decode(cache.get(self.key))
-                if shared is None or shared.value != token_value:
-                    return
-            cache.delete(self.key)
-        except Exception as err:
-            _cache_failed(err)
 
     def clear(self) -> None:
         """Drop the token and any remembered failure for this credential (memory and cache)."""

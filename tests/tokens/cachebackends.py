@@ -60,3 +60,15 @@ class StoppableCache(LocMemCache):
     def delete(self, *args, **kwargs):
         self._check()
         return super().delete(*args, **kwargs)
+
+
+class HookedCache(LocMemCache):
+    """A LocMem cache that runs ``before_delete()`` (once) before its next ``delete``."""
+
+    before_delete = None
+
+    def delete(self, *args, **kwargs):
+        hook, type(self).before_delete = type(self).before_delete, None
+        if hook is not None:
+            hook()
+        return super().delete(*args, **kwargs)

@@ -16,7 +16,7 @@ from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
 from django_apiauth.tokens import CACHE_CONTEXT, TokenStore
 
-from .cachebackends import RecordingCache, StoppableCache
+from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
 pytestmark = pytest.mark.django_db
 
@@ -435,6 +435,31 @@ def test_invalidate_token_drops_it_unconditionally(api_client, provider):
     assert api_client.store.cached() is None
     assert caches["default"].get(api_client.store.key) is None
     assert api_client.access_token() != token
+
+
+@pytest.fixture
+def hooked_cache(settings):
+    HookedCache.before_delete = None
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.tokens.cachebackends.HookedCache", "LOCATION": "hooked"}
+    }
+    yield HookedCache
+    HookedCache.before_delete = None
+    caches["default"].clear()
+
+
+@pytest.mark.parametrize("compare", [True, False], ids=["compare-and-delete", "unconditional"])
+def test_a_call_racing_an_invalidation_does_not_bring_the_token_back(
+    api_client, provider, hooked_cache, compare
+):
+    dead = api_client.access_token()
+    # Another thread's call lands while the token is being dropped (the hook runs
+    # it inline, just before the shared value is deleted).
+    hooked_cache.before_delete = api_client.store.get
+    api_client.store.invalidate(dead if compare else None)
+    assert api_client.store.cached() is None
+    assert api_client.access_token() != dead
+    assert provider.token_requests == 2
 
 
 def test_clear_also_forgets_remembered_failures(api_client, provider):
