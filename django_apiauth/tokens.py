@@ -108,13 +108,18 @@ class Token:
 
 
 class _Block:
-    """The provider said "stop asking for now" (``invalid_client`` or ``Retry-After``)."""
+    """The provider said "stop asking for now" (``invalid_client`` or ``Retry-After``).
 
-    __slots__ = ("error", "kind", "status_code", "until_wall")
+    ``until_wall`` is for the shared cache; this process decides on ``until_mono``,
+    so a wall clock stepping back cannot stretch a block it holds.
+    """
+
+    __slots__ = ("error", "kind", "status_code", "until_mono", "until_wall")
 
     def __init__(self, kind: str, until_wall: float, status_code: int | None, error: str | None):
         self.kind = kind
         self.until_wall = until_wall
+        self.until_mono = _monotonic() + (until_wall - _wall())
         self.status_code = status_code
         self.error = error
 
@@ -138,7 +143,7 @@ class _Block:
         )
 
     def exception(self, credential: str) -> TokenError:
-        wait = max(1, math.ceil(self.until_wall - _wall()))
+        wait = max(1, math.ceil(self.until_mono - _monotonic()))
         if self.kind == "invalid":
             return InvalidCredentialsError(
                 f"the provider refused the credentials of {credential!r} "
@@ -423,7 +428,9 @@ class TokenStore:
             return
         try:
             cache.set(
-                key, block.as_cache_value(), timeout=max(1, math.ceil(block.until_wall - _wall()))
+                key,
+                block.as_cache_value(),
+                timeout=max(1, math.ceil(block.until_mono - _monotonic())),
             )
         except Exception as err:
             _cache_failed(err)
@@ -467,7 +474,7 @@ class TokenStore:
         for key in (self.invalid_key, self.backoff_key):
             block = _blocks.get(key)
             if block is not None:
-                if block.until_wall > _wall():
+                if block.until_mono > _monotonic():
                     return block
                 _blocks.pop(key, None)
         return None

@@ -536,6 +536,19 @@ def test_with_the_cache_down_invalid_client_is_still_remembered(
     assert provider.token_requests == 1
 
 
+def test_a_remembered_failure_ends_on_time_when_the_wall_clock_steps_back(
+    api_client, provider, stoppable_cache, clock
+):
+    stoppable_cache.stopped = True  # only this process's memory of the failure counts
+    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    with pytest.raises(InvalidCredentialsError):
+        api_client.access_token()
+    clock.wall -= 3600  # NTP corrects a clock that ran an hour ahead
+    clock.mono += 31
+    assert api_client.access_token()  # asked again after 30 s, not after an hour
+    assert provider.token_requests == 2
+
+
 def test_a_misconfigured_cache_alias_degrades_too(api_client, provider, apiauth):
     apiauth(CACHE_ALIAS="no-such-cache")
     assert api_client.access_token()
