@@ -529,10 +529,11 @@ class TokenStore:
     def _release_lease(self, lease: str | _NoCacheLease | None) -> None:
         if not isinstance(lease, str):
             return
-        cache = _shared_cache()
-        if cache is None:
-            return
+        # Tried even while the cache is marked down: it answered the ``add`` moments
+        # ago, and a lease left behind after a blip (a failed token write, say)
+        # makes every other process wait up to LOCK_TIMEOUT for nothing.
         try:
+            cache = caches[api_settings.CACHE_ALIAS]
             # Only our own lease: if it expired and someone else took it, leave theirs.
             if cache.get(self.lease_key) == lease:
                 cache.delete(self.lease_key)

@@ -41,11 +41,13 @@ def recording_cache(settings):
 def stoppable_cache(settings):
     StoppableCache.stopped = False
     StoppableCache.failures = 0
+    StoppableCache.fail_next = 0
     settings.CACHES = {
         "default": {"BACKEND": "tests.tokens.cachebackends.StoppableCache", "LOCATION": "stop"}
     }
     yield StoppableCache
     StoppableCache.stopped = False
+    StoppableCache.fail_next = 0
     caches["default"].clear()
 
 
@@ -547,6 +549,19 @@ def test_a_remembered_failure_ends_on_time_when_the_wall_clock_steps_back(
     clock.mono += 31
     assert api_client.access_token()  # asked again after 30 s, not after an hour
     assert provider.token_requests == 2
+
+
+def test_a_cache_blip_during_a_fetch_does_not_leave_the_lease_behind(
+    api_client, provider, stoppable_cache, clock
+):
+    def blip(request):
+        stoppable_cache.fail_next = 1  # the write of the new token fails, then the cache is back
+
+    provider.before_token_request = blip
+    assert api_client.access_token()
+    assert stoppable_cache.failures == 1
+    # A lease left in place makes every other process wait LOCK_TIMEOUT for nothing.
+    assert caches["default"].get(api_client.store.lease_key) is None
 
 
 def test_a_misconfigured_cache_alias_degrades_too(api_client, provider, apiauth):
