@@ -520,7 +520,9 @@ class TokenStore:
             return _NO_CACHE_LEASE
         owner = uuid.uuid4().hex
         try:
-            added = cache.add(self.lease_key, owner, timeout=int(api_settings.LOCK_TIMEOUT))
+            # Whole seconds, at least one: a cache timeout of 0 means "already expired".
+            timeout = max(1, math.ceil(float(api_settings.LOCK_TIMEOUT)))
+            added = cache.add(self.lease_key, owner, timeout=timeout)
         except Exception as err:
             _cache_failed(err)
             return _NO_CACHE_LEASE

@@ -340,6 +340,16 @@ def test_a_waiter_gives_up_after_the_lock_timeout_and_fetches(
     assert "gave up waiting" in caplog.text
 
 
+def test_a_lock_timeout_under_a_second_still_holds_the_lease(api_client, apiauth):
+    apiauth(LOCK_TIMEOUT=0.5)
+    store = api_client.store
+    lease = store._acquire_lease()
+    assert lease is not None
+    # A cache timeout of 0 means "already expired": every process would fetch.
+    assert caches["default"].get(store.lease_key) == lease
+    assert store._acquire_lease() is None
+
+
 # --- remembered failures ---------------------------------------------------------------
 
 
