@@ -251,6 +251,9 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         credential = self.get_object(request, unquote(object_id))
         if credential is None:
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        # Like the action, which lives on a change list only viewers reach.
+        if not self.has_view_or_change_permission(request, credential):
+            raise PermissionDenied
         self._run_checks(request, [credential])
         return HttpResponseRedirect(
             reverse(

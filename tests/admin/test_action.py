@@ -203,3 +203,20 @@ def test_an_undecryptable_credential_is_reported_without_contacting_anyone(
     ((level, text),) = messages_of(response)
     assert level == "error"
     assert "cannot be decrypted" in text
+
+
+def test_button_is_forbidden_to_a_tester_who_may_not_view_credentials(
+    client, django_user_model, credential, provider
+):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("t", "t@example.com", "pw", is_staff=True)
+    user.user_permissions.add(
+        Permission.objects.get(
+            content_type__app_label="django_apiauth", codename="test_connectivity"
+        )
+    )
+    client.force_login(user)
+    response = client.post(button_url(credential))
+    assert response.status_code == 403
+    assert provider.token_requests == 0
