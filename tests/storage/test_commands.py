@@ -112,3 +112,21 @@ def test_delete(credential):
     assert not ApiCredential.objects.exists()
     with pytest.raises(CommandError, match="no credential named 'shop'"):
         run("apiauth_credential", "delete", "shop")
+
+
+def test_set_repairs_a_credential_whose_secrets_no_longer_decrypt(
+    credential, settings, new_key, monkeypatch
+):
+    from .conftest import raw_column
+
+    stored_signature = raw_column(credential.pk, "signature_secret")
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    for var in ["APIAUTH_API_KEY", "APIAUTH_API_SECRET", "APIAUTH_SIGNATURE_SECRET"]:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("APIAUTH_API_SECRET", "fresh-secret-value")
+    output = run("apiauth_credential", "set", "shop", "--merchant-uid", "mer_9", "--no-input")
+    assert "Updated credential 'shop' (API key undecryptable)" in output
+    assert "cannot be decrypted" in output
+    cred = ApiCredential.objects.get(name="shop")
+    assert (cred.api_secret, cred.merchant_uid) == ("fresh-secret-value", "mer_9")
+    assert raw_column(credential.pk, "signature_secret") == stored_signature  # kept as stored

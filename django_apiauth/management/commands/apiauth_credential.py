@@ -93,23 +93,37 @@ class Command(BaseCommand):
             if options.get(fld) is not None:
                 setattr(cred, fld, options[fld])
         interactive = not no_input and sys.stdin.isatty()
+        kept = []  # stored secrets left as they are: nothing to validate
         for fld, (_env, required) in SECRET_FIELDS.items():
             value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=creating)
             if value is not None:
                 setattr(cred, fld, value)
-            elif creating and required:
+            elif not creating:
+                kept.append(fld)
+            elif required:
                 raise CommandError(
                     f"{fld} is required to create {name!r}: set "
                     f"${options[f'{fld}_env']} or run interactively"
                 )
         try:
-            cred.full_clean()
+            # Kept secrets are not re-read: one the key ring cannot decrypt any more
+            # must not stop an operator from fixing the others (it is saved unchanged).
+            cred.full_clean(exclude=kept)
         except ValidationError as err:
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in err.message_dict.items())
             raise CommandError(f"credential {name!r} is invalid: {problems}") from None
         cred.save()
         verb = "Created" if creating else "Updated"
-        self.stdout.write(f"{verb} credential {name!r} (API key {cred.masked_api_key()}).")
+        try:
+            key = f"API key {cred.masked_api_key()}"
+        except DecryptionError:
+            key = "API key undecryptable"
+        self.stdout.write(f"{verb} credential {name!r} ({key}).")
+        if not cred.has_readable_secrets():
+            self.stderr.write(
+                f"warning: some secrets of {name!r} cannot be decrypted with the current keys; "
+                "set them again (see --help for the variables) or restore the missing key"
+            )
 
     def _read_secret(self, fld, env_var, interactive, *, prompt):
         value = os.environ.get(env_var)
