@@ -375,9 +375,12 @@ class TokenStore:
     def fetch_fresh(self) -> Token:
         """A brand-new token from the provider, bypassing every cache (for checks).
 
-        The new token is then shared as usual; failures are remembered as usual.
+        The new token is then shared as usual; failures are remembered as usual,
+        and a success ends whatever failure was remembered: the provider answers.
         """
-        return self._fetch(None)
+        token = self._fetch(None)
+        self._forget_failures()
+        return token
 
     def _fetch(self, fallback: Token | None) -> Token:
         credential = self.credential
@@ -573,12 +576,17 @@ class TokenStore:
     def clear(self) -> None:
         """Drop the token and any remembered failure for this credential (memory and cache)."""
         self.invalidate()
-        for key in (self.invalid_key, self.backoff_key):
+        self._forget_failures(self.lease_key)
+
+    def _forget_failures(self, *more_keys: str) -> None:
+        """Drop the remembered ``invalid_client``/``Retry-After`` blocks (memory and cache)."""
+        keys = [self.invalid_key, self.backoff_key]
+        for key in keys:
             _blocks.pop(key, None)
         cache = _shared_cache()
         if cache is None:
             return
         try:
-            cache.delete_many([self.invalid_key, self.backoff_key, self.lease_key])
+            cache.delete_many([*keys, *more_keys])
         except Exception as err:
             _cache_failed(err)

@@ -6,7 +6,7 @@ import jwt
 import pytest
 
 from django_apiauth.client import ApiClient, CheckResult, get_client
-from django_apiauth.exceptions import ConfigurationError, CredentialNotFound
+from django_apiauth.exceptions import ConfigurationError, CredentialNotFound, TokenEndpointError
 
 pytestmark = pytest.mark.django_db
 
@@ -175,6 +175,17 @@ def test_check_asks_the_provider_even_after_a_remembered_invalid_client(api_clie
     api_client.check()
     assert api_client.check().ok is True  # the operator fixed it provider-side
     assert provider.token_requests == 2
+
+
+def test_a_successful_check_ends_a_remembered_retry_after(api_client, provider, apiauth):
+    apiauth(MAX_RETRIES=0)
+    provider.fail_token_requests(status=503, headers={"Retry-After": "600"})
+    with pytest.raises(TokenEndpointError):
+        api_client.access_token()
+    assert api_client.check().ok is True  # the provider answers again
+    api_client.invalidate_token()
+    assert ApiClient(api_client.credential).access_token()  # not "asked to wait" for 10 min
+    assert provider.token_requests == 3
 
 
 def test_check_reports_an_unreachable_provider_without_raising(api_client, provider, apiauth):
