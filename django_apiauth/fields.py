@@ -104,18 +104,23 @@ class EncryptedTextField(models.TextField):
         )
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        # Read the raw slot: going through the descriptor would raise for an
-        # undecryptable value, and that value must be written back as it is.
-        if self.attname not in model_instance.__dict__ and not add:
-            # A deferred field named in save(update_fields=...): load it first,
-            # or the missing slot would be written as NULL.
-            self._load_deferred(model_instance)
-        if _is_plaintext(model_instance.__dict__.get(self.attname)):
+        if _is_plaintext(self._stored_slot(model_instance)):
             # A misconfigured key ring must fail here, not in get_prep_value: there
             # the plaintext sits in the local variables of Django's SQL compiler
             # frames, which error reports (HTML e-mails, Sentry) show. No local
-            # of this frame holds it.
+            # of this frame holds it (hence no variable for the slot).
             crypto.get_key_ring()
+        return self._stored_slot(model_instance)
+
+    def _stored_slot(self, model_instance: models.Model) -> Any:
+        """The instance's own slot: plaintext, ``Sealed`` or ``Undecryptable``.
+
+        Read directly, not through the descriptor, which raises for an
+        undecryptable value that must be written or dumped as it is. A deferred
+        field is loaded first, or its missing slot would be saved as NULL.
+        """
+        if self.attname not in model_instance.__dict__ and not model_instance._state.adding:
+            self._load_deferred(model_instance)
         return model_instance.__dict__.get(self.attname)
 
     def _load_deferred(self, model_instance: models.Model) -> None:
@@ -143,12 +148,7 @@ class EncryptedTextField(models.TextField):
     def value_from_object(self, obj: models.Model) -> Any:
         # What serializers (dumpdata, fixtures) and model_to_dict see: the
         # ciphertext, never the secret, so a dump or a backup is encrypted too.
-        value = (
-            obj.__dict__[self.attname]
-            if self.attname in obj.__dict__
-            else (getattr(obj, self.attname))
-        )
-        return self.get_prep_value(value)
+        return self.get_prep_value(self._stored_slot(obj))
 
     def value_to_string(self, obj: models.Model) -> Any:
         return self.value_from_object(obj)

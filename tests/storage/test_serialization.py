@@ -75,3 +75,13 @@ def test_plaintext_that_merely_looks_like_a_ciphertext_is_refused_on_clean():
     with pytest.raises(ValidationError) as err:
         cred.full_clean()
     assert "api_key" in err.value.message_dict
+
+
+def test_a_deferred_undecryptable_field_is_dumped_as_stored(credential, settings, new_key):
+    from .conftest import raw_column
+
+    stored = raw_column(credential.pk, "api_secret")
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
+    deferred = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+    field = ApiCredential._meta.get_field("api_secret")
+    assert field.value_from_object(deferred) == stored
