@@ -48,6 +48,9 @@ _BADGES = {
     None: (_("never"), "#757575", "never"),
 }
 
+#: The "clear this secret" checkboxes, dropped where there is nothing to clear.
+CLEAR_FIELDS = frozenset(clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS)
+
 sensitive_secrets = method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
 
 
@@ -119,22 +122,20 @@ class ApiCredentialAdmin(admin.ModelAdmin):
                 return self._view_only_fieldsets()
             return self.fieldsets
         # Adding: nothing to clear yet, and no status to show.
-        clear_fields = {clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS}
         return [
-            (title, {**options, "fields": [f for f in options["fields"] if f not in clear_fields]})
+            (title, {**options, "fields": [f for f in options["fields"] if f not in CLEAR_FIELDS]})
             for title, options in self.fieldsets
             if title != _("Status")
         ]
 
     def _view_only_fieldsets(self) -> list[tuple[Any, dict[str, Any]]]:
-        clear_fields = {clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS}
         shown = {secret: f"{secret}_state" for secret in SECRET_FIELDS}
         return [
             (
                 title,
                 {
                     **options,
-                    "fields": [shown.get(f, f) for f in options["fields"] if f not in clear_fields],
+                    "fields": [shown.get(f, f) for f in options["fields"] if f not in CLEAR_FIELDS],
                 },
             )
             for title, options in self.fieldsets
