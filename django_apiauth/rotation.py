@@ -10,7 +10,7 @@ key decrypts are listed and left exactly as they are.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -74,7 +74,6 @@ def rotate_keys(
     dry_run: bool = False,
     batch_size: int = 500,
     using: str = "default",
-    on_batch: Callable[[str, int], None] | None = None,
 ) -> RotationReport:
     """Re-encrypt all encrypted values under the primary key; see the module docstring."""
     if batch_size < 1:
@@ -89,8 +88,6 @@ def rotate_keys(
             if not batch:
                 break
             last_pk = batch[-1]
-            if on_batch:
-                on_batch(model._meta.label, len(batch))
             if len(batch) < batch_size:
                 break
     return report
