@@ -8,13 +8,13 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-from . import tokens
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     import requests
 
     from .models import ApiCredential
+    from .tokens import TokenStore
 
 
 def _can_replay(request: requests.PreparedRequest) -> bool:
@@ -33,21 +33,18 @@ class BearerTokenAuth(AuthBase):
     replayed — the way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
     """
 
-    def __init__(self, store: tokens.TokenStore) -> None:
+    def __init__(self, store: TokenStore) -> None:
         self.store = store
         # Bound once: the hot path below must not allocate or read settings.
-        self._key = store.key
-        self._memory = tokens._memory
+        self._get_token = store.get
         self._hook = self.handle_401
 
     def __repr__(self) -> str:
         return f"<BearerTokenAuth credential={self.store.name!r}>"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        token = self._memory.get(self._key)
-        if token is None or tokens._monotonic() >= token.refresh_at:
-            token = self.store.get()
-        r.headers["Authorization"] = token.header
+        # The store's memory hit is the fast path: no cache round trip, no settings read.
+        r.headers["Authorization"] = self._get_token().header
         r.hooks["response"].append(self._hook)
         return r
 

@@ -1,17 +1,18 @@
-"""System checks with stable ids (``django_apiauth.E001`` ...)."""
+"""System checks with stable ids (``django_apiauth.E001`` ...).
+
+Settings are checked by the validators of their entries in ``conf.SETTINGS``
+(the same ones the code runs at request time), so ``manage.py check`` reports
+every bad value, with its id and hint, before the first request.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from .conf import api_settings
+from . import token_cache
+from .conf import SETTING_NAME, api_settings
 from .exceptions import ConfigurationError
-
-LOCAL_CACHE_BACKENDS = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
 
 
 @register(Tags.security)
@@ -62,49 +63,98 @@ def check_encryption_keys_deploy(app_configs=None, **kwargs):
     return []
 
 
-@register(Tags.caches)
-def check_token_cache(app_configs=None, **kwargs):
-    alias = api_settings.CACHE_ALIAS
-    caches = getattr(settings, "CACHES", {})
-    if alias not in caches:
-        return [
-            Error(
-                f"APIAUTH['CACHE_ALIAS'] is {alias!r}, which is not in CACHES.",
-                hint=f"Add a {alias!r} entry to CACHES or point CACHE_ALIAS at an existing one.",
-                id="django_apiauth.E003",
-            )
-        ]
-    backend = caches[alias].get("BACKEND", "")
-    if backend in LOCAL_CACHE_BACKENDS and not settings.DEBUG:
-        return [
-            Warning(
-                f"The token cache {alias!r} uses {backend.rsplit('.', 1)[-1]}, which is "
-                "private to each process: every worker fetches its own access token.",
-                hint="Use a shared cache (Redis, Memcached, database) for APIAUTH['CACHE_ALIAS'].",
-                id="django_apiauth.W002",
-            )
-        ]
-    return []
+def setting_errors(tag: str) -> list[CheckMessage]:
+    """One error per bad value among the settings reported under ``tag``."""
+    return [
+        Error(message, hint=entry.hint, id=entry.check_id)
+        for entry, message in api_settings.problems(tag)
+    ]
 
 
 @register(Tags.security)
-def check_transport_settings(app_configs=None, **kwargs):
-    errors = []
-    if api_settings.VERIFY is False:
-        errors.append(
-            Error(
-                "APIAUTH['VERIFY'] is False: TLS certificates would not be verified.",
-                hint="Remove it, or set it to the path of a CA bundle.",
-                id="django_apiauth.E004",
-            )
-        )
+def check_settings(app_configs=None, **kwargs):
+    """Every ``APIAUTH`` value through its validator, and unknown keys (usually typos)."""
+    messages = setting_errors(Tags.security)
     unknown = api_settings.unknown_keys()
     if unknown:
-        errors.append(
+        named = []
+        for key in unknown:
+            guess = api_settings.did_you_mean(key)
+            named.append(f"{key} (did you mean {guess}?)" if guess else key)
+        messages.append(
             Warning(
-                f"APIAUTH has unknown keys: {', '.join(unknown)}.",
+                f"{SETTING_NAME} has unknown keys: {', '.join(named)}.",
                 hint="Check the spelling against the settings table in the README.",
                 id="django_apiauth.W003",
             )
         )
-    return errors
+    return messages
+
+
+#: The name this check had when it only looked at VERIFY and unknown keys.
+check_transport_settings = check_settings
+
+
+def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[CheckMessage]:
+    """What is wrong with the token cache: alias, backend import, sharing, reachability.
+
+    Shared by the system checks and ``apiauth_check`` so both say the same thing.
+    """
+    messages = setting_errors(Tags.caches)  # CACHE_ALIAS itself (E003)
+    if messages:
+        return messages
+    alias = api_settings.CACHE_ALIAS
+    problem = token_cache.import_problem(alias)
+    if problem is not None:
+        cause, module = problem
+        install = (
+            'pip install "django-apiauth[redis]"' if module == "redis" else f"pip install {module}"
+        )
+        return [
+            Error(
+                f"The token cache {alias!r} cannot be used: {cause}. Every process would keep "
+                "its own token.",
+                hint=f"Install what the backend needs ({install}), or use another backend.",
+                id="django_apiauth.E015",
+            )
+        ]
+    if token_cache.is_process_local(alias):
+        if warn_if_local:
+            backend = token_cache.backend_path(alias).rsplit(".", 1)[-1]
+            messages.append(
+                Warning(
+                    f"The token cache {alias!r} uses {backend}, which is private to each "
+                    "process: every worker fetches its own access token.",
+                    hint="Use a shared cache (Redis, Memcached, database) for "
+                    "APIAUTH['CACHE_ALIAS'].",
+                    id="django_apiauth.W002",
+                )
+            )
+    elif reachability:
+        failure = token_cache.round_trip_problem(alias)
+        if failure is not None:
+            messages.append(
+                Error(
+                    f"The token cache {alias!r} cannot be reached: {failure}. Tokens would be "
+                    "kept per process and fetched directly until it is back.",
+                    hint=f"Check CACHES[{alias!r}] (LOCATION, credentials) and that the "
+                    "cache server is running and reachable from this host.",
+                    id="django_apiauth.E016",
+                )
+            )
+    return messages
+
+
+@register(Tags.caches)
+def check_token_cache(app_configs=None, **kwargs):
+    return token_cache_messages(reachability=False, warn_if_local=not settings.DEBUG)
+
+
+@register(Tags.caches, deploy=True)
+def check_token_cache_reachable(app_configs=None, **kwargs):
+    # Only the round trip: the rest is reported by check_token_cache.
+    return [
+        message
+        for message in token_cache_messages(reachability=True, warn_if_local=False)
+        if message.id == "django_apiauth.E016"
+    ]

@@ -12,12 +12,12 @@ Usage::
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import requests
 
 from .auth import BearerTokenAuth, DashboardBasicAuth
+from .check_result import CheckResult
 from .conf import api_settings
 from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
 from .tokens import TokenStore
@@ -26,23 +26,9 @@ from .transport import create_session
 if TYPE_CHECKING:
     from .models import ApiCredential
 
+__all__ = ["ApiClient", "CheckResult", "get_client"]
+
 AUTH_MODES = ("token", "basic", "none")
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    """The outcome of :meth:`ApiClient.check`.
-
-    ``method`` says what was exercised (``"token"``, or ``"token+GET <CHECK_PATH>"``);
-    ``status_code`` is the HTTP status of the last answer (``None`` without one);
-    ``detail`` is a short, human-readable, secret-free sentence.
-    """
-
-    ok: bool
-    method: str
-    status_code: int | None
-    latency_ms: float
-    detail: str
 
 
 def get_client(name: str) -> ApiClient:
@@ -193,22 +179,20 @@ class ApiClient:
 
         Never raises for provider or transport errors: the result says what happened.
         """
-        check_path = api_settings.CHECK_PATH
-        method = f"token+GET {check_path}" if check_path else "token"
         started = time.perf_counter()
-        if check_path and not isinstance(check_path, str):
-            return CheckResult(
-                False,
-                "token",
-                None,
-                0.0,
-                "APIAUTH['CHECK_PATH'] must be a path such as '/api/merchant' (or None), "
-                f"not a {type(check_path).__name__}",
-            )
+        method = "token"  # what was exercised so far (read by result() when called)
 
         def result(ok: bool, status: int | None, detail: str) -> CheckResult:
             latency = round((time.perf_counter() - started) * 1000, 1)
-            return CheckResult(ok, method, status, latency, detail)
+            return CheckResult(
+                ok, method, status, latency, detail, name=self.name, pk=self.credential.pk
+            )
+
+        try:
+            check_path = api_settings.validated("CHECK_PATH")
+        except ConfigurationError as err:
+            return result(False, None, str(err))
+        method = f"token+GET {check_path}" if check_path else "token"
 
         try:
             token = self.store.fetch_fresh()

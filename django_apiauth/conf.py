@@ -1,51 +1,327 @@
-"""The ``APIAUTH`` settings dict, with every default in one place.
+"""The ``APIAUTH`` settings dict: every setting's default, validator, check id and hint.
 
 Values are read at call time (never copied into module constants) so that
 ``override_settings`` and per-process configuration just work.
+
+Each setting is one :class:`Setting` entry in :data:`SETTINGS`. Its validator
+runs in two places, so a bad value gets the same words in both:
+
+* the system checks (``manage.py check``, at startup), one error per bad value
+  with the entry's stable id and hint (``checks.py``);
+* the code that uses the value, at request time, through
+  :meth:`ApiAuthSettings.validated`, which raises ``ConfigurationError``
+  naming the setting.
+
+Adding a setting is adding one entry (its default, a validator, an id, a hint).
 """
 
 from __future__ import annotations
 
+import difflib
+import math
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import environ
 from django.conf import settings as django_settings
 
-SETTING_NAME = "APIAUTH"
+from .exceptions import ConfigurationError
 
-DEFAULTS: dict[str, Any] = {
-    "ENVIRONMENTS": {
-        "staging": "https://staging.back.ecard.pledg.co",
-        "production": "https://back.ecard.pledg.co",
-    },
-    "DEFAULT_ENVIRONMENT": "staging",
-    "TOKEN_PATH": "/api/token",
-    "CHECK_PATH": None,
-    "CACHE_ALIAS": "default",
-    "ENCRYPTION_KEYS": [],
-    "REFRESH_MARGIN": 60,
-    "EXPIRY_LEEWAY": 10,
-    "LOCK_TIMEOUT": 10,
-    "TIMEOUT": (3.05, 10),
-    "MAX_RETRIES": 2,
-    "VERIFY": True,
-    "ALLOW_INSECURE_LOOPBACK": False,
-}
+SETTING_NAME = "APIAUTH"
 
 #: Environment variable read (with django-environ) when ``ENCRYPTION_KEYS`` is empty.
 ENCRYPTION_KEYS_ENV = "APIAUTH_ENCRYPTION_KEYS"
+
+
+class InvalidSetting(ValueError):
+    """Raised by a validator: the text completes ``APIAUTH['NAME'] ...``."""
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, shortened: settings are not secret, but messages stay one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+# --- validators: value -> the value to use, or InvalidSetting ----------------
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)  # True is an int to Python, not a duration
+        and math.isfinite(value)
+    )
+
+
+def seconds(*, positive: bool) -> Callable[[Any], float]:
+    """A validator of a duration in seconds: a finite number, > 0 or >= 0."""
+    bound = "a positive number" if positive else "a number (0 or more)"
+
+    def validate(value: Any) -> float:
+        if _is_number(value) and (value > 0 if positive else value >= 0):
+            return float(value)
+        raise InvalidSetting(f"must be {bound} of seconds, got {shown(value)}")
+
+    return validate
+
+
+def validate_timeout(value: Any) -> float | tuple[float, float]:
+    # None would mean no timeout at all, which the contract never allows.
+    if _is_number(value) and value > 0:
+        return value
+    if (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(_is_number(part) and part > 0 for part in value)
+    ):
+        return tuple(value)
+    raise InvalidSetting(
+        "must be a positive number of seconds or a (connect, read) pair of them, "
+        f"got {shown(value)}"
+    )
+
+
+def validate_max_retries(value: Any) -> int:
+    # urllib3 reads None as "no limit", and a string fails deep inside it.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InvalidSetting(f"must be a whole number of retries (0 or more), got {shown(value)}")
+
+
+def validate_verify(value: Any) -> bool | str:
+    if value is True:
+        return True
+    if value is False or value is None:
+        raise InvalidSetting(
+            f"= {value} is refused: credentials only travel over verified TLS. "
+            "Set it to True or to the path of a CA bundle."
+        )
+    if isinstance(value, (str, os.PathLike)) and os.fspath(value) and os.path.exists(value):
+        return os.fspath(value)
+    raise InvalidSetting(f"must be True or the path of an existing CA bundle, got {shown(value)}")
+
+
+def validate_check_path(value: Any) -> str | None:
+    if value is None:
+        return None
+    # A relative "api/merchant" is the same path (the client joins it to the endpoint).
+    if isinstance(value, str) and value.strip() == value and value and "://" not in value:
+        return value
+    kind = shown(value) if isinstance(value, str) else f"a {type(value).__name__}"
+    raise InvalidSetting(f"must be a path such as '/api/merchant' (or None), not {kind}")
+
+
+def validate_token_path(value: Any) -> str:
+    if isinstance(value, str) and value.startswith("/") and value.strip() == value:
+        return value
+    raise InvalidSetting(
+        f"must be a path starting with '/', such as '/api/token', got {shown(value)}"
+    )
+
+
+def validate_environments(value: Any) -> Mapping[str, str]:
+    from .endpoints import check_url_is_secure
+    from .exceptions import InsecureTransportError
+
+    if not isinstance(value, Mapping) or not value:
+        raise InvalidSetting(f"must be a dict of environment name -> base URL, got {shown(value)}")
+    for name, url in value.items():
+        if not isinstance(name, str) or not isinstance(url, str):
+            raise InvalidSetting(f"must map names to URL strings; {shown(name)} is not")
+        try:
+            check_url_is_secure(url)  # the same HTTPS policy as every request
+        except InsecureTransportError as err:
+            raise InvalidSetting(f"[{name!r}] is refused: {err}") from None
+    return value
+
+
+def validate_default_environment(value: Any) -> str:
+    environments = api_settings.ENVIRONMENTS
+    known = sorted(environments) if isinstance(environments, Mapping) else []
+    if isinstance(value, str) and value in known:
+        return value
+    raise InvalidSetting(
+        f"is {shown(value)}, which is not in APIAUTH['ENVIRONMENTS'] "
+        f"({', '.join(map(str, known)) or 'none defined'})"
+    )
+
+
+def validate_cache_alias(value: Any) -> str:
+    caches = getattr(django_settings, "CACHES", {})
+    if isinstance(value, str) and value in caches:
+        return value
+    raise InvalidSetting(f"is {shown(value)}, which is not in CACHES.")
+
+
+def validate_flag(value: Any) -> bool:
+    # A string such as "False" from an env file would otherwise read as True.
+    if isinstance(value, bool):
+        return value
+    raise InvalidSetting(f"must be True or False, got {shown(value)}")
+
+
+# --- the table ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``APIAUTH`` key: its default, how it is validated and reported."""
+
+    name: str
+    default: Any
+    #: Returns the value to use or raises ``InvalidSetting``; ``None`` when the
+    #: value is checked elsewhere (``ENCRYPTION_KEYS``: by the key ring, E001).
+    validate: Callable[[Any], Any] | None
+    #: The system check id reporting a bad value (``django_apiauth.E0xx``).
+    check_id: str
+    hint: str
+    #: The check tag it is reported under (``security`` or ``caches``).
+    tag: str = "security"
+
+
+SETTINGS: dict[str, Setting] = {
+    entry.name: entry
+    for entry in (
+        Setting(
+            "ENVIRONMENTS",
+            {
+                "staging": "https://staging.back.ecard.pledg.co",
+                "production": "https://back.ecard.pledg.co",
+            },
+            validate_environments,
+            "django_apiauth.E012",
+            "Map each environment name to an https:// base URL (http:// only to a loopback "
+            "host with ALLOW_INSECURE_LOOPBACK).",
+        ),
+        Setting(
+            "DEFAULT_ENVIRONMENT",
+            "staging",
+            validate_default_environment,
+            "django_apiauth.E013",
+            "Name one of the keys of APIAUTH['ENVIRONMENTS'].",
+        ),
+        Setting(
+            "TOKEN_PATH",
+            "/api/token",
+            validate_token_path,
+            "django_apiauth.E011",
+            "Remove it to use '/api/token', or give the token endpoint's path.",
+        ),
+        Setting(
+            "CHECK_PATH",
+            None,
+            validate_check_path,
+            "django_apiauth.E010",
+            "Set a bearer-protected GET path such as '/api/merchant', or None.",
+        ),
+        Setting(
+            "CACHE_ALIAS",
+            "default",
+            validate_cache_alias,
+            "django_apiauth.E003",
+            "Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one.",
+            tag="caches",
+        ),
+        Setting(
+            "ENCRYPTION_KEYS",
+            [],
+            None,
+            "django_apiauth.E001",
+            "Generate a key with `manage.py apiauth_generate_key`.",
+        ),
+        Setting(
+            "REFRESH_MARGIN",
+            60,
+            seconds(positive=False),
+            "django_apiauth.E007",
+            "Seconds before expiry when one caller refreshes ahead, e.g. 60.",
+        ),
+        Setting(
+            "EXPIRY_LEEWAY",
+            10,
+            seconds(positive=False),
+            "django_apiauth.E008",
+            "Seconds before expiry when a token is no longer used, e.g. 10.",
+        ),
+        Setting(
+            "LOCK_TIMEOUT",
+            10,
+            seconds(positive=True),
+            "django_apiauth.E009",
+            "Seconds a token fetch may hold the fleet-wide lock, e.g. 10.",
+        ),
+        Setting(
+            "TIMEOUT",
+            (3.05, 10),
+            validate_timeout,
+            "django_apiauth.E005",
+            "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
+            "there is no 'no timeout'.",
+        ),
+        Setting(
+            "MAX_RETRIES",
+            2,
+            validate_max_retries,
+            "django_apiauth.E006",
+            "Use a whole number such as 2 (0 disables retries).",
+        ),
+        Setting(
+            "VERIFY",
+            True,
+            validate_verify,
+            "django_apiauth.E004",
+            "Remove it, or set it to the path of an existing CA bundle.",
+        ),
+        Setting(
+            "ALLOW_INSECURE_LOOPBACK",
+            False,
+            validate_flag,
+            "django_apiauth.E014",
+            "Use True (local sandboxes and tests only) or False.",
+        ),
+    )
+}
+
+#: Every key's default (kept as a plain dict for readers of the settings table).
+DEFAULTS: dict[str, Any] = {name: entry.default for name, entry in SETTINGS.items()}
 
 
 class ApiAuthSettings:
     """Attribute access to ``settings.APIAUTH`` with defaults, evaluated on every access."""
 
     def __getattr__(self, name: str) -> Any:
-        if name not in DEFAULTS:
+        if name not in SETTINGS:
             raise AttributeError(f"{SETTING_NAME} has no setting {name!r}")
         user = getattr(django_settings, SETTING_NAME, None) or {}
         if name == "ENCRYPTION_KEYS":
             return self._encryption_keys(user.get(name))
-        return user.get(name, DEFAULTS[name])
+        return user.get(name, SETTINGS[name].default)
+
+    def validated(self, name: str) -> Any:
+        """The value of ``name`` as its validator returns it; ``ConfigurationError`` if bad."""
+        entry = SETTINGS[name]
+        value = getattr(self, name)
+        if entry.validate is None:
+            return value
+        try:
+            return entry.validate(value)
+        except InvalidSetting as err:
+            raise ConfigurationError(f"{SETTING_NAME}[{name!r}] {err}") from None
+
+    def problems(self, tag: str | None = None) -> list[tuple[Setting, str]]:
+        """Every bad value (of settings checked under ``tag``): ``(entry, message)``."""
+        found = []
+        for entry in SETTINGS.values():
+            if tag is not None and entry.tag != tag:
+                continue
+            try:
+                self.validated(entry.name)
+            except ConfigurationError as err:
+                found.append((entry, str(err)))
+        return found
 
     @staticmethod
     def _encryption_keys(configured: Any) -> list[str]:
@@ -59,7 +335,13 @@ class ApiAuthSettings:
     def unknown_keys(self) -> list[str]:
         """Keys in ``settings.APIAUTH`` that this app does not know (usually typos)."""
         user = getattr(django_settings, SETTING_NAME, None) or {}
-        return sorted(set(user) - set(DEFAULTS))
+        return sorted(set(user) - set(SETTINGS))
+
+    @staticmethod
+    def did_you_mean(key: str) -> str | None:
+        """The known setting an unknown ``key`` most likely misspells, if any."""
+        close = difflib.get_close_matches(str(key).upper(), list(SETTINGS), n=1, cutoff=0.6)
+        return close[0] if close else None
 
 
 api_settings = ApiAuthSettings()

@@ -23,14 +23,11 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
 from django.db import connections
-from django.utils import timezone
 
-from .exceptions import ApiAuthError, CredentialNotFound
+from .check_result import CheckResult
+from .exceptions import ApiAuthError
 from .models import ApiCredential
 
 logger = logging.getLogger(__name__)
@@ -49,86 +46,18 @@ UNREADABLE_DETAIL = (
 )
 
 
-@dataclass(frozen=True)
-class ConnectivityResult:
-    """The outcome of one credential's check, as stored and reported."""
-
-    name: str
-    pk: int | None
-    ok: bool
-    detail: str
-    method: str = ""
-    status_code: int | None = None
-    latency_ms: float | None = None
-    checked_at: datetime = field(default_factory=timezone.now)
-
-    @classmethod
-    def from_check(cls, credential: ApiCredential, check: Any) -> ConnectivityResult:
-        """Build from the client's ``CheckResult(ok, method, status_code, latency_ms, detail)``."""
-        return cls(
-            name=credential.name,
-            pk=credential.pk,
-            ok=bool(check.ok),
-            detail=str(check.detail or ""),
-            method=str(check.method or ""),
-            status_code=check.status_code,
-            latency_ms=check.latency_ms,
-        )
-
-    @classmethod
-    def failure(
-        cls, credential: ApiCredential, detail: str, latency_ms: float | None = None
-    ) -> ConnectivityResult:
-        return cls(
-            name=credential.name, pk=credential.pk, ok=False, detail=detail, latency_ms=latency_ms
-        )
-
-    @property
-    def summary(self) -> str:
-        """One line for messages, command output and ``last_check_detail``.
-
-        ``"OK in 123 ms (token, HTTP 200)"`` or ``"failed: <cause> (HTTP 401, 80 ms)"``.
-        """
-        facts = []
-        if self.method:
-            facts.append(self.method)
-        if self.status_code is not None:
-            facts.append(f"HTTP {self.status_code}")
-        latency = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else ""
-        if self.ok:
-            text = f"OK in {latency}" if latency else "OK"
-            if self.detail:
-                facts.append(self.detail)
-        else:
-            text = f"failed: {self.detail or 'no detail'}"
-            if latency:
-                facts.append(latency)
-        if facts:
-            text += f" ({', '.join(facts)})"
-        return text
+#: The name this module used for :class:`CheckResult` before there was one type.
+ConnectivityResult = CheckResult
 
 
 def select_credentials(
     names: Sequence[str] = (), *, active_only: bool = False
 ) -> list[ApiCredential]:
-    """Credentials by name (in the given order), or all of them when no name is given.
-
-    Raises ``CredentialNotFound`` naming every unknown name at once.
-    """
-    queryset = ApiCredential.objects.all()
-    if active_only:
-        queryset = queryset.filter(is_active=True)
-    if not names:
-        return list(queryset)
-    by_name = {cred.name: cred for cred in queryset.filter(name__in=names)}
-    missing = [name for name in dict.fromkeys(names) if name not in by_name]
-    if missing:
-        kind = "active credential" if active_only else "credential"
-        raise CredentialNotFound(f"no {kind} named {', '.join(repr(n) for n in missing)}")
-    return [by_name[name] for name in dict.fromkeys(names)]
+    """``ApiCredential.objects.select(names, active_only=...)``, kept for existing callers."""
+    return ApiCredential.objects.select(names, active_only=active_only)
 
 
-def check_credential(credential: ApiCredential) -> ConnectivityResult:
+def check_credential(credential: ApiCredential) -> CheckResult:
     """Run one credential's check in the current thread; never raises for its failures."""
     # Imported here: the client pulls in requests and the token store, which the
     # admin (imported at startup by autodiscovery) should not pay for until used.
@@ -136,17 +65,16 @@ def check_credential(credential: ApiCredential) -> ConnectivityResult:
 
     started = time.perf_counter()
     try:
-        check = ApiClient(credential).check()
+        return ApiClient(credential).check()
     except ApiAuthError as err:
         # Our own errors never carry secrets (exceptions.py's contract).
-        return ConnectivityResult.failure(credential, str(err), _elapsed_ms(started))
+        return CheckResult.failure(credential, str(err), _elapsed_ms(started))
     except Exception as err:
         # A foreign exception's text may quote a header; keep only its type.
         logger.warning("connectivity check of %s raised %s", credential.name, type(err).__name__)
-        return ConnectivityResult.failure(
+        return CheckResult.failure(
             credential, f"unexpected error ({type(err).__name__})", _elapsed_ms(started)
         )
-    return ConnectivityResult.from_check(credential, check)
 
 
 def check_credentials(
@@ -155,7 +83,7 @@ def check_credentials(
     max_workers: int = DEFAULT_MAX_WORKERS,
     timeout: float = DEFAULT_TIMEOUT,
     save: bool = True,
-) -> list[ConnectivityResult]:
+) -> list[CheckResult]:
     """Check ``credentials`` concurrently and return one result each, in input order.
 
     At most ``max_workers`` checks run at once; a check still running
@@ -167,13 +95,13 @@ def check_credentials(
     if timeout <= 0:
         raise ValueError("timeout must be positive")
     credentials = list(credentials)
-    results: dict[int, ConnectivityResult] = {}
+    results: dict[int, CheckResult] = {}
     runnable: list[tuple[int, ApiCredential]] = []
     for index, credential in enumerate(credentials):
         if credential.has_readable_secrets():
             runnable.append((index, credential))
         else:
-            results[index] = ConnectivityResult.failure(credential, UNREADABLE_DETAIL)
+            results[index] = CheckResult.failure(credential, UNREADABLE_DETAIL)
     if runnable:
         results.update(_run_pool(runnable, max(1, min(max_workers, len(runnable))), timeout))
     ordered = [results[index] for index in range(len(credentials))]
@@ -182,9 +110,7 @@ def check_credentials(
     return ordered
 
 
-def store_results(
-    credentials: Sequence[ApiCredential], results: Sequence[ConnectivityResult]
-) -> None:
+def store_results(credentials: Sequence[ApiCredential], results: Sequence[CheckResult]) -> None:
     """Write results to ``last_check_*`` of the rows and of the given instances.
 
     ``update()`` rather than ``save()``: a check must not rewrite the secrets
@@ -202,13 +128,13 @@ def store_results(
 
 def _run_pool(
     runnable: list[tuple[int, ApiCredential]], workers: int, timeout: float
-) -> dict[int, ConnectivityResult]:
-    results: dict[int, ConnectivityResult] = {}
+) -> dict[int, CheckResult]:
+    results: dict[int, CheckResult] = {}
     started_at: dict[int, float] = {}  # written by workers; dict item writes are atomic
     by_index = dict(runnable)
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apiauth-check")
     try:
-        futures: dict[Future[ConnectivityResult], int] = {
+        futures: dict[Future[CheckResult], int] = {
             executor.submit(_worker, credential, index, started_at): index
             for index, credential in runnable
         }
@@ -231,7 +157,7 @@ def _run_pool(
                 began = started_at.get(index)
                 if began is not None and now - began >= timeout:
                     pending.discard(future)
-                    results[index] = ConnectivityResult.failure(
+                    results[index] = CheckResult.failure(
                         by_index[index], f"timed out after {timeout:g} s", (now - began) * 1000
                     )
                 elif now >= give_up_at:
@@ -242,7 +168,7 @@ def _run_pool(
                         if began is None
                         else f"timed out: all checks together took longer than {budget}"
                     )
-                    results[index] = ConnectivityResult.failure(by_index[index], cause)
+                    results[index] = CheckResult.failure(by_index[index], cause)
     finally:
         # Don't wait for abandoned checks; queued ones are cancelled.
         executor.shutdown(wait=False, cancel_futures=True)
@@ -250,8 +176,8 @@ def _run_pool(
 
 
 def _next_wakeup(
-    pending: set[Future[ConnectivityResult]],
-    futures: dict[Future[ConnectivityResult], int],
+    pending: set[Future[CheckResult]],
+    futures: dict[Future[CheckResult], int],
     started_at: dict[int, float],
     timeout: float,
     give_up_at: float,
@@ -266,9 +192,7 @@ def _next_wakeup(
     return max(0.01, min(min(deadlines) - time.monotonic(), timeout))
 
 
-def _worker(
-    credential: ApiCredential, index: int, started_at: dict[int, float]
-) -> ConnectivityResult:
+def _worker(credential: ApiCredential, index: int, started_at: dict[int, float]) -> CheckResult:
     started_at[index] = time.monotonic()
     try:
         return check_credential(credential)

@@ -60,7 +60,23 @@ class InvalidCredentialsError(TokenError):
 
 
 class TokenEndpointError(TokenError):
-    """The token endpoint could not be reached or kept failing (network, timeout, 5xx)."""
+    """The token endpoint could not be reached or kept failing (network, timeout, 5xx).
+
+    ``retry_after`` is the pause (seconds) a 429/503 answer asked for with
+    ``Retry-After``, if any; the token store honours it fleet-wide.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        credential: str | None = None,
+        status_code: int | None = None,
+        error: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, credential=credential, status_code=status_code, error=error)
+        self.retry_after = retry_after
 
 
 class MalformedTokenResponseError(TokenError):

@@ -23,11 +23,11 @@ from .exceptions import DecryptionError
 from .models import ApiCredential
 
 #: Encrypted columns, in the order the form shows them.
-SECRET_FIELDS = ("api_key", "api_secret", "dashboard_password", "signature_secret")
+SECRET_FIELDS = ApiCredential.secret_field_names()
 #: Secrets a credential can do without; each gets a "clear" checkbox.
-OPTIONAL_SECRET_FIELDS = ("dashboard_password", "signature_secret")
+OPTIONAL_SECRET_FIELDS = ApiCredential.optional_secret_field_names()
 #: Secrets every credential needs (token method); required when adding.
-REQUIRED_SECRET_FIELDS = ("api_key", "api_secret")
+REQUIRED_SECRET_FIELDS = tuple(f for f in SECRET_FIELDS if f not in OPTIONAL_SECRET_FIELDS)
 
 
 def _formfield(db_field: Any, **kwargs: Any) -> Any:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import api_settings
 from .endpoints import check_url_is_secure, resolve_base_url
-from .exceptions import ConfigurationError, DecryptionError, InsecureTransportError
+from .exceptions import (
+    ConfigurationError,
+    CredentialNotFound,
+    DecryptionError,
+    InsecureTransportError,
+)
 from .fields import EncryptedTextField
 
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
@@ -26,6 +33,26 @@ def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
     # A short value would be mostly revealed by its last 4 characters.
     tail = value[-visible:] if len(value) >= 3 * visible else ""
     return "••••" + tail
+
+
+class ApiCredentialQuerySet(models.QuerySet):
+    def select(self, names: Sequence[str] = (), *, active_only: bool = False) -> list:
+        """Credentials by name (in the order asked for), or all of them when no name is given.
+
+        Used by the commands that take ``NAME ...`` (``apiauth_check``,
+        ``apiauth_clear_tokens``). Raises ``CredentialNotFound`` naming every
+        unknown name at once.
+        """
+        queryset = self.filter(is_active=True) if active_only else self.all()
+        if not names:
+            return list(queryset)
+        wanted = list(dict.fromkeys(names))
+        by_name = {cred.name: cred for cred in queryset.filter(name__in=wanted)}
+        missing = [name for name in wanted if name not in by_name]
+        if missing:
+            kind = "active credential" if active_only else "credential"
+            raise CredentialNotFound(f"no {kind} named {', '.join(repr(n) for n in missing)}")
+        return [by_name[name] for name in wanted]
 
 
 class ApiCredential(models.Model):
@@ -59,6 +86,8 @@ class ApiCredential(models.Model):
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
+    objects = ApiCredentialQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         verbose_name = _("API credential")
@@ -90,12 +119,21 @@ class ApiCredential(models.Model):
 
     masked_api_key.short_description = _("API key")  # type: ignore[attr-defined]
 
+    @classmethod
+    def secret_field_names(cls) -> tuple[str, ...]:
+        """The encrypted fields, in model order: the one list of what is secret."""
+        return tuple(f.name for f in cls._meta.fields if isinstance(f, EncryptedTextField))
+
+    @classmethod
+    def optional_secret_field_names(cls) -> tuple[str, ...]:
+        """The secrets a credential may leave blank (dashboard login, signature secret)."""
+        return tuple(name for name in cls.secret_field_names() if cls._meta.get_field(name).blank)
+
     def has_readable_secrets(self) -> bool:
         """Whether every encrypted field decrypts with the current key ring."""
         try:
-            for field in self._meta.fields:
-                if isinstance(field, EncryptedTextField):
-                    getattr(self, field.attname)
+            for name in self.secret_field_names():
+                getattr(self, name)
         except DecryptionError:
             return False
         return True

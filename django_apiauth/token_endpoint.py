@@ -134,7 +134,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     """
     from .transport import TOKEN_METHODS, create_session
 
-    url = endpoint + api_settings.TOKEN_PATH
+    url = endpoint + api_settings.validated("TOKEN_PATH")
     host = _host(endpoint)
     try:
         with create_session(methods=TOKEN_METHODS) as session:
@@ -167,14 +167,13 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     if status != 200:
         retry_after = _retry_after(response) if status in (429, 503) else None
         hint = " (a redirect: check the base URL and TOKEN_PATH)" if 300 <= status < 400 else ""
-        err = TokenEndpointError(
+        raise TokenEndpointError(
             f"the token endpoint at {host} answered HTTP {status} for credential "
             f"{credential!r}{hint}",
             credential=credential,
             status_code=status,
+            retry_after=retry_after,
         )
-        err.retry_after = retry_after  # type: ignore[attr-defined]
-        raise err
 
     try:
         body = response.json()

@@ -8,8 +8,6 @@ TLS verification off.
 
 from __future__ import annotations
 
-import math
-import os
 from typing import Any
 
 import requests
@@ -64,47 +62,9 @@ class PoliteRetry(Retry):
         return super().increment(method, url, response, error, _pool, **kw)
 
 
-def max_retries_setting() -> int:
-    """``APIAUTH['MAX_RETRIES']``, validated: a whole number, 0 or more.
-
-    urllib3 reads ``None`` as "no limit", and a string fails deep inside it.
-    """
-    retries = api_settings.MAX_RETRIES
-    if isinstance(retries, int) and not isinstance(retries, bool) and retries >= 0:
-        return retries
-    raise ConfigurationError(
-        f"APIAUTH['MAX_RETRIES'] must be a whole number of retries (0 or more), got {retries!r}"
-    )
-
-
-def timeout_setting() -> float | tuple[float, float]:
-    """``APIAUTH['TIMEOUT']``, validated: positive seconds, or a ``(connect, read)`` pair.
-
-    ``None`` would mean no timeout at all, which the contract never allows.
-    """
-    timeout = api_settings.TIMEOUT
-
-    def positive(value: Any) -> bool:
-        return (
-            isinstance(value, (int, float))
-            and not isinstance(value, bool)
-            and math.isfinite(value)
-            and value > 0
-        )
-
-    if positive(timeout):
-        return timeout
-    if isinstance(timeout, (tuple, list)) and len(timeout) == 2 and all(map(positive, timeout)):
-        return tuple(timeout)
-    raise ConfigurationError(
-        "APIAUTH['TIMEOUT'] must be a positive number of seconds or a (connect, read) pair "
-        f"of them, got {timeout!r}"
-    )
-
-
 def build_retry(methods: frozenset[str], total: int | None = None) -> Retry:
     """The retry policy: exponential backoff with jitter, at most ``MAX_RETRIES`` retries."""
-    retries = max_retries_setting() if total is None else total
+    retries = api_settings.validated("MAX_RETRIES") if total is None else total
     return PoliteRetry(
         total=retries,
         connect=retries,
@@ -123,23 +83,6 @@ def build_retry(methods: frozenset[str], total: int | None = None) -> Retry:
     )
 
 
-def tls_verify_setting() -> bool | str:
-    """``APIAUTH['VERIFY']``, validated: ``True`` or an existing CA bundle path."""
-    verify = api_settings.VERIFY
-    if verify is True:
-        return True
-    if verify is False or verify is None:
-        raise ConfigurationError(
-            "APIAUTH['VERIFY'] = False is refused: credentials only travel over verified "
-            "TLS. Set it to True or to the path of a CA bundle."
-        )
-    if isinstance(verify, (str, os.PathLike)) and os.path.exists(verify):
-        return os.fspath(verify)
-    raise ConfigurationError(
-        f"APIAUTH['VERIFY'] must be True or the path of an existing CA bundle, got {verify!r}"
-    )
-
-
 class ApiSession(requests.Session):
     """A ``requests.Session`` that enforces the HTTPS policy, timeouts and TLS verification.
 
@@ -152,7 +95,7 @@ class ApiSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url_is_secure(request.url or "")
         if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.default_timeout or timeout_setting()
+            kwargs["timeout"] = self.default_timeout or api_settings.validated("TIMEOUT")
         if kwargs.get("verify", self.verify) is False:
             raise ConfigurationError(
                 "TLS verification cannot be switched off for django-apiauth requests"
@@ -167,8 +110,9 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     default; the token store adds ``POST`` for its own, repeatable, request).
     """
     session = ApiSession()
-    session.verify = tls_verify_setting()
-    session.default_timeout = timeout_setting()
+    # Validated here, at request time, by the validators the system checks run.
+    session.verify = api_settings.validated("VERIFY")
+    session.default_timeout = api_settings.validated("TIMEOUT")
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
     adapter = HTTPAdapter(max_retries=build_retry(methods))

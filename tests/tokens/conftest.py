@@ -6,6 +6,7 @@ import logging
 
 import pytest
 
+from django_apiauth import clock as apiauth_clock
 from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.testing import (
@@ -48,27 +49,36 @@ def api_client(credential):
         yield client
 
 
-class FakeClock:
-    """Replaces the token store's monotonic and wall clocks (and its sleep)."""
+class FakeClock(apiauth_clock.Clock):
+    """The token store's clocks, moved by hand: ``advance()``, or set ``mono``/``wall``.
+
+    ``sleep`` advances time; a test can replace ``on_sleep`` to act as another
+    process would while the store waits.
+    """
 
     def __init__(self) -> None:
         self.mono = 1000.0
-        self.wall = 1_800_000_000.0
+        self.wall_time = 1_800_000_000.0
+        self.on_sleep = self.advance
+
+    def monotonic(self) -> float:
+        return self.mono
+
+    def wall(self) -> float:
+        return self.wall_time
+
+    def sleep(self, seconds: float) -> None:
+        self.on_sleep(seconds)
 
     def advance(self, seconds: float) -> None:
         self.mono += seconds
-        self.wall += seconds
-
-    def sleep(self, seconds: float) -> None:
-        self.advance(seconds)
+        self.wall_time += seconds
 
 
 @pytest.fixture
 def clock(monkeypatch):
     fake = FakeClock()
-    monkeypatch.setattr(tokens, "_monotonic", lambda: fake.mono)
-    monkeypatch.setattr(tokens, "_wall", lambda: fake.wall)
-    monkeypatch.setattr(tokens, "_sleep", fake.sleep)
+    monkeypatch.setattr(apiauth_clock, "current", fake)
     return fake
 
 

@@ -218,9 +218,9 @@ def test_a_refresh_done_by_another_process_is_adopted(api_client, provider, cloc
 
 def test_a_wall_clock_jump_does_not_touch_a_token_in_memory(api_client, provider, clock):
     token = api_client.access_token()
-    clock.wall += 3600  # NTP step forward; monotonic time is unaffected
+    clock.wall_time += 3600  # NTP step forward; monotonic time is unaffected
     assert api_client.access_token() == token
-    clock.wall -= 7200
+    clock.wall_time -= 7200
     assert api_client.access_token() == token
     assert provider.token_requests == 1
 
@@ -230,7 +230,7 @@ def test_a_shared_value_read_after_the_wall_clock_jumped_ahead_is_not_used(
 ):
     api_client.access_token()
     another_process()
-    clock.wall += 3600
+    clock.wall_time += 3600
     api_client.access_token()
     assert provider.token_requests == 2
 
@@ -240,7 +240,7 @@ def test_a_wall_clock_jump_back_cannot_stretch_a_shared_token(api_client, clock,
     api_client.access_token()
     clock.advance(300)
     another_process()
-    clock.wall -= 3600  # the shared value now looks like it has 3900 s left
+    clock.wall_time -= 3600  # the shared value now looks like it has 3900 s left
     token = api_client.store.get()
     assert token.use_until <= clock.mono + 600 - 10
 
@@ -302,7 +302,7 @@ def test_a_caller_waits_for_another_process_holding_the_lease(api_client, provid
             tokens._memory.clear()
             tokens._memory.update(saved)
 
-    tokens._sleep = other_process_publishes  # restored by the clock fixture
+    clock.on_sleep = other_process_publishes
     token = store.get()
     assert provider.token_requests == 1
     assert token.value == publisher.store.cached().value
@@ -325,7 +325,7 @@ def test_a_holder_that_gave_up_lets_a_waiter_fetch_at_once(api_client, provider,
         waits.append(seconds)
         caches["default"].delete(lease_key)
 
-    tokens._sleep = holder_releases
+    clock.on_sleep = holder_releases
     assert api_client.access_token()
     assert len(waits) == 1
 
@@ -555,7 +555,7 @@ def test_a_remembered_failure_ends_on_time_when_the_wall_clock_steps_back(
     provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
-    clock.wall -= 3600  # NTP corrects a clock that ran an hour ahead
+    clock.wall_time -= 3600  # NTP corrects a clock that ran an hour ahead
     clock.mono += 31
     assert api_client.access_token()  # asked again after 30 s, not after an hour
     assert provider.token_requests == 2

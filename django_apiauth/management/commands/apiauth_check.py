@@ -8,8 +8,10 @@ Meant for deploy health checks and cron::
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_apiauth.connectivity import DEFAULT_TIMEOUT, check_credentials, select_credentials
+from django_apiauth.checks import token_cache_messages
+from django_apiauth.connectivity import DEFAULT_TIMEOUT, check_credentials
 from django_apiauth.exceptions import CredentialNotFound
+from django_apiauth.models import ApiCredential
 
 
 class Command(BaseCommand):
@@ -38,11 +40,15 @@ class Command(BaseCommand):
         if timeout <= 0:
             raise CommandError("--timeout must be positive")
         try:
-            credentials = select_credentials(names, active_only=all_active)
+            credentials = ApiCredential.objects.select(names, active_only=all_active)
         except CredentialNotFound as err:
             raise CommandError(str(err)) from None
         if not credentials:
             raise CommandError("there is no active credential to check")
+        # A check passes on a process-local or broken token cache, yet the fleet
+        # would not share tokens: say so, in the system checks' own words.
+        for message in token_cache_messages(reachability=True, warn_if_local=True):
+            self.stderr.write(self.style.WARNING(f"WARNING ({message.id}): {message.msg}"))
         results = check_credentials(credentials, timeout=timeout)
         width = max(len(result.name) for result in results)
         for result in results:

@@ -10,8 +10,8 @@ a new token instead of using the cached one until it expires::
 from django.core.management.base import BaseCommand, CommandError
 
 from django_apiauth.client import ApiClient
-from django_apiauth.connectivity import select_credentials
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
+from django_apiauth.models import ApiCredential
 
 
 class Command(BaseCommand):
@@ -22,7 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, names, **options):
         try:
-            credentials = select_credentials(names)
+            credentials = ApiCredential.objects.select(names)
         except CredentialNotFound as err:
             raise CommandError(str(err)) from None
         failed = []

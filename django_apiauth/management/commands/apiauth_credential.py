@@ -17,10 +17,8 @@ from django_apiauth.models import ApiCredential
 
 #: field -> (default environment variable, required when creating)
 SECRET_FIELDS = {
-    "api_key": ("APIAUTH_API_KEY", True),
-    "api_secret": ("APIAUTH_API_SECRET", True),
-    "dashboard_password": ("APIAUTH_DASHBOARD_PASSWORD", False),
-    "signature_secret": ("APIAUTH_SIGNATURE_SECRET", False),
+    name: (f"APIAUTH_{name.upper()}", name not in ApiCredential.optional_secret_field_names())
+    for name in ApiCredential.secret_field_names()
 }
 
 

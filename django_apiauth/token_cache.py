@@ -1,0 +1,208 @@
+"""The one door to the shared Django cache that holds tokens.
+
+Every read and write of the token cache (``caches[APIAUTH['CACHE_ALIAS']]``)
+goes through this module, which owns what must be written only once:
+
+* **failing soft** — a cache that raises (Redis down, a misconfigured alias, a
+  backend whose library is missing) costs nothing worse than process memory
+  and a direct fetch: every operation returns its "nothing there" answer;
+* **the back-off** — after a failure the cache is left alone for
+  :data:`RETRY_INTERVAL` seconds, so a dead Redis costs one timeout now and
+  then instead of one per call;
+* **the warning** — at most one per :data:`WARNING_INTERVAL` per process, naming
+  the exception's class only (its text may hold a URL with a password);
+* **the fleet lease** — ``cache.add`` based, so one process of the fleet asks
+  the provider while the others wait.
+
+It also answers the system checks' questions about the cache (shared? its
+backend importable? reachable?), since it is the module that knows the cache.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import math
+import uuid
+from typing import Any
+
+from django.conf import settings as django_settings
+from django.core.cache import caches
+from django.utils.module_loading import import_string
+
+from . import clock
+from .conf import api_settings
+
+log = logging.getLogger("django_apiauth.tokens")
+
+#: After a cache error the cache is left alone this long (seconds).
+RETRY_INTERVAL = 5.0
+#: At most one "cache unavailable" warning per process in this many seconds.
+WARNING_INTERVAL = 60.0
+
+#: Backends whose entries each process keeps to itself: no fleet sharing.
+LOCAL_BACKENDS = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+#: Django backends that import their client library only when first used, so
+#: importing the backend class proves nothing: the library must be checked too.
+BACKEND_LIBRARIES = {
+    "django.core.cache.backends.redis.RedisCache": "redis",
+    "django.core.cache.backends.memcached.PyMemcacheCache": "pymemcache",
+    "django.core.cache.backends.memcached.PyLibMCCache": "pylibmc",
+}
+
+
+class NoCacheLease:
+    """Stands for a lease while the cache is down: the process lock is all there is."""
+
+    def __repr__(self) -> str:
+        return "<no cache lease>"
+
+
+NO_CACHE_LEASE = NoCacheLease()
+
+_UNAVAILABLE = object()
+
+
+class _Health:
+    __slots__ = ("down_until", "warned_at")
+
+    def __init__(self) -> None:
+        self.down_until = 0.0
+        self.warned_at = -math.inf
+
+
+_health = _Health()
+
+
+def reset() -> None:
+    """Forget that the cache failed (and when this process last warned about it)."""
+    _health.__init__()
+
+
+def is_down() -> bool:
+    """Whether the cache failed moments ago and is being left alone."""
+    return clock.current.monotonic() < _health.down_until
+
+
+def _failed(err: BaseException) -> None:
+    now = clock.current.monotonic()
+    _health.down_until = now + RETRY_INTERVAL
+    if now - _health.warned_at >= WARNING_INTERVAL:
+        _health.warned_at = now
+        # Only the class name: a cache error's text may contain a URL with a password.
+        log.warning(
+            "the token cache %r is unavailable (%s); tokens are kept in process memory "
+            "and fetched directly until it is back",
+            api_settings.CACHE_ALIAS,
+            type(err).__name__,
+        )
+
+
+def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = False) -> Any:
+    """``caches[alias].<operation>(*args)``, or ``default`` if the cache is down or fails."""
+    if not even_if_down and is_down():
+        return default
+    try:
+        # Looked up on every call: CACHE_ALIAS and CACHES are read at call time.
+        return getattr(caches[api_settings.CACHE_ALIAS], operation)(*args)
+    except Exception as err:  # any backend's any error: an API call never fails for it
+        _failed(err)
+        return default
+
+
+def get(key: str) -> Any:
+    """The value under ``key``, or ``None`` (missing, or the cache unavailable)."""
+    return _call("get", key)
+
+
+def get_many(keys: list[str]) -> dict[str, Any]:
+    """The values found under ``keys`` (an empty dict while the cache is unavailable)."""
+    return _call("get_many", keys, default={})
+
+
+def set(key: str, value: Any, timeout: float) -> None:
+    """Store ``value`` for ``timeout`` seconds (whole seconds, at least one), if the cache works."""
+    _call("set", key, value, max(1, math.ceil(timeout)))
+
+
+def delete(key: str) -> None:
+    _call("delete", key)
+
+
+def delete_many(keys: list[str]) -> None:
+    _call("delete_many", keys)
+
+
+def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:
+    """Take the fleet-wide lease ``key`` for ``timeout`` seconds.
+
+    Our owner id if we got it, ``None`` if another process holds it, or
+    :data:`NO_CACHE_LEASE` when the cache cannot say (then nobody can wait on
+    anybody: the caller goes ahead under its process lock).
+    """
+    owner = uuid.uuid4().hex
+    # Whole seconds, at least one: a cache timeout of 0 means "already expired".
+    added = _call("add", key, owner, max(1, math.ceil(timeout)), default=_UNAVAILABLE)
+    if added is _UNAVAILABLE:
+        return NO_CACHE_LEASE
+    return owner if added else None
+
+
+def release_lease(key: str, lease: str | NoCacheLease | None) -> None:
+    """Give back a lease taken by :func:`acquire_lease` (only our own)."""
+    if not isinstance(lease, str):
+        return
+    # Tried even while the cache is marked down: it answered the ``add`` moments
+    # ago, and a lease left behind after a blip (a failed token write, say)
+    # makes every other process wait up to LOCK_TIMEOUT for nothing.
+    # Only our own lease: if it expired and someone else took it, leave theirs.
+    if _call("get", key, even_if_down=True) == lease:
+        _call("delete", key, even_if_down=True)
+
+
+# --- what the system checks and apiauth_check ask ------------------------------------
+
+
+def backend_path(alias: str) -> str:
+    return str(django_settings.CACHES.get(alias, {}).get("BACKEND", ""))
+
+
+def is_process_local(alias: str) -> bool:
+    """Whether the cache ``alias`` keeps its entries private to each process."""
+    return backend_path(alias) in LOCAL_BACKENDS
+
+
+def import_problem(alias: str) -> tuple[str, str] | None:
+    """``(what failed, the module to install)`` if the backend of ``alias`` cannot load."""
+    backend = backend_path(alias)
+    library = BACKEND_LIBRARIES.get(backend)
+    try:
+        import_string(backend)
+        if library:
+            importlib.import_module(library)
+    except ImportError as err:
+        missing = getattr(err, "name", None) or library or backend.rpartition(".")[0]
+        return f"{backend} cannot be imported ({type(err).__name__}: {err})", missing
+    return None
+
+
+def round_trip_problem(alias: str) -> str | None:
+    """Why a set/get round trip through the cache ``alias`` fails, or ``None`` if it works.
+
+    Not through the door above: a check wants the failure, not the fallback.
+    """
+    key = f"django_apiauth:check:{uuid.uuid4().hex}"
+    try:
+        cache = caches[alias]
+        cache.set(key, "ok", 10)
+        value = cache.get(key)
+        cache.delete(key)
+    except Exception as err:
+        # Only the class name: the text of a cache error may contain a password.
+        return f"a set/get round trip failed ({type(err).__name__})"
+    if value != "ok":
+        return "a value written to it could not be read back"
+    return None
