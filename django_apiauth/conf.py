@@ -140,7 +140,9 @@ def validate_environments(value: Any) -> Mapping[str, str]:
 
 def validate_default_environment(value: Any) -> str:
     environments = api_settings.ENVIRONMENTS
-    known = sorted(environments) if isinstance(environments, Mapping) else []
+    if not isinstance(environments, Mapping):
+        return value  # nothing to compare with: ENVIRONMENTS itself is reported
+    known = sorted(environments)
     if isinstance(value, str) and value in known:
         return value
     raise InvalidSetting(

@@ -131,3 +131,31 @@ def test_repr_of_ring_shows_no_key_material(settings):
     import base64
 
     assert repr(base64.urlsafe_b64decode(key)) not in repr(ring)
+
+
+def test_a_mac_depends_on_its_purpose_and_on_the_primary_key(settings):
+    ring = crypto.get_key_ring()
+    assert ring.mac("a", b"message") != ring.mac("b", b"message")
+    assert ring.mac("a", b"message") == ring.mac("a", b"message")
+    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [crypto.generate_key()]}
+    assert crypto.get_key_ring().mac("a", b"message") != ring.mac("a", b"message")
+
+
+def test_token_cache_keys_survive_the_move_of_their_mac_into_the_key_ring():
+    # Tokens already in a shared cache keep their keys across the upgrade.
+    import hashlib
+    import hmac
+    import json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from django_apiauth.tokens import fingerprint
+
+    raw = crypto.get_key_ring().primary.raw
+    key = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"django-apiauth:token-fingerprint"
+    ).derive(raw)
+    message = json.dumps(["https://x.test", "k", "s"]).encode()
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+    assert fingerprint("https://x.test", "k", "s") == expected
