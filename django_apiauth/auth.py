@@ -8,6 +8,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
+from . import clock
 from .exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -36,15 +37,20 @@ class BearerTokenAuth(AuthBase):
     def __init__(self, store: TokenStore) -> None:
         self.store = store
         # Bound once: the hot path below must not allocate or read settings.
-        self._get_token = store.get
+        self._cached = store.cached
+        self._get = store.get
         self._hook = self.handle_401
 
     def __repr__(self) -> str:
         return f"<BearerTokenAuth credential={self.store.name!r}>"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        # The store's memory hit is the fast path: no cache round trip, no settings read.
-        r.headers["Authorization"] = self._get_token().header
+        # The store's fast path: its token in process memory, used while fresh (no
+        # cache round trip, no settings read); anything else is the store's business.
+        token = self._cached()
+        if token is None or clock.current.monotonic() >= token.refresh_at:
+            token = self._get()
+        r.headers["Authorization"] = token.header
         r.hooks["response"].append(self._hook)
         return r
 

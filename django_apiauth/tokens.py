@@ -22,10 +22,12 @@ cannot stretch it.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from django.core.signals import setting_changed
@@ -110,6 +112,11 @@ class TokenStore:
         # Failures are remembered per fingerprint, whichever row holds the credential.
         self.invalid_key = f"{self.key_prefix}invalid:{fp}"
         self.backoff_key = f"{self.key_prefix}backoff:{fp}"
+        #: ``cached()``: the token held in process memory, if any (no I/O). A C-level
+        #: dict lookup rather than a method, because it is the bearer fast path:
+        #: callers use the token while ``clock.current.monotonic() < token.refresh_at``
+        #: and call :meth:`get` otherwise.
+        self.cached: Callable[[], Token | None] = functools.partial(_memory.get, self.key)
 
     def __repr__(self) -> str:
         return f"<TokenStore credential={self.name!r}>"
@@ -122,7 +129,7 @@ class TokenStore:
         The memory hit is the fast path every bearer call takes: one dict lookup
         and one monotonic clock read, no cache round trip, no decryption.
         """
-        token = _memory.get(self.key)
+        token = self.cached()
         if token is not None:
             now = clock.current.monotonic()
             if now < token.refresh_at:
@@ -134,10 +141,6 @@ class TokenStore:
     def access_token(self) -> str:
         """The current access token as a string (see :meth:`get`)."""
         return self.get().value
-
-    def cached(self) -> Token | None:
-        """The token held in process memory, if any (no I/O)."""
-        return _memory.get(self.key)
 
     def _lock(self) -> threading.Lock:
         lock = _locks.get(self.key)
