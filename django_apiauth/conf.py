@@ -30,6 +30,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RETRIES": 2,
     "VERIFY": True,
     "ALLOW_INSECURE_LOOPBACK": False,
+    # Notifications: clock skew tolerated on a JWT notification's exp/nbf/iat (seconds).
+    "NOTIFICATION_LEEWAY": 60,
+    # Days the delivery log keeps its rows (apiauth_prune_notifications); a redelivery
+    # older than this is no longer recognised as a duplicate.
+    "NOTIFICATION_RETENTION_DAYS": 30,
+    # Seconds after which a delivery still "processing" (its worker died) may be taken over.
+    "NOTIFICATION_CLAIM_TIMEOUT": 300,
 }
 
 #: Environment variable read (with django-environ) when ``ENCRYPTION_KEYS`` is empty.
