@@ -13,7 +13,18 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .notifications import SIGNALS_HANDLER, Notification, Scheme, handle
+from .exceptions import ConfigurationError
+from .models import NotificationDelivery
+from .notification_body import MalformedBody, parse_json
+from .notifications import (
+    SIGNALS_HANDLER,
+    Notification,
+    Refused,
+    Scheme,
+    handle,
+    schemes_of,
+    verify_body,
+)
 from .signals import notification_received
 
 
@@ -61,3 +72,48 @@ class TransferNotificationView(NotificationView):
     """Transfer notifications: the JWT scheme."""
 
     scheme = "jwt"
+
+
+def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
+    """Run a failed delivery of the ready-made routes through the receivers again.
+
+    The stored body is verified again (times excepted: it was on time when it
+    arrived) and claimed like a new delivery, so a notification the provider's
+    own retry has processed meanwhile is not handed over twice. Returns whether
+    it was processed and a one-line summary; never raises for a bad delivery.
+    """
+    from .deliveries import Inbound, Outcome, Redactor, claim, run_claimed
+
+    label = f"delivery {delivery.pk}"
+    if delivery.outcome != Outcome.ERROR:
+        return False, f"{label}: not a failed delivery ({delivery.outcome})"
+    if delivery.handler != SIGNALS_HANDLER:
+        return (
+            False,
+            f"{label}: received by a custom view; only the provider's retry can run it again",
+        )
+    try:
+        body = parse_json(delivery.body)
+        notification, secret = verify_body(
+            body, delivery.credential, schemes_of(delivery.scheme), check_times=False
+        )
+    except (MalformedBody, Refused, ConfigurationError) as err:
+        return False, f"{label}: cannot be processed again ({err})"
+    inbound = Inbound(delivery.credential, None, SIGNALS_HANDLER, delivery.body)
+    claimed = claim(
+        inbound,
+        notification.scheme,
+        notification.identity,
+        notification_id=delivery.notification_id,
+        reference=delivery.reference,
+    )
+    if claimed.state == Outcome.DUPLICATE:
+        return False, f"{label}: already processed meanwhile, not handed over again"
+    if not claimed.is_new:
+        return False, f"{label}: being processed by another delivery right now"
+    _result, error = run_claimed(
+        claimed.delivery, lambda: send_received(notification), Redactor([secret])
+    )
+    if error is not None:
+        return False, f"{label}: failed again (see delivery {claimed.delivery.pk})"
+    return True, f"{label}: processed again (delivery {claimed.delivery.pk})"

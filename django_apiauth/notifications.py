@@ -284,7 +284,7 @@ def _admit(request: HttpRequest, credential: str, schemes: tuple[Scheme, ...], h
     try:
         body = read_body(request)
         inbound = inbound.with_body(body)
-        notification, secret = _verify(body, credential, schemes)
+        notification, secret = verify_body(body, credential, schemes)
     except (Refused, MalformedBody) as err:
         refused = err if isinstance(err, Refused) else Refused(err.status, err.reason)
         record_refusal(inbound, refused.scheme, refused.reason)
@@ -308,9 +308,18 @@ def _admit(request: HttpRequest, credential: str, schemes: tuple[Scheme, ...], h
     return notification, claimed.delivery, redact
 
 
-def _verify(
-    body: dict[str, Any], credential: str, schemes: tuple[Scheme, ...]
+def verify_body(
+    body: dict[str, Any],
+    credential: str,
+    schemes: tuple[Scheme, ...],
+    *,
+    check_times: bool = True,
 ) -> tuple[Notification, str]:
+    """Verify a parsed body against ``credential``'s secret: the notification and that secret.
+
+    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified,
+    503 no usable credential). ``check_times=False`` is for processing again.
+    """
     signature = body.get(SIGNATURE_PARAM)
     if not isinstance(signature, str):
         raise Refused(400, "no signature field")
@@ -320,7 +329,7 @@ def _verify(
     secret = _signature_secret(credential, scheme)
     try:
         if scheme == "jwt":
-            token = check_jwt_notification(signature, secret)
+            token = check_jwt_notification(signature, secret, check_times=check_times)
             data, unsigned, identity = token.payload, {}, token.identity
         else:
             data = check_hash_notification(body, secret)

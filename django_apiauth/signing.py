@@ -326,7 +326,11 @@ class VerifiedToken:
 
 
 def check_jwt_notification(
-    token: str, secret: str, *, leeway: float | timedelta | None = None
+    token: str,
+    secret: str,
+    *,
+    leeway: float | timedelta | None = None,
+    check_times: bool = True,
 ) -> VerifiedToken:
     """Verify a JWT-scheme notification as provider-side decoders do.
 
@@ -335,6 +339,8 @@ def check_jwt_notification(
     non-string ``sub``/``jti`` are accepted, as php-jwt does. A token shaped like
     the merchant's own signed requests (a ``data`` wrapper) is refused: those
     travel through browsers and must never count as the provider's word.
+    ``check_times=False`` skips ``exp``/``nbf``/``iat``: for processing again a
+    delivery that was verified on time but failed in the site's code.
     Raises ``SignatureError``, with a message that never contains the token.
     """
     if not isinstance(token, str):
@@ -352,7 +358,14 @@ def check_jwt_notification(
             secret,
             algorithms=[ALGORITHM],
             leeway=leeway,
-            options={"verify_aud": False, "verify_sub": False, "verify_jti": False},
+            options={
+                "verify_aud": False,
+                "verify_sub": False,
+                "verify_jti": False,
+                "verify_exp": check_times,
+                "verify_nbf": check_times,
+                "verify_iat": check_times,
+            },
         )
     except jwt.ExpiredSignatureError as err:
         raise SignatureError("notification token has expired") from err
