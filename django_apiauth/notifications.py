@@ -371,14 +371,11 @@ def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None
         refused.reason,
         remote_addr or "?",
     )
-    results = notification_refused.send_robust(
+    # send_robust: a monitoring receiver failing must not turn a refusal into a
+    # 500 (Django logs the receiver's exception on "django.dispatch").
+    notification_refused.send_robust(
         sender=Notification, credential=credential, scheme=refused.scheme, reason=refused.reason
     )
-    for receiver, result in results:
-        if isinstance(result, Exception):
-            logger.error(
-                "notification_refused receiver %r raised %s", receiver, type(result).__name__
-            )
 
 
 def _checked(result: HttpResponse | None) -> HttpResponse | None:

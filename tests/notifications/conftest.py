@@ -40,10 +40,11 @@ class Recorder:
     """A signal receiver that records its calls (and can be told to fail)."""
 
     def __init__(self) -> None:
+        self.__qualname__ = "Recorder"  # Django names a failing receiver in its log line
         self.calls: list[dict] = []
         self.fail_with: Exception | None = None
 
-    def __call__(self, sender, **kwargs):
+    def __call__(self, sender, signal, **kwargs):
         self.calls.append(kwargs)
         if self.fail_with is not None:
             raise self.fail_with

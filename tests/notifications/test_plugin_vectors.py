@@ -117,7 +117,9 @@ def test_a_null_error_retyped_as_the_word_null_no_longer_verifies():
 
 
 @pytest.mark.parametrize(
-    "value", [1.5, 10.0, [1, 2], {"a": 1}, 2**64], ids=["float", "whole-float", "list", "obj", "big"]
+    "value",
+    [1.5, 10.0, [1, 2], {"a": 1}, 2**64],
+    ids=["float", "whole-float", "list", "obj", "big"],
 )
 def test_values_the_plugins_disagree_on_are_refused(value):
     body = {**BASE, "status": value, "signature": "0" * 64}
