@@ -43,7 +43,7 @@ def best_per_call(fn, rounds=ROUNDS, repeat=REPEAT):
 
 def show(label, timing, baseline=None):
     best, median = timing
-    ratio = f"  ×{best / baseline[0]:.2f}" if baseline else ""
+    ratio = f"  x{best / baseline[0]:.2f}" if baseline else ""
     print(f"  {label:<46} {best * 1e6:8.2f} µs (median {median * 1e6:.2f}){ratio}")
 
 

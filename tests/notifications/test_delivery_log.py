@@ -28,7 +28,7 @@ CHANGELIST = "/admin/django_apiauth/notificationdelivery/"
 def raw_row(pk: int) -> tuple:
     table = connection.ops.quote_name(NotificationDelivery._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [pk])  # noqa: S608
+        cursor.execute(f"SELECT * FROM {table} WHERE id = %s", [pk])
         return cursor.fetchone()
 
 

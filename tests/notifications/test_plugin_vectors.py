@@ -70,7 +70,7 @@ BASE = {
         {"sandbox": False},
         {"id": 1086986786391},
         {"id": -7, "error": None, "sandbox": False},
-        {"reference": "Commande n°42 – été"},
+        {"reference": "Commande n°42 — été"},
     ],
     ids=["strings", "null", "true", "false", "integer", "mixed", "unicode"],
 )
