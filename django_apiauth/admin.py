@@ -284,3 +284,6 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         level = messages.SUCCESS if result.ok else messages.ERROR
         self.message_user(request, text, level)
         self.log_change(request, credential, f"Tested connectivity: {result.summary}")
+
+
+from . import notification_admin  # noqa: E402,F401  (the notification delivery log's admin)

@@ -158,6 +158,12 @@ def validate_cache_alias(value: Any) -> str:
     raise InvalidSetting(f"is {shown(value)}, which is not in CACHES.")
 
 
+def validate_days(value: Any) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    raise InvalidSetting(f"must be a whole number of days (1 or more), got {shown(value)}")
+
+
 def validate_flag(value: Any) -> bool:
     # A string such as "False" from an env file would otherwise read as True.
     if isinstance(value, bool):
@@ -283,6 +289,29 @@ SETTINGS: dict[str, Setting] = {
             validate_flag,
             "django_apiauth.E014",
             "Use True (local sandboxes and tests only) or False.",
+        ),
+        Setting(
+            "NOTIFICATION_LEEWAY",
+            60,
+            seconds(positive=False),
+            "django_apiauth.E017",
+            "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
+            "(60 is php-jwt's advice).",
+        ),
+        Setting(
+            "NOTIFICATION_RETENTION_DAYS",
+            30,
+            validate_days,
+            "django_apiauth.E018",
+            "Use a whole number of days (1 or more) the delivery log keeps its rows.",
+        ),
+        Setting(
+            "NOTIFICATION_CLAIM_TIMEOUT",
+            300,
+            seconds(positive=True),
+            "django_apiauth.E019",
+            "Use the seconds after which a delivery left processing by a dead worker "
+            "may be taken over, such as 300.",
         ),
     )
 }

@@ -157,3 +157,64 @@ class ApiCredential(models.Model):
                 errors["environment"] = f"the environment's URL is refused: {err}"
         if errors:
             raise ValidationError(errors)
+
+
+class NotificationDelivery(models.Model):
+    """One delivery of a provider notification, whatever became of it.
+
+    ``claim`` is the exactly-once lock: the row that is processing or has
+    accepted a notification holds its key (a hash of credential, scheme and the
+    notification's identity), and the database's unique constraint lets only
+    one row hold it — across threads, processes and hosts, with no cache. A
+    failed delivery gives its claim back, so the provider's retry is processed.
+    The body is stored encrypted (it holds buyer data); no secret is ever stored.
+    """
+
+    class Outcome(models.TextChoices):
+        PROCESSING = "processing", _("processing")
+        ACCEPTED = "accepted", _("accepted")
+        DUPLICATE = "duplicate", _("duplicate")
+        DEFERRED = "deferred", _("deferred (first delivery still processing)")
+        REFUSED = "refused", _("refused")
+        ERROR = "error", _("error")
+
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True, db_index=True)
+    credential = models.CharField(_("credential"), max_length=64, db_index=True)
+    scheme = models.CharField(_("scheme"), max_length=8, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices)
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    remote_addr = models.GenericIPAddressField(_("remote address"), null=True, blank=True)
+    notification_id = models.CharField(_("notification id"), max_length=255, blank=True)
+    reference = models.CharField(_("reference"), max_length=255, blank=True, db_index=True)
+    handler = models.CharField(
+        _("handled by"),
+        max_length=255,
+        blank=True,
+        help_text=_("'signals' (the ready-made routes) or the view's dotted path."),
+    )
+    # NULL, not "": only the row holding a claim has a key, and a unique column
+    # allows any number of NULLs.
+    claim = models.CharField(  # noqa: DJ001
+        _("claim"), max_length=64, null=True, blank=True, editable=False
+    )
+    body = EncryptedTextField(_("body"), blank=True, default="")
+    error = models.TextField(_("error"), blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("notification delivery")
+        verbose_name_plural = _("notification deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["claim"], name="django_apiauth_delivery_claim_unique")
+        ]
+        permissions = [("reprocess_notificationdelivery", _("Can process notifications again"))]
+
+    def __str__(self) -> str:
+        return f"{self.credential} {self.scheme or '?'} {self.notification_id or '-'}"
+
+    def __repr__(self) -> str:
+        return (
+            f"<NotificationDelivery pk={self.pk} credential={self.credential!r} "
+            f"scheme={self.scheme!r} outcome={self.outcome!r}>"
+        )

@@ -1,106 +1,227 @@
 """Receiving the provider's notifications in a Django site.
 
-``@verified_notification("shop")`` (or :class:`VerifiedNotificationMixin` on a
-class-based view) checks an incoming notification against the signature secret
-of the active credential named ``shop`` *before* the view runs:
+Three ways in, one pipeline (verify, log, deduplicate, then the site's code):
 
-====================================================  ==========================
-request                                               answer (view not run)
-====================================================  ==========================
-not a POST                                            405 (``Allow: POST``)
-body not a JSON object / form, or no ``signature``    400
-signature does not verify (either scheme)             403
-no active credential, or it has no signature secret   503 (logged as an error)
-====================================================  ==========================
+* the ready-made routes of ``include("django_apiauth.urls")``, which send the
+  :mod:`django_apiauth.signals` — a site only connects a receiver;
+* ``@verified_notification("shop", scheme="hash")`` on a function view;
+* :class:`VerifiedNotificationMixin` on a class-based view.
 
-503 because a missing or unreadable credential is this site's misconfiguration,
-not the sender's fault: the provider retries notifications it could not deliver,
-so they are received once the credential is fixed.
+Sync and ``async def`` views are both supported. Answers, before the site's code:
 
-The view then finds a :class:`Notification` in ``request.notification``.
+=========================================================  ==========================
+request                                                    answer (site's code not run)
+=========================================================  ==========================
+not a POST                                                 405 (``Allow: POST``)
+malformed body, no ``signature``, a scheme not accepted    400 (413 when too large)
+signature does not verify                                  403
+no active credential, or it has no signature secret        503 (logged as an error)
+a redelivery of an accepted notification                   200, not run again
+the first delivery is still being processed elsewhere      503 + ``Retry-After``
+=========================================================  ==========================
+
+The site's code then runs once, with the :class:`Notification` in
+``request.notification`` (views) or as the signal's arguments (routes).
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    HttpResponseForbidden,
-    HttpResponseNotAllowed,
-)
-from django.http.multipartparser import MultiPartParserError
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from .exceptions import ConfigurationError, DecryptionError, SignatureError
-from .signing import HASHED_FIELDS, SIGNATURE_PARAM, decode_notification, verify_notification
+from .notification_body import MalformedBody, read_body
+from .signals import notification_refused
+from .signing import (
+    HASHED_FIELDS,
+    SIGNATURE_PARAM,
+    check_hash_notification,
+    check_jwt_notification,
+)
 
 logger = logging.getLogger(__name__)
 
-FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
-
 Scheme = Literal["hash", "jwt"]
+
+#: Every scheme the provider uses: payments are hash-signed, transfers are JWTs.
+SCHEMES: tuple[Scheme, ...] = ("hash", "jwt")
+
+#: Fixed answer texts: nothing from the request is ever echoed.
+ANSWERS = {
+    200: "notification accepted",
+    400: "malformed notification",
+    403: "invalid notification signature",
+    413: "notification too large",
+    500: "notification handler failed",
+    503: "notifications are not configured",
+}
+DUPLICATE_ANSWER = "notification already processed"
+DEFERRED_ANSWER = "notification is being processed; retry later"
+
+#: The ``handler`` of the ready-made routes (views are named by their dotted path).
+SIGNALS_HANDLER = "signals"
+
+#: Seconds the provider is asked to wait when the first delivery is still in flight.
+RETRY_AFTER = 30
 
 
 @dataclass(frozen=True)
 class Notification:
     """A notification whose signature has been verified.
 
-    ``data`` holds what the signature covers: for the JWT scheme the whole
-    decoded payload, for the hash scheme the six hashed fields (``created_at``,
-    ``error``, ``id``, ``reference``, ``sandbox``, ``status``). ``unsigned``
-    holds the rest of a hash-scheme body (``metadata``, ``additional_data``...):
-    the provider does not sign it, so treat it as untrusted input.
+    ``data`` holds what the signature covers: for the JWT scheme the decoded
+    payload; for the hash scheme the six hashed fields (``created_at``,
+    ``error``, ``id``, ``reference``, ``sandbox``, ``status``) *as the text that
+    was hashed* — ``"true"`` or ``"1"`` for a JSON ``true``, ``""`` for ``null``,
+    ``"7"`` for ``7`` — so re-typing a value cannot change what the site reads.
+    ``unsigned`` holds the rest of a hash-scheme body (``metadata``,
+    ``additional_data``...): the provider does not sign it, so treat it as
+    untrusted input. ``identity`` is what makes redeliveries recognisable
+    (``id:<id>`` for payments, the token's ``jti`` or MAC for transfers).
     """
 
     credential: str
     scheme: Scheme
     data: dict[str, Any]
     unsigned: dict[str, Any] = field(default_factory=dict)
+    identity: str = field(default="", compare=False)
 
 
-class _Rejected(Exception):
-    """Internal: a notification that must be answered without running the view."""
+class Refused(Exception):
+    """A delivery answered without running the site's code; ``reason`` is fixed text."""
 
-    def __init__(self, response: HttpResponse, reason: str, *, level: int = logging.WARNING):
+    def __init__(
+        self, status: int, reason: str, *, scheme: str = "", level: int = logging.WARNING
+    ) -> None:
         super().__init__(reason)
-        self.response = response
+        self.status = status
         self.reason = reason
+        self.scheme = scheme
         self.level = level
 
 
-def verified_notification(credential: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a function view that receives notifications for ``credential``.
+class ViewDeclined(Exception):
+    """A view answered 4xx/5xx: the notification is not processed, the provider retries."""
 
-    The view runs only for a POST whose signature verifies, with the
-    :class:`Notification` in ``request.notification``; it is CSRF-exempt (the
-    provider has no CSRF token — the signature is what authenticates it).
+    def __init__(self, response: HttpResponse) -> None:
+        super().__init__(f"the view answered {response.status_code}")
+        self.response = response
+
+
+Work = Callable[[Notification], "HttpResponse | None"]
+AsyncWork = Callable[[Notification], Awaitable["HttpResponse | None"]]
+
+
+def schemes_of(value: str | Iterable[str]) -> tuple[Scheme, ...]:
+    """``"hash"``, ``"jwt"`` or several of them, checked; a programming error raises."""
+    chosen = (value,) if isinstance(value, str) else tuple(value)
+    unknown = [scheme for scheme in chosen if scheme not in SCHEMES]
+    if not chosen or unknown:
+        raise ConfigurationError(f"notification scheme must be 'hash' or 'jwt', not {unknown!r}")
+    return chosen  # type: ignore[return-value]
+
+
+def handle(
+    request: HttpRequest,
+    credential: str,
+    schemes: tuple[Scheme, ...],
+    work: Work,
+    *,
+    handler: str,
+) -> HttpResponse:
+    """Run a notification request through the pipeline, with ``work`` as the site's code.
+
+    ``work`` returns a response (a view), or ``None`` for the fixed 200. A view
+    answering 4xx/5xx, or ``work`` raising, leaves the notification unprocessed:
+    the delivery is logged ``error`` and the provider retries.
+    """
+    admitted = _admit(request, credential, schemes, handler)
+    if isinstance(admitted, HttpResponse):
+        return admitted
+    from .deliveries import run_claimed
+
+    notification, delivery, redact = admitted
+    result, error = run_claimed(delivery, lambda: _checked(work(notification)), redact)
+    return _answer(result, error, handler)
+
+
+async def ahandle(
+    request: HttpRequest,
+    credential: str,
+    schemes: tuple[Scheme, ...],
+    work: AsyncWork,
+    *,
+    handler: str,
+) -> HttpResponse:
+    """:func:`handle` for ``async`` views: the database work runs in a thread.
+
+    The view's own writes cannot share the claim's transaction here (an
+    ``async`` view is not inside one); the delivery is marked when it returns.
+    """
+    admitted = await sync_to_async(_admit)(request, credential, schemes, handler)
+    if isinstance(admitted, HttpResponse):
+        return admitted
+    from .deliveries import mark_accepted, mark_failed
+
+    notification, delivery, redact = admitted
+    try:
+        result = _checked(await work(notification))
+    except Exception as err:
+        await sync_to_async(mark_failed)(delivery, err, redact)
+        return _answer(None, err, handler)
+    await sync_to_async(mark_accepted)(delivery)
+    return _answer(result, None, handler)
+
+
+def verified_notification(
+    credential: str, *, scheme: str | Iterable[str] = SCHEMES
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a function view (sync or ``async``) that receives notifications.
+
+    The view runs once per notification — a POST whose signature verifies
+    against the signature secret of the active credential ``credential``, in a
+    ``scheme`` the view accepts (``"hash"`` for payments, ``"jwt"`` for
+    transfers; both by default) — with the :class:`Notification` in
+    ``request.notification``. It is CSRF-exempt: the signature authenticates.
     """
     if not isinstance(credential, str) or not credential:
         # Catches the bare ``@verified_notification`` (without a credential name).
         raise TypeError(
             "verified_notification needs the credential's name: @verified_notification('name')"
         )
+    schemes = schemes_of(scheme)
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
+        name = f"{view.__module__}.{view.__qualname__}"
+
         if inspect.iscoroutinefunction(view):
-            raise TypeError("verified_notification supports synchronous views only")
+
+            @functools.wraps(view)
+            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+                async def work(notification: Notification) -> Any:
+                    request.notification = notification  # type: ignore[attr-defined]
+                    return await view(request, *args, **kwargs)
+
+                return await ahandle(request, credential, schemes, work, handler=name)
+
+            return csrf_exempt(async_wrapper)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            answer = _guard(request, credential)
-            if answer is not None:
-                return answer
-            return view(request, *args, **kwargs)
+            def work(notification: Notification) -> Any:
+                request.notification = notification  # type: ignore[attr-defined]
+                return view(request, *args, **kwargs)
+
+            return handle(request, credential, schemes, work, handler=name)
 
         return csrf_exempt(wrapper)
 
@@ -109,13 +230,16 @@ def verified_notification(credential: str) -> Callable[[Callable[..., Any]], Cal
 
 @method_decorator(csrf_exempt, name="dispatch")
 class VerifiedNotificationMixin:
-    """Class-based counterpart of :func:`verified_notification`.
+    """Class-based counterpart of :func:`verified_notification` (sync or ``async`` handlers).
 
-    Set ``notification_credential`` (or override :meth:`get_notification_credential`)
-    and implement ``post()``; ``self.request.notification`` holds the verified data.
+    Set ``notification_credential`` (or override :meth:`get_notification_credential`),
+    optionally ``notification_scheme`` (``"hash"``, ``"jwt"`` or both, the
+    default), and implement ``post()``; ``self.request.notification`` holds the
+    verified notification.
     """
 
     notification_credential: str = ""
+    notification_scheme: str | tuple[str, ...] = SCHEMES
 
     def get_notification_credential(self) -> str:
         if not self.notification_credential:
@@ -127,103 +251,148 @@ class VerifiedNotificationMixin:
         return self.notification_credential
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        answer = _guard(request, self.get_notification_credential())
-        if answer is not None:
-            return answer
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
+        credential = self.get_notification_credential()
+        schemes = schemes_of(self.notification_scheme)
+        name = f"{type(self).__module__}.{type(self).__qualname__}"
+        parent = super().dispatch  # type: ignore[misc]
+
+        if getattr(self, "view_is_async", False):
+
+            async def awork(notification: Notification) -> Any:
+                request.notification = notification  # type: ignore[attr-defined]
+                return await parent(request, *args, **kwargs)
+
+            return ahandle(request, credential, schemes, awork, handler=name)
+
+        def work(notification: Notification) -> Any:
+            request.notification = notification  # type: ignore[attr-defined]
+            return parent(request, *args, **kwargs)
+
+        return handle(request, credential, schemes, work, handler=name)
 
 
 # ------------------------------------------------------------------ internals
 
 
-def _guard(request: HttpRequest, credential: str) -> HttpResponse | None:
-    """``None`` (and ``request.notification`` set) when the view may run, else the answer."""
+def _admit(request: HttpRequest, credential: str, schemes: tuple[Scheme, ...], handler: str):
+    """Verify and claim: ``(notification, delivery, redactor)`` to process, or the answer."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
+    from .deliveries import Inbound, Outcome, Redactor, claim, record_refusal
+
+    inbound = Inbound.from_meta(credential, request.META, handler)
     try:
-        request.notification = _verify(request, credential)  # type: ignore[attr-defined]
-    except _Rejected as rejected:
-        logger.log(
-            rejected.level,
-            "notification for credential %r refused (%s) from %s",
-            credential,
-            rejected.reason,
-            request.META.get("REMOTE_ADDR", "?"),
-        )
-        return rejected.response
-    return None
-
-
-def _verify(request: HttpRequest, credential: str) -> Notification:
-    body = _parse_body(request)
-    if not isinstance(body.get(SIGNATURE_PARAM), str):
-        raise _Rejected(_bad_request(), "no signature field")
-    secret = _signature_secret(credential)
-    if set(body) == {SIGNATURE_PARAM}:
-        try:
-            data = decode_notification(body[SIGNATURE_PARAM], secret)
-        except SignatureError as err:
-            # Our own messages: they say what failed, never echo the token.
-            raise _Rejected(_forbidden(), f"jwt scheme: {err}") from None
-        return Notification(credential=credential, scheme="jwt", data=data)
-    if not verify_notification(body, secret):
-        missing = [key for key in HASHED_FIELDS if key not in body]
-        reason = f"missing fields {missing}" if missing else "signature does not match"
-        raise _Rejected(_forbidden(), f"hash scheme: {reason}")
-    return Notification(
-        credential=credential,
-        scheme="hash",
-        data={key: body[key] for key in HASHED_FIELDS},
-        unsigned={
-            key: value
-            for key, value in body.items()
-            if key not in HASHED_FIELDS and key != SIGNATURE_PARAM
-        },
+        body = read_body(request)
+        inbound = inbound.with_body(body)
+        notification, secret = verify_body(body, credential, schemes)
+    except (Refused, MalformedBody) as err:
+        refused = err if isinstance(err, Refused) else Refused(err.status, err.reason)
+        record_refusal(inbound, refused.scheme, refused.reason)
+        _announce_refusal(inbound.credential, refused, inbound.remote_addr)
+        return _text(refused.status)
+    redact = Redactor([secret])
+    claimed = claim(
+        inbound,
+        notification.scheme,
+        notification.identity,
+        notification_id=notification.identity.split(":", 1)[1],
+        reference=str(notification.data.get("reference", "")),
     )
+    if claimed.state == Outcome.DUPLICATE:
+        logger.info("duplicate notification for %r answered again", credential)
+        return HttpResponse(DUPLICATE_ANSWER, content_type="text/plain")
+    if not claimed.is_new:
+        response = HttpResponse(DEFERRED_ANSWER, status=503, content_type="text/plain")
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
+    return notification, claimed.delivery, redact
 
 
-def _parse_body(request: HttpRequest) -> dict[str, Any]:
-    if request.content_type in FORM_CONTENT_TYPES:
-        try:
-            # Last value wins for a repeated key, for verification and for the view alike.
-            return request.POST.dict()
-        except MultiPartParserError:
-            raise _Rejected(_bad_request(), "unreadable form body") from None
-    # Anything else is read as JSON: senders do not always label it application/json.
+def verify_body(
+    body: dict[str, Any],
+    credential: str,
+    schemes: tuple[Scheme, ...],
+    *,
+    check_times: bool = True,
+) -> tuple[Notification, str]:
+    """Verify a parsed body against ``credential``'s secret: the notification and that secret.
+
+    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified,
+    503 no usable credential). ``check_times=False`` is for processing again.
+    """
+    signature = body.get(SIGNATURE_PARAM)
+    if not isinstance(signature, str):
+        raise Refused(400, "no signature field")
+    scheme: Scheme = "jwt" if set(body) == {SIGNATURE_PARAM} else "hash"
+    if scheme not in schemes:
+        raise Refused(400, f"a {scheme}-scheme body; this route accepts {'/'.join(schemes)}")
+    secret = _signature_secret(credential, scheme)
     try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise _Rejected(_bad_request(), "body is neither JSON nor a form") from None
-    if not isinstance(body, dict):
-        raise _Rejected(_bad_request(), f"JSON body is a {type(body).__name__}, not an object")
-    return body
+        if scheme == "jwt":
+            token = check_jwt_notification(signature, secret, check_times=check_times)
+            data, unsigned, identity = token.payload, {}, token.identity
+        else:
+            data = check_hash_notification(body, secret)
+            unsigned = {k: v for k, v in body.items() if k not in HASHED_FIELDS}
+            del unsigned[SIGNATURE_PARAM]
+            # An empty id cannot tell notifications apart; the signature can.
+            identity = f"id:{data['id']}" if data["id"] else f"sig:{signature.upper()}"
+    except SignatureError as err:
+        # Our own messages: they say what failed, never echo a value or the token.
+        raise Refused(403, f"{scheme} scheme: {err}", scheme=scheme) from None
+    notification = Notification(credential, scheme, data, unsigned, identity=identity)
+    return notification, secret
 
 
-def _signature_secret(credential: str) -> str:
+def _signature_secret(credential: str, scheme: str) -> str:
     # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
     from .models import ApiCredential
 
+    def unavailable(reason: str) -> Refused:
+        return Refused(503, reason, scheme=scheme, level=logging.ERROR)
+
     found = ApiCredential.objects.filter(name=credential, is_active=True).first()
     if found is None:
-        raise _Rejected(_unavailable(), "no active credential with that name", level=logging.ERROR)
+        raise unavailable("no active credential with that name")
     try:
         secret = found.signature_secret
     except DecryptionError:
-        raise _Rejected(
-            _unavailable(), "its signature secret cannot be decrypted", level=logging.ERROR
-        ) from None
+        raise unavailable("its signature secret cannot be decrypted") from None
     if not secret:
-        raise _Rejected(_unavailable(), "it has no signature secret", level=logging.ERROR)
+        raise unavailable("it has no signature secret")
     return secret
 
 
-def _bad_request() -> HttpResponse:
-    return HttpResponseBadRequest("malformed notification", content_type="text/plain")
+def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:
+    logger.log(
+        refused.level,
+        "notification for credential %r refused (%s) from %s",
+        credential,
+        refused.reason,
+        remote_addr or "?",
+    )
+    # send_robust: a monitoring receiver failing must not turn a refusal into a
+    # 500 (Django logs the receiver's exception on "django.dispatch").
+    notification_refused.send_robust(
+        sender=Notification, credential=credential, scheme=refused.scheme, reason=refused.reason
+    )
 
 
-def _forbidden() -> HttpResponse:
-    return HttpResponseForbidden("invalid notification signature", content_type="text/plain")
+def _checked(result: HttpResponse | None) -> HttpResponse | None:
+    if isinstance(result, HttpResponse) and result.status_code >= 400:
+        raise ViewDeclined(result)
+    return result
 
 
-def _unavailable() -> HttpResponse:
-    return HttpResponse("notifications are not configured", status=503, content_type="text/plain")
+def _answer(result: HttpResponse | None, error: BaseException | None, handler: str):
+    if isinstance(error, ViewDeclined):
+        return error.response
+    if error is not None:
+        if handler != SIGNALS_HANDLER:
+            raise error  # a view's own exception: Django's usual 500 and error report
+        return _text(500)
+    return result if result is not None else _text(200)
+
+
+def _text(status: int) -> HttpResponse:
+    return HttpResponse(ANSWERS[status], status=status, content_type="text/plain")

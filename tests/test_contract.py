@@ -372,14 +372,22 @@ def test_check_never_raises_for_provider_errors(fake_provider, failure, status):
 
 
 def test_signing_sign_round_trips_through_decode_notification():
+    # A flat payload, as the provider's transfer notifications are (issue 11).
     token = signing.sign(
-        {"data": {"reference": "r-1"}}, "a-shared-secret-of-at-least-32-bytes", expires_in=60
+        {"reference": "r-1"}, "a-shared-secret-of-at-least-32-bytes", expires_in=60
     )
-    assert signing.decode_notification(token, "a-shared-secret-of-at-least-32-bytes")["data"] == {
-        "reference": "r-1"
-    }
+    assert (
+        signing.decode_notification(token, "a-shared-secret-of-at-least-32-bytes")["reference"]
+        == "r-1"
+    )
     with pytest.raises(exceptions.SignatureError):
         signing.decode_notification(token, "another-secret-of-at-least-32-bytes")
+
+
+def test_decode_notification_refuses_the_merchants_own_signed_requests():
+    secret = "a-shared-secret-of-at-least-32-bytes"
+    with pytest.raises(exceptions.SignatureError):
+        signing.decode_notification(signing.sign({"data": {"reference": "r-1"}}, secret), secret)
 
 
 def test_verify_notification_accepts_the_providers_vector_and_rejects_a_change():

@@ -42,7 +42,7 @@ def test_pyjwt_warns_that_the_provider_vector_secret_is_short_but_still_verifies
 
 def test_a_token_signed_with_another_secret_is_refused():
     with pytest.raises(SignatureError, match="does not match"):
-        decode_notification(sign({"data": {}}, OTHER_SECRET), SIGNATURE_SECRET)
+        decode_notification(sign({"reference": "r"}, OTHER_SECRET), SIGNATURE_SECRET)
 
 
 def test_alg_none_is_refused():
@@ -85,30 +85,31 @@ def test_an_hs256_header_with_an_hs512_signature_is_refused():
         decode_notification(token, SIGNATURE_SECRET)
 
 
-def test_an_expired_token_is_refused():
-    token = sign({"data": {}, "exp": int(time.time()) - 5}, SIGNATURE_SECRET)
+def test_a_token_expired_beyond_the_leeway_is_refused():
+    token = sign({"reference": "r", "exp": int(time.time()) - 120}, SIGNATURE_SECRET)
 
     with pytest.raises(SignatureError, match="expired"):
         decode_notification(token, SIGNATURE_SECRET)
 
 
-def test_leeway_tolerates_a_little_clock_skew_on_expiry():
-    token = sign({"data": {}, "exp": int(time.time()) - 5}, SIGNATURE_SECRET)
+def test_an_explicit_leeway_of_zero_refuses_a_token_expired_a_few_seconds_ago():
+    token = sign({"reference": "r", "exp": int(time.time()) - 5}, SIGNATURE_SECRET)
 
-    assert decode_notification(token, SIGNATURE_SECRET, leeway=60)["data"] == {}
+    with pytest.raises(SignatureError, match="expired"):
+        decode_notification(token, SIGNATURE_SECRET, leeway=0)
 
 
 def test_a_token_not_valid_yet_is_refused():
-    token = sign({"data": {}, "nbf": int(time.time()) + 3600}, SIGNATURE_SECRET)
+    token = sign({"reference": "r", "nbf": int(time.time()) + 3600}, SIGNATURE_SECRET)
 
     with pytest.raises(SignatureError, match="not valid yet"):
         decode_notification(token, SIGNATURE_SECRET)
 
 
 def test_a_token_with_a_future_exp_is_accepted():
-    token = sign({"data": {"a": 1}}, SIGNATURE_SECRET, expires_in=60)
+    token = sign({"reference": "r"}, SIGNATURE_SECRET, expires_in=60)
 
-    assert decode_notification(token, SIGNATURE_SECRET)["data"] == {"a": 1}
+    assert decode_notification(token, SIGNATURE_SECRET)["reference"] == "r"
 
 
 @short_provider_secret
@@ -164,13 +165,6 @@ def test_an_empty_or_non_text_secret_refuses_everything(secret):
 
     with pytest.raises(SignatureError, match="no signature secret"):
         decode_notification(token, secret)
-
-
-def test_a_token_with_an_audience_is_refused_as_not_meant_for_us():
-    token = sign({"data": {}, "aud": "someone-else"}, SIGNATURE_SECRET)
-
-    with pytest.raises(SignatureError):
-        decode_notification(token, SIGNATURE_SECRET)
 
 
 @short_provider_secret

@@ -75,16 +75,32 @@ def test_decode_notification_raises_only_signature_error(token, secret):
     raise AssertionError(f"accepted arbitrary input as a notification: {result!r}")
 
 
+#: Keys a notification never has: registered claims (checked, not free) and the
+#: merchant-request wrappers (refused as not a notification).
+NOT_FREE_KEYS = REGISTERED_CLAIMS | {"data", "purchase_link_settings"}
+
+
 @st.composite
 def signable_payloads(draw):
+    """Flat payloads, the shape of the provider's transfer notifications."""
     claims = draw(
         st.dictionaries(
-            st.text(max_size=12).filter(lambda key: key not in REGISTERED_CLAIMS),
+            st.text(max_size=12).filter(lambda key: key not in NOT_FREE_KEYS),
             json_values,
             max_size=5,
         )
     )
-    return {"data": draw(json_values), **claims}
+    return {"reference": draw(json_values), **claims}
+
+
+@quick
+@given(payload=signable_payloads(), data=json_values, secret=secrets)
+def test_a_merchant_shaped_token_never_decodes_as_a_notification(payload, data, secret):
+    try:
+        decode_notification(sign({**payload, "data": data}, secret), secret)
+    except SignatureError:
+        return
+    raise AssertionError("a token with a 'data' wrapper was accepted as a notification")
 
 
 def same_json(a, b) -> bool:

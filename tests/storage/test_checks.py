@@ -110,6 +110,11 @@ BAD_VALUES = [
     ("VERIFY", "", "django_apiauth.E004"),
     ("VERIFY", None, "django_apiauth.E004"),
     ("VERIFY", "/nonexistent/ca.pem", "django_apiauth.E004"),
+    ("NOTIFICATION_LEEWAY", -5, "django_apiauth.E017"),
+    ("NOTIFICATION_LEEWAY", "60", "django_apiauth.E017"),
+    ("NOTIFICATION_RETENTION_DAYS", 0, "django_apiauth.E018"),
+    ("NOTIFICATION_RETENTION_DAYS", 1.5, "django_apiauth.E018"),
+    ("NOTIFICATION_CLAIM_TIMEOUT", 0, "django_apiauth.E019"),
 ]
 
 

@@ -1,0 +1,119 @@
+"""The ready-made notification routes: verify, log, deduplicate, send the signals.
+
+Served by ``include("django_apiauth.urls")``; a site writes no view, only a
+receiver of :data:`django_apiauth.signals.notification_received`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from .exceptions import ConfigurationError
+from .models import NotificationDelivery
+from .notification_body import MalformedBody, parse_json
+from .notifications import (
+    SIGNALS_HANDLER,
+    Notification,
+    Refused,
+    Scheme,
+    handle,
+    schemes_of,
+    verify_body,
+)
+from .signals import notification_received
+
+
+def send_received(notification: Notification) -> None:
+    """Hand a first delivery to the receivers; a receiver's exception propagates."""
+    notification_received.send(
+        sender=Notification,
+        credential=notification.credential,
+        scheme=notification.scheme,
+        data=notification.data,
+        notification=notification,
+    )
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class NotificationView(View):
+    """``POST notifications/<credential>/<kind>/`` for one scheme.
+
+    Synchronous on purpose: under ASGI Django runs it in a thread, and the
+    receivers' database writes then share the transaction that marks the
+    delivery accepted (async receivers are run by ``Signal.send`` too).
+    """
+
+    scheme: ClassVar[Scheme]
+    http_method_names: ClassVar[list[str]] = ["post"]
+
+    def post(self, request: HttpRequest, credential: str, **kwargs: Any) -> HttpResponse:
+        def work(notification: Notification) -> None:
+            send_received(notification)
+
+        return handle(request, credential, (self.scheme,), work, handler=SIGNALS_HANDLER)
+
+    def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any):
+        # Django's own answer, without its warning log line.
+        return HttpResponseNotAllowed(["POST"])
+
+
+class PaymentNotificationView(NotificationView):
+    """Payment notifications: the hash scheme."""
+
+    scheme = "hash"
+
+
+class TransferNotificationView(NotificationView):
+    """Transfer notifications: the JWT scheme."""
+
+    scheme = "jwt"
+
+
+def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
+    """Run a failed delivery of the ready-made routes through the receivers again.
+
+    The stored body is verified again (times excepted: it was on time when it
+    arrived) and claimed like a new delivery, so a notification the provider's
+    own retry has processed meanwhile is not handed over twice. Returns whether
+    it was processed and a one-line summary; never raises for a bad delivery.
+    """
+    from .deliveries import Inbound, Outcome, Redactor, claim, run_claimed
+
+    label = f"delivery {delivery.pk}"
+    if delivery.outcome != Outcome.ERROR:
+        return False, f"{label}: not a failed delivery ({delivery.outcome})"
+    if delivery.handler != SIGNALS_HANDLER:
+        return (
+            False,
+            f"{label}: received by a custom view; only the provider's retry can run it again",
+        )
+    try:
+        body = parse_json(delivery.body)
+        notification, secret = verify_body(
+            body, delivery.credential, schemes_of(delivery.scheme), check_times=False
+        )
+    except (MalformedBody, Refused, ConfigurationError) as err:
+        return False, f"{label}: cannot be processed again ({err})"
+    inbound = Inbound(delivery.credential, None, SIGNALS_HANDLER, delivery.body)
+    claimed = claim(
+        inbound,
+        notification.scheme,
+        notification.identity,
+        notification_id=delivery.notification_id,
+        reference=delivery.reference,
+    )
+    if claimed.state == Outcome.DUPLICATE:
+        return False, f"{label}: already processed meanwhile, not handed over again"
+    if not claimed.is_new:
+        return False, f"{label}: being processed by another delivery right now"
+    _result, error = run_claimed(
+        claimed.delivery, lambda: send_received(notification), Redactor([secret])
+    )
+    if error is not None:
+        return False, f"{label}: failed again (see delivery {claimed.delivery.pk})"
+    return True, f"{label}: processed again (delivery {claimed.delivery.pk})"
