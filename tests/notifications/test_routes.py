@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from django_apiauth.models import NotificationDelivery
 from tests.vectors import OTHER_SECRET
@@ -189,12 +192,16 @@ def test_a_delivery_still_processing_elsewhere_is_deferred(client, shop, receive
 def test_an_abandoned_claim_is_taken_over_after_the_timeout(client, shop, received, settings):
     from django_apiauth.deliveries import claim_key
 
-    settings.APIAUTH = {**settings.APIAUTH, "NOTIFICATION_CLAIM_TIMEOUT": 0}
+    settings.APIAUTH = {**settings.APIAUTH, "NOTIFICATION_CLAIM_TIMEOUT": 60}
     stale = NotificationDelivery.objects.create(
         credential="shop",
         scheme="hash",
         outcome=Outcome.PROCESSING,
         claim=claim_key("shop", "hash", "id:pay_dead"),
+    )
+    # Its worker died two minutes ago.
+    NotificationDelivery.objects.filter(pk=stale.pk).update(
+        received_at=timezone.now() - timedelta(minutes=2)
     )
 
     response = post_json(client, PAYMENT_URL, payment(id="pay_dead"))
