@@ -1,9 +1,9 @@
-"""The documentation (``docs/``) tells the truth: its examples run, its settings table is complete.
+"""The documentation (``docs/`` and the README) tells the truth: its examples run, its settings table is complete.
 
 Every ```python block of every page runs, top to bottom in one namespace per
 page, the way a reader types them (parsed by sybil): ``>>>`` blocks compare
-their output, hidden ``% invisible-code-block: python`` blocks (MyST comments)
-set the scene and assert what the page claims. Each page runs as one test
+their output, hidden ``% invisible-code-block: python`` blocks (MyST comments; HTML
+comments in the README, which GitHub and PyPI render) set the scene and assert what the page claims. Each page runs as one test
 with a database rolled back afterwards and a fake provider (no network).
 """
 
@@ -22,8 +22,10 @@ from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
 from django_apiauth.conf import DEFAULTS
 from django_apiauth.testing import FakeProvider, fake_provider  # noqa: F401
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-PAGES = sorted(DOCS.glob("*.md"))
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+README = ROOT / "README.md"
+PAGES = [*sorted(DOCS.glob("*.md")), README]
 
 SYBIL = Sybil(
     parsers=[
@@ -58,15 +60,21 @@ def test_page_examples_run(path, db, settings, fake_provider):
         try:
             example.evaluate()
         except Exception as err:
-            raise AssertionError(f"docs/{path.name}, example at line {example.line}") from err
+            where = path.relative_to(ROOT)
+            raise AssertionError(f"{where}, example at line {example.line}") from err
 
 
 def test_the_pages_have_examples():
     # A parser that stopped matching would make every page pass with nothing run.
     counts = {path.name: examples_of(path) for path in PAGES}
     assert sum(counts.values()) >= 40, counts
-    for name in ("quickstart.md", "tokens.md", "authentication.md", "notifications.md"):
+    for name in ("README.md", "quickstart.md", "tokens.md", "authentication.md"):
         assert counts[name] >= 3, name
+
+
+def test_the_readme_is_a_front_page():
+    # Issue 14: about 10 KB at most; the reference lives in docs/.
+    assert len(README.read_bytes()) <= 10_240
 
 
 def settings_documented() -> list[str]:
