@@ -115,8 +115,9 @@ def plot(rows: list[dict], caption: str) -> None:
     matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: small and searchable
     fig, ax = plt.subplots(figsize=(7, 4.2))
     for label in dict.fromkeys(row["client"] for row in rows):
-        points = [(int(r["callers"]), int(r["token requests"])) for r in rows if r["client"] == label]
-        ax.plot(*zip(*points), marker="o", label=label)
+        mine = [row for row in rows if row["client"] == label]
+        callers = [int(row["callers"]) for row in mine]
+        ax.plot(callers, [int(row["token requests"]) for row in mine], marker="o", label=label)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     callers = sorted({int(r["callers"]) for r in rows})

@@ -12,7 +12,7 @@ from django_apiauth import __version__  # noqa: E402
 
 project = "django-apiauth"
 author = "django-apiauth maintainers"
-copyright = "django-apiauth maintainers"  # noqa: A001 (Sphinx's own name)
+copyright = "django-apiauth maintainers"
 release = __version__
 version = ".".join(__version__.split(".")[:2])
 

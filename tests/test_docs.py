@@ -1,10 +1,12 @@
-"""The documentation (``docs/`` and the README) tells the truth: its examples run, its settings table is complete.
+"""The documentation (``docs/`` and the README) tells the truth.
 
 Every ```python block of every page runs, top to bottom in one namespace per
 page, the way a reader types them (parsed by sybil): ``>>>`` blocks compare
-their output, hidden ``% invisible-code-block: python`` blocks (MyST comments; HTML
-comments in the README, which GitHub and PyPI render) set the scene and assert what the page claims. Each page runs as one test
-with a database rolled back afterwards and a fake provider (no network).
+their output; hidden blocks set the scene and assert what the page claims
+(``% invisible-code-block: python`` MyST comments in ``docs/``, HTML comments
+in the README, which GitHub and PyPI hide). Each page runs as one test with a
+database rolled back afterwards and a fake provider (no network). The settings
+page is checked against ``django_apiauth.conf.DEFAULTS`` so it cannot drift.
 """
 
 from __future__ import annotations
