@@ -132,6 +132,16 @@ def plot(rows: list[dict], caption: str) -> None:
     plt.close(fig)
 
 
+def render(figures: dict) -> None:
+    """The page's table and plot, from the saved figures only."""
+    write_table(figures["rows"])
+    caption = (
+        f"bench_token_fleet.py: token lifetime {figures['lifetime']}s, "
+        f"{figures['lifetimes']} lifetimes"
+    )
+    plot(figures["rows"], caption)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lifetime", type=int, default=4, help="token lifetime (s)")
@@ -140,13 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.replot:
         save(measure(args.lifetime, args.lifetimes), args.lifetime, args.lifetimes)
-    figures = json.loads(JSON_PATH.read_text())
-    write_table(figures["rows"])
-    caption = (
-        f"bench_token_fleet.py: token lifetime {figures['lifetime']}s, "
-        f"{figures['lifetimes']} lifetimes"
-    )
-    plot(figures["rows"], caption)
+    render(json.loads(JSON_PATH.read_text()))
     print(f"wrote {CSV_PATH.relative_to(ROOT)} and {SVG_PATH.relative_to(ROOT)}")
 
 

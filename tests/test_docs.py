@@ -12,6 +12,8 @@ page is checked against ``django_apiauth.conf.DEFAULTS`` so it cannot drift.
 from __future__ import annotations
 
 import doctest
+import importlib.util
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,3 +107,23 @@ def test_the_documented_default_is_the_real_one(name):
     match = re.search(r"^Default: `(.*)`", section, flags=re.MULTILINE)
     assert match, f"no 'Default: `...`' line for {name}"
     assert match.group(1) == repr(DEFAULTS[name])
+
+
+def load_plot_script(monkeypatch, tmp_path):
+    """``benchmarks/plot_token_fleet.py``, writing into ``tmp_path`` instead of docs/_static."""
+    spec = importlib.util.spec_from_file_location(
+        "plot_token_fleet", ROOT / "benchmarks" / "plot_token_fleet.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    monkeypatch.setattr(module, "CSV_PATH", tmp_path / "token_requests.csv")
+    monkeypatch.setattr(module, "SVG_PATH", tmp_path / "token_requests.svg")
+    return module
+
+
+@pytest.mark.parametrize("name", ["token_requests.csv", "token_requests.svg"])
+def test_the_benchmark_figure_is_generated_from_the_measured_figures(name, monkeypatch, tmp_path):
+    pytest.importorskip("matplotlib", reason="the bench extra draws the plot")
+    script = load_plot_script(monkeypatch, tmp_path)
+    script.render(json.loads(script.JSON_PATH.read_text()))
+    assert (tmp_path / name).read_text() == (DOCS / "_static" / name).read_text()
