@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_admin_action.py
 
-A local sandbox provider (``example_project/sandbox``) on loopback delays every
+A local sandbox provider (``django_apiauth.testing``) on loopback delays every
 token answer by 300 ms. Measured in the same run:
 
 * baseline: the same per-credential check, one credential after another
@@ -28,7 +28,7 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
-from sandbox.server import start_sandbox  # noqa: E402
+from django_apiauth.testing import start_sandbox  # noqa: E402
 
 from django_apiauth.connectivity import (  # noqa: E402
     DEFAULT_MAX_WORKERS,

@@ -28,7 +28,7 @@ PROCESSES, THREADS = 4, 8
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 CALLERS = {
-    "django-apiauth ApiClient": "tests.tokens._fleet:apiauth_caller",
+    "django-apiauth ApiClient": "django_apiauth.testing.fleet:apiauth_caller",
     "authlib OAuth2Session": "_fleet_worker:authlib_caller",
     "requests-oauthlib OAuth2Session": "_fleet_worker:requests_oauthlib_caller",
 }
@@ -65,9 +65,9 @@ def main() -> None:
         CACHES={"default": cache},
         APIAUTH=apiauth,
     )
-    from sandbox.server import start_sandbox
+    from django_apiauth.testing import start_sandbox
 
-    from tests.tokens._fleet import run_fleet
+    from django_apiauth.testing.fleet import run_fleet
 
     server = start_sandbox()
     account = server.account

@@ -9,7 +9,6 @@ import responses
 from django_apiauth.client import CheckResult
 
 # conftest.py
-from django_apiauth.testing import fake_provider  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

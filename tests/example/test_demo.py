@@ -18,7 +18,7 @@ RECORDING_DEMO = textwrap.dedent(
     import json, os, sys
     sys.path.insert(0, "example_project")
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
-    from sandbox import state
+    from django_apiauth.testing import state
 
     generated = []
     original = state.Account.generate.__func__

@@ -14,7 +14,7 @@ def loopback_allowed(settings):
 
 def test_sandbox_in_your_own_tests(db, loopback_allowed):
     # --- README: "The sandbox provider in your own tests" ---
-    from sandbox.server import start_sandbox
+    from django_apiauth.testing import start_sandbox
 
     from django_apiauth.client import get_client
     from django_apiauth.models import ApiCredential

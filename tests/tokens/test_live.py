@@ -15,7 +15,7 @@ from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.models import ApiCredential
 
-from ._fleet import hold_lease_forever, run_fleet
+from django_apiauth.testing.fleet import hold_lease_forever, run_fleet
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
