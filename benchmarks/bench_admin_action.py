@@ -16,13 +16,13 @@ token answer by 300 ms. Measured in the same run:
 import statistics
 import time
 
-from _django import KEY, setup, test_settings
+from _django import KEY, admin_settings, setup
 
 CREDENTIALS = 50
 REPEAT = 5  # the pooled runs are cheap; the median smooths a shared machine's noise
 DELAY = 0.3
 
-setup(**test_settings(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True}))
+setup(**admin_settings(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True}))
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402

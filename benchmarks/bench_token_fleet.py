@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_token_fleet.py [--lifetime 3] [--lifetimes 3]
 
 Needs Redis on 127.0.0.1:6379 (database 13, keys under a random prefix, never
-flushed). A sandbox provider (``example_project/sandbox``) runs on loopback in
+flushed). A sandbox provider (``django_apiauth.testing``) runs on loopback in
 this process and counts the token requests it receives. In the same run:
 
 * **fleet over several lifetimes** — every thread calls ``GET /api/merchant``

@@ -8,8 +8,6 @@ import responses
 
 from django_apiauth.client import CheckResult
 
-# conftest.py
-
 pytestmark = pytest.mark.django_db
 
 

@@ -28,6 +28,28 @@ DEFAULT_BASE_URL = "https://provider.test"
 DEFAULT_TOKEN_PATH = "/api/token"
 
 
+def body_bytes(body: Any) -> bytes:
+    """A prepared request's body as bytes: text, bytes, a file or a stream of chunks."""
+    if not body:
+        return b""
+    if isinstance(body, str):
+        return body.encode("utf-8")
+    if isinstance(body, (bytes, bytearray)):
+        return bytes(body)
+    if hasattr(body, "read"):
+        return body_bytes(body.read())
+    # A generator is consumed, as the real provider would read it.
+    return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in body)
+
+
+def _account_field(name: str) -> property:
+    def set_field(self: FakeProvider, value: str) -> None:
+        # The provider now expects another value (a rotated secret, say).
+        self.state.update_account(self.account, **{name: value})
+
+    return property(lambda self: getattr(self.account, name), set_field, doc=f"``{name}``.")
+
+
 def _counter(name: str) -> property:
     return property(lambda self: self.state.snapshot().get(name, 0), doc=f"``{name}`` counter.")
 
@@ -99,10 +121,11 @@ class FakeProvider:
     def account(self) -> Account:
         return self.state.account
 
-    api_key = property(lambda self: self.account.api_key)
-    api_secret = property(lambda self: self.account.api_secret)
-    dashboard_username = property(lambda self: self.account.dashboard_username)
-    dashboard_password = property(lambda self: self.account.dashboard_password)
+    api_key = _account_field("api_key")
+    api_secret = _account_field("api_secret")
+    dashboard_username = _account_field("dashboard_username")
+    dashboard_password = _account_field("dashboard_password")
+    signature_secret = _account_field("signature_secret")
     token_path = property(lambda self: self.state.token_path)
 
     @property
@@ -180,13 +203,12 @@ class FakeProvider:
 
     def _callback(self, prepared: Any) -> tuple[int, dict[str, str], str]:
         url = urlsplit(prepared.url)
-        body = prepared.body or b""
         request = ProviderRequest(
             method=prepared.method,
             path=url.path,
             query=dict(parse_qsl(url.query, keep_blank_values=True)),
             headers=dict(prepared.headers),
-            body=body.encode("utf-8") if isinstance(body, str) else bytes(body),
+            body=body_bytes(prepared.body),
         )
         result = answer(request, self.state)
         if result.exception is not None:
@@ -253,8 +275,6 @@ class FakeProvider:
             "api_secret": account.api_secret,
             "dashboard_username": account.dashboard_username,
             "dashboard_password": account.dashboard_password,
-            "signature_secret": account.signature_secret,
-            "merchant_uid": account.merchant_uid,
         }
 
     def create_credential(self, name: str = "default", **fields: Any) -> ApiCredential:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 #: Lifetime of an access token, as the provider documents it.
@@ -147,6 +147,13 @@ class SandboxState:
         with self._lock:
             self.accounts.append(account)
         return account
+
+    def update_account(self, account: Account, **changes: str) -> Account:
+        """Replace ``account``'s fields (e.g. a rotated secret); returns the new account."""
+        updated = replace(account, **changes)
+        with self._lock:
+            self.accounts[self.accounts.index(account)] = updated
+        return updated
 
     def find_account(self, **match: str) -> Account | None:
         """The account whose fields equal ``match`` (compared in constant time)."""

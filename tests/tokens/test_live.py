@@ -15,6 +15,7 @@ from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.models import ApiCredential
 
+from django_apiauth.testing import start_sandbox
 from django_apiauth.testing.fleet import hold_lease_forever, run_fleet
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
@@ -24,9 +25,12 @@ THREADS = 8
 
 
 @pytest.fixture
-def sandbox(sandbox_provider, apiauth):
+def sandbox(apiauth):
+    # Not the plugin's sandbox_provider: that one moves the token cache to a
+    # private in-memory alias, and these tests are about the real shared cache.
     apiauth(ALLOW_INSECURE_LOOPBACK=True)
-    return sandbox_provider
+    with start_sandbox() as server:
+        yield server
 
 
 @pytest.fixture

@@ -14,10 +14,9 @@ def loopback_allowed(settings):
 
 def test_sandbox_in_your_own_tests(db, loopback_allowed):
     # --- README: "The sandbox provider in your own tests" ---
-    from django_apiauth.testing import start_sandbox
-
     from django_apiauth.client import get_client
     from django_apiauth.models import ApiCredential
+    from django_apiauth.testing import start_sandbox
 
     with start_sandbox() as sandbox:  # http://127.0.0.1:<free port>, stopped on exit
         account = sandbox.account  # api_key, api_secret, dashboard_*, signature_secret
