@@ -95,12 +95,15 @@ class ProviderHTTPServer(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], state: SandboxState) -> None:
         self.state = state
         self._open: set[socket.socket] = set()
+        #: Connections accepted so far (a keep-alive client reuses one).
+        self.connections_opened = 0
         self._open_lock = threading.Lock()
         super().__init__(address, ProviderRequestHandler)
 
     def track(self, connection: socket.socket) -> None:
         with self._open_lock:
             self._open.add(connection)
+            self.connections_opened += 1
 
     def untrack(self, connection: socket.socket) -> None:
         with self._open_lock:

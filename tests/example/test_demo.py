@@ -9,7 +9,7 @@ import pytest
 
 from .helpers import MANAGE, example_env, run_python
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]  # subprocesses running the demo
 
 # Runs the demo like manage.py does, but records the sandbox accounts it generates,
 # so the test knows which secrets must not appear in the output.

@@ -116,6 +116,7 @@ def test_a_wrong_secret_costs_the_provider_one_request(sandbox, sandbox_credenti
 # --- fleets: processes x threads through real Redis ---------------------------------------
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_cold_fleet_shares_exactly_one_token(sandbox, redis_cache_settings):
     config = fleet_config(sandbox, redis_cache(redis_cache_settings), calls=5)
@@ -124,6 +125,7 @@ def test_a_cold_fleet_shares_exactly_one_token(sandbox, redis_cache_settings):
     assert sandbox.state.snapshot()["token_requests"] == 1
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_fleet_fetches_one_token_per_lifetime(sandbox, redis_cache_settings, apiauth):
     # The leeway covers a request's trip to the provider on a loaded 2-core machine.
@@ -145,6 +147,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a fleet of processes
 def test_with_redis_stopped_every_call_of_a_fleet_succeeds(sandbox):
     dead_redis = redis_cache(f"redis://127.0.0.1:{closed_port()}/13")
     config = fleet_config(sandbox, dead_redis, calls=5)
@@ -165,6 +168,7 @@ def test_redis_stopping_mid_run_does_not_fail_calls(
     assert ApiClient(sandbox_credential).get("/api/merchant").status_code == 200
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_killed_lease_holder_is_waited_out(sandbox, redis_cache_settings, apiauth):
     apiauth(LOCK_TIMEOUT=2)
