@@ -28,7 +28,6 @@ from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
-from django_apiauth.testing import start_sandbox  # noqa: E402
 
 from django_apiauth.connectivity import (  # noqa: E402
     DEFAULT_MAX_WORKERS,
@@ -36,6 +35,7 @@ from django_apiauth.connectivity import (  # noqa: E402
     check_credentials,
 )
 from django_apiauth.models import ApiCredential  # noqa: E402
+from django_apiauth.testing import start_sandbox  # noqa: E402
 
 
 def timed(fn):

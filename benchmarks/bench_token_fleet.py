@@ -66,7 +66,6 @@ def main() -> None:
         APIAUTH=apiauth,
     )
     from django_apiauth.testing import start_sandbox
-
     from django_apiauth.testing.fleet import run_fleet
 
     server = start_sandbox()

@@ -1,4 +1,4 @@
-"""``manage.py apiauth_sandbox [addrport]``: the sandbox standalone, account from the environment."""
+"""``manage.py apiauth_sandbox [addrport]``: the sandbox standalone, account from env vars."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_the_command_serves_tokens_for_the_account_of_the_environment_and_prints
 def test_the_command_names_the_missing_variables(monkeypatch):
     for name in ACCOUNT:
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(CommandError, match="APIAUTH_SANDBOX_API_KEY and APIAUTH_SANDBOX_API_SECRET"):
+    missing = "APIAUTH_SANDBOX_API_KEY and APIAUTH_SANDBOX_API_SECRET"
+    with pytest.raises(CommandError, match=missing):
         call_command("apiauth_sandbox", "0")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
+from django_apiauth.testing import Account
 from django_apiauth.testing.notifications import (
     deliver,
     hash_signature,
@@ -12,7 +13,6 @@ from django_apiauth.testing.notifications import (
     tamper,
     transfer_notification,
 )
-from django_apiauth.testing import Account
 from tests.vectors import HASH_FIELDS, HASH_SECRET, HASH_SIGNATURE
 
 
@@ -125,9 +125,7 @@ def test_notify_endpoint_refuses_an_unknown_scheme(sandbox_provider, http):
     assert "scheme must be hash or jwt" in answer.json()["error_description"]
 
 
-def test_fake_provider_sends_a_notification_to_a_live_url_through_the_mock(
-    fake_provider, receiver
-):
+def test_fake_provider_sends_a_notification_to_a_live_url_through_the_mock(fake_provider, receiver):
     delivery = fake_provider.send_notification(receiver.url, "jwt", backoff=0)
     assert delivery.status == 204
     (body,) = receiver.received

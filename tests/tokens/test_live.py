@@ -14,7 +14,6 @@ from django.core.cache import caches
 from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.models import ApiCredential
-
 from django_apiauth.testing import start_sandbox
 from django_apiauth.testing.fleet import hold_lease_forever, run_fleet
 
