@@ -30,6 +30,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RETRIES": 2,
     "VERIFY": True,
     "ALLOW_INSECURE_LOOPBACK": False,
+    # None: the hosts of ENVIRONMENTS (see endpoints.allowed_hosts).
+    "ALLOWED_HOSTS": None,
 }
 
 #: Environment variable read (with django-environ) when ``ENCRYPTION_KEYS`` is empty.

@@ -7,9 +7,18 @@
 * Every *context* (a model column such as ``django_apiauth.apicredential.api_secret``)
   gets its own sub-key derived with HKDF, so a ciphertext copied into another
   column fails loudly instead of decrypting.
-* Stored values look like ``v1:<key id>:<fernet token>``. The key id is a short
-  hash of the ring key; it lets decryption pick the right key directly and lets
-  rotation count rows per key and spot plaintext rows.
+* A value may also be *bound*: its sub-key additionally mixes in a binding
+  text chosen by the field's model (for ``ApiCredential``: the row's UUID and
+  its endpoint). Such a value only decrypts for that same binding, so moving it
+  to another row, or pointing its row at another endpoint (even with raw SQL),
+  makes it fail loudly instead of handing the secret to the new endpoint.
+* Stored values look like ``v1:<key id>:<fernet token>`` (column-bound) or
+  ``v2:<key id>:<fernet token>`` (column- and binding-bound). The key id is a
+  short hash of the ring key; it lets decryption pick the right key directly
+  and lets rotation count rows per key and spot plaintext rows.
+* With dedicated ``ENCRYPTION_KEYS`` the keys derived from ``SECRET_KEY`` (and
+  its fallbacks) stay in the ring *after* them, decrypt-only, so switching to
+  a dedicated key never orphans a row; ``apiauth_rotate_keys`` moves them.
 """
 
 from __future__ import annotations
@@ -31,8 +40,14 @@ from .conf import api_settings
 from .exceptions import ConfigurationError, DecryptionError
 
 VERSION = "v1"
+#: Values whose sub-key also depends on a binding (row and endpoint).
+BOUND_VERSION = "v2"
 DEFAULT_CONTEXT = "django_apiauth.default"
 PREFIX = VERSION + ":"
+BOUND_PREFIX = BOUND_VERSION + ":"
+#: Derived per-(key, context) Fernets kept; bound contexts are per row, so the
+#: cache is bounded (an HKDF costs a few microseconds when it has to be redone).
+MAX_CACHED_FERNETS = 4096
 
 
 def generate_key() -> str:
@@ -57,10 +72,18 @@ class RingKey:
     key_id: str
     raw: bytes = field(repr=False)  # 32 bytes: Fernet's signing + encryption keys
     derived_from_secret_key: bool = False
+    #: Derived from a ``SECRET_KEY_FALLBACKS`` entry: gone once the fallback is removed.
+    derived_from_fallback: bool = False
 
     def fernet(self, context: str) -> Fernet:
-        sub_key = _hkdf(self.raw, f"django-apiauth:{VERSION}:{context}")
-        return Fernet(base64.urlsafe_b64encode(sub_key))
+        return Fernet(base64.urlsafe_b64encode(_hkdf(self.raw, context)))
+
+
+def _kdf_info(context: str, binding: str | None) -> str:
+    if binding is None:
+        return f"django-apiauth:{VERSION}:{context}"
+    # NUL cannot occur in a column label and separates the two unambiguously.
+    return f"django-apiauth:{BOUND_VERSION}:{context}\x00{binding}"
 
 
 @dataclass
@@ -76,23 +99,44 @@ class KeyRing:
     def key_ids(self) -> list[str]:
         return [key.key_id for key in self.keys]
 
-    def fernet(self, key_id: str, context: str) -> Fernet | None:
-        cached = self._fernets.get((key_id, context))
+    def key(self, key_id: str) -> RingKey | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+    def fernet(self, key_id: str, context: str, binding: str | None = None) -> Fernet | None:
+        info = _kdf_info(context, binding)
+        cached = self._fernets.get((key_id, info))
         if cached is None:
-            key = next((k for k in self.keys if k.key_id == key_id), None)
+            key = self.key(key_id)
             if key is None:
                 return None
-            # Sub-key derivation costs an HKDF; do it once per (key, column).
-            cached = self._fernets[(key_id, context)] = key.fernet(context)
+            if len(self._fernets) >= MAX_CACHED_FERNETS:
+                self._fernets.clear()
+            # Sub-key derivation costs an HKDF; do it once per (key, column[, binding]).
+            cached = self._fernets[(key_id, info)] = key.fernet(info)
         return cached
 
-    def encrypt(self, text: str, context: str = DEFAULT_CONTEXT) -> str:
-        token = self.fernet(self.primary.key_id, context).encrypt(text.encode("utf-8"))
-        return f"{PREFIX}{self.primary.key_id}:{token.decode('ascii')}"
+    def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+        """``v1:`` ciphertext of ``text`` for ``context``; ``v2:`` when a ``binding`` is given."""
+        token = self.fernet(self.primary.key_id, context, binding).encrypt(text.encode("utf-8"))
+        prefix = PREFIX if binding is None else BOUND_PREFIX
+        return f"{prefix}{self.primary.key_id}:{token.decode('ascii')}"
 
-    def decrypt(self, value: str, context: str = DEFAULT_CONTEXT) -> str:
-        key_id, token = parse(value)
-        fernet = self.fernet(key_id, context)
+    def decrypt(
+        self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None
+    ) -> str:
+        """Decrypt ``value``; a bound (``v2:``) one only with the ``binding`` it was made for.
+
+        A ``v1:`` value ignores ``binding`` (it predates binding; rotation binds it).
+        """
+        version, key_id, token = parse_versioned(value)
+        if version == VERSION:
+            binding = None
+        elif binding is None:
+            raise DecryptionError(
+                f"value under key id {key_id} is bound to a row and endpoint; it cannot be "
+                f"decrypted without them ({context})"
+            )
+        fernet = self.fernet(key_id, context, binding)
         if fernet is None:
             raise DecryptionError(
                 f"value was encrypted with key id {key_id}, which is not in the key ring "
@@ -101,42 +145,64 @@ class KeyRing:
         try:
             return fernet.decrypt(token.encode("ascii")).decode("utf-8")
         except (InvalidToken, UnicodeError) as err:
+            target = "this row and endpoint of " if binding is not None else ""
             raise DecryptionError(
-                f"value under key id {key_id} does not decrypt for {context}: it was "
-                "tampered with, truncated, or copied from another column"
+                f"value under key id {key_id} does not decrypt for {target}{context}: it was "
+                "tampered with, truncated, copied from another column or row, or its row now "
+                "points at another endpoint (re-enter the secret for the new endpoint)"
             ) from err
 
-    def rotate(self, value: str, context: str = DEFAULT_CONTEXT) -> str:
-        """Re-encrypt ``value`` under the primary key, keeping Fernet's timestamp."""
-        key_id, token = parse(value)
-        source = self.fernet(key_id, context)
+    def rotate(self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+        """Re-encrypt ``value`` under the primary key, keeping Fernet's timestamp.
+
+        With ``binding``, the result is bound (``v2:``) whatever ``value`` was:
+        this is how rotation binds values written before binding existed.
+        """
+        version, key_id, token = parse_versioned(value)
+        source = self.fernet(key_id, context, binding if version == BOUND_VERSION else None)
         if source is None:
             raise DecryptionError(f"value was encrypted with key id {key_id}, not in the key ring")
-        primary = self.fernet(self.primary.key_id, context)
+        if version == BOUND_VERSION and binding is None:
+            raise DecryptionError(
+                f"a bound value of {context} cannot be rotated without its binding"
+            )
+        primary = self.fernet(self.primary.key_id, context, binding)
         try:
             rotated = MultiFernet([primary, source]).rotate(token.encode("ascii"))
         except InvalidToken as err:
             raise DecryptionError(
                 f"value under key id {key_id} does not decrypt for {context}"
             ) from err
-        return f"{PREFIX}{self.primary.key_id}:{rotated.decode('ascii')}"
+        prefix = PREFIX if binding is None else BOUND_PREFIX
+        return f"{prefix}{self.primary.key_id}:{rotated.decode('ascii')}"
 
 
 def looks_encrypted(value: str) -> bool:
     """Whether ``value`` claims to be a ciphertext (it may still be truncated or tampered)."""
-    return value.startswith(PREFIX)
+    return value.startswith((PREFIX, BOUND_PREFIX))
 
 
-def parse(value: str) -> tuple[str, str]:
-    """Split a stored value into ``(key id, fernet token)``, or raise ``DecryptionError``."""
-    if not isinstance(value, str) or not value.startswith(PREFIX):
+def is_bound(value: str) -> bool:
+    """Whether ``value`` claims to be a bound (``v2:``) ciphertext."""
+    return value.startswith(BOUND_PREFIX)
+
+
+def parse_versioned(value: str) -> tuple[str, str, str]:
+    """``(version, key id, fernet token)`` of a stored value, or ``DecryptionError``."""
+    if not isinstance(value, str) or not looks_encrypted(value):
         raise DecryptionError(
             "value is not a django-apiauth ciphertext (a plaintext legacy value? "
             "run manage.py apiauth_rotate_keys to encrypt it)"
         )
-    _, key_id, token = [*value.split(":", 2), "", ""][:3]
+    version, key_id, token = [*value.split(":", 2), "", ""][:3]
     if len(key_id) != 8 or not token:
         raise DecryptionError("value is a truncated or malformed django-apiauth ciphertext")
+    return version, key_id, token
+
+
+def parse(value: str) -> tuple[str, str]:
+    """Split a stored value into ``(key id, fernet token)``, or raise ``DecryptionError``."""
+    _, key_id, token = parse_versioned(value)
     return key_id, token
 
 
@@ -154,26 +220,38 @@ def _decode_key(text: str, index: int) -> bytes:
     return raw
 
 
+def _secret_key_derived_keys() -> list[RingKey]:
+    keys = []
+    primary = getattr(django_settings, "SECRET_KEY", "")
+    fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or []
+    for index, secret in enumerate([primary, *fallbacks]):
+        if not secret:
+            continue
+        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
+        if any(k.raw == raw for k in keys):
+            continue
+        keys.append(RingKey(_key_id(raw), raw, True, derived_from_fallback=index > 0))
+    return keys
+
+
 def build_key_ring() -> KeyRing:
-    """Build the ring from settings, without caching (use ``get_key_ring``)."""
-    configured = api_settings.ENCRYPTION_KEYS
-    if configured:
-        keys = []
-        for index, text in enumerate(configured):
-            raw = _decode_key(text, index)
-            keys.append(RingKey(_key_id(raw), raw))
-        return KeyRing(keys)
-    secrets = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
-    secrets = [s for s in secrets if s]
-    if not secrets:
+    """Build the ring from settings, without caching (use ``get_key_ring``).
+
+    Dedicated keys come first (the first one encrypts); the keys derived from
+    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always follow, decrypt-only
+    once a dedicated key exists, so rows written before it stay readable
+    until ``apiauth_rotate_keys`` has moved them.
+    """
+    keys = []
+    for index, text in enumerate(api_settings.ENCRYPTION_KEYS):
+        raw = _decode_key(text, index)
+        keys.append(RingKey(_key_id(raw), raw))
+    keys.extend(k for k in _secret_key_derived_keys() if k.key_id not in {d.key_id for d in keys})
+    if not keys:
         raise ConfigurationError(
             "no encryption key: set APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS "
             "(or at least SECRET_KEY)"
         )
-    keys = []
-    for secret in secrets:
-        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
-        keys.append(RingKey(_key_id(raw), raw, derived_from_secret_key=True))
     return KeyRing(keys)
 
 
@@ -189,11 +267,11 @@ def _reset_key_ring(*, setting: str, **kwargs: object) -> None:
         get_key_ring.cache_clear()
 
 
-def encrypt(text: str, *, context: str = DEFAULT_CONTEXT) -> str:
-    """Encrypt ``text`` with the primary key of the ring."""
-    return get_key_ring().encrypt(text, context)
+def encrypt(text: str, *, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+    """Encrypt ``text`` with the primary key of the ring (bound to ``binding`` if given)."""
+    return get_key_ring().encrypt(text, context, binding)
 
 
-def decrypt(token: str, *, context: str = DEFAULT_CONTEXT) -> str:
+def decrypt(token: str, *, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
     """Decrypt a value made by :func:`encrypt`; raises ``DecryptionError``."""
-    return get_key_ring().decrypt(token, context)
+    return get_key_ring().decrypt(token, context, binding)
