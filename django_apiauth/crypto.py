@@ -12,10 +12,13 @@
   its endpoint). Such a value only decrypts for that same binding, so moving it
   to another row, or pointing its row at another endpoint (even with raw SQL),
   makes it fail loudly instead of handing the secret to the new endpoint.
-* Stored values look like ``v1:<key id>:<fernet token>`` (column-bound) or
-  ``v2:<key id>:<fernet token>`` (column- and binding-bound). The key id is a
-  short hash of the ring key; it lets decryption pick the right key directly
-  and lets rotation count rows per key and spot plaintext rows.
+* Stored values look like ``v1:<key id>:<fernet token>``, bound or not. The key
+  id is a short hash of the ring key; it lets decryption pick the right key
+  directly and lets rotation count rows per key and spot plaintext rows. A
+  bound value is recognised by decrypting: with a binding, the bound sub-key
+  is tried first, then the column's own (a *legacy* value, written before
+  binding existed, which rotation or the next save binds). Without the
+  binding a bound value never decrypts, so the fallback gives nothing away.
 * With dedicated ``ENCRYPTION_KEYS`` the keys derived from ``SECRET_KEY`` (and
   its fallbacks) stay in the ring *after* them, decrypt-only, so switching to
   a dedicated key never orphans a row; ``apiauth_rotate_keys`` moves them.
@@ -40,11 +43,8 @@ from .conf import api_settings
 from .exceptions import ConfigurationError, DecryptionError
 
 VERSION = "v1"
-#: Values whose sub-key also depends on a binding (row and endpoint).
-BOUND_VERSION = "v2"
 DEFAULT_CONTEXT = "django_apiauth.default"
 PREFIX = VERSION + ":"
-BOUND_PREFIX = BOUND_VERSION + ":"
 #: Derived per-(key, context) Fernets kept; bound contexts are per row, so the
 #: cache is bounded (an HKDF costs a few microseconds when it has to be redone).
 MAX_CACHED_FERNETS = 4096
@@ -83,7 +83,7 @@ def _kdf_info(context: str, binding: str | None) -> str:
     if binding is None:
         return f"django-apiauth:{VERSION}:{context}"
     # NUL cannot occur in a column label and separates the two unambiguously.
-    return f"django-apiauth:{BOUND_VERSION}:{context}\x00{binding}"
+    return f"django-apiauth:{VERSION}:bound:{context}\x00{binding}"
 
 
 @dataclass
@@ -116,93 +116,77 @@ class KeyRing:
         return cached
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
-        """``v1:`` ciphertext of ``text`` for ``context``; ``v2:`` when a ``binding`` is given."""
+        """Ciphertext of ``text`` for ``context`` (and ``binding``, when given)."""
         token = self.fernet(self.primary.key_id, context, binding).encrypt(text.encode("utf-8"))
-        prefix = PREFIX if binding is None else BOUND_PREFIX
-        return f"{prefix}{self.primary.key_id}:{token.decode('ascii')}"
+        return f"{PREFIX}{self.primary.key_id}:{token.decode('ascii')}"
 
     def decrypt(
         self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None
     ) -> str:
-        """Decrypt ``value``; a bound (``v2:``) one only with the ``binding`` it was made for.
+        """Decrypt ``value``; a bound one only with the ``binding`` it was made for."""
+        return self.open(value, context, binding)[0]
 
-        A ``v1:`` value ignores ``binding`` (it predates binding; rotation binds it).
+    def open(self, value: str, context: str, binding: str | None = None) -> tuple[str, bool]:
+        """``(plaintext, is_legacy)``: ``is_legacy`` when a binding was given but not used.
+
+        Raises ``DecryptionError`` naming the cause, never the value.
         """
-        version, key_id, token = parse_versioned(value)
-        if version == VERSION:
-            binding = None
-        elif binding is None:
-            raise DecryptionError(
-                f"value under key id {key_id} is bound to a row and endpoint; it cannot be "
-                f"decrypted without them ({context})"
-            )
-        fernet = self.fernet(key_id, context, binding)
-        if fernet is None:
+        key_id, _, _, legacy, plain = self._source(value, context, binding)
+        try:
+            return plain.decode("utf-8"), legacy
+        except UnicodeError as err:
+            raise DecryptionError(f"value under key id {key_id} is not UTF-8 text") from err
+
+    def _source(self, value: str, context: str, binding: str | None):
+        """How ``value`` decrypts: ``(key id, token, fernet, is_legacy, plaintext bytes)``."""
+        key_id, token = parse(value)
+        if self.key(key_id) is None:
             raise DecryptionError(
                 f"value was encrypted with key id {key_id}, which is not in the key ring "
                 f"(ring: {', '.join(self.key_ids)})"
             )
-        try:
-            return fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, UnicodeError) as err:
-            target = "this row and endpoint of " if binding is not None else ""
-            raise DecryptionError(
-                f"value under key id {key_id} does not decrypt for {target}{context}: it was "
-                "tampered with, truncated, copied from another column or row, or its row now "
-                "points at another endpoint (re-enter the secret for the new endpoint)"
-            ) from err
+        candidates = [(binding, False), (None, True)] if binding is not None else [(None, False)]
+        for candidate, legacy in candidates:
+            fernet = self.fernet(key_id, context, candidate)
+            try:
+                plain = fernet.decrypt(token.encode("ascii"))
+            except InvalidToken:
+                continue
+            return key_id, token, fernet, legacy, plain
+        target = "this row and endpoint of " if binding is not None else ""
+        raise DecryptionError(
+            f"value under key id {key_id} does not decrypt for {target}{context}: it was "
+            "tampered with, truncated, copied from another column or row, or its row now "
+            "points at another endpoint (then enter the secret again for the new endpoint)"
+        )
 
     def rotate(self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
         """Re-encrypt ``value`` under the primary key, keeping Fernet's timestamp.
 
-        With ``binding``, the result is bound (``v2:``) whatever ``value`` was:
-        this is how rotation binds values written before binding existed.
+        With ``binding``, the result is bound whatever ``value`` was: this is
+        how legacy values (written before binding existed) get bound.
         """
-        version, key_id, token = parse_versioned(value)
-        source = self.fernet(key_id, context, binding if version == BOUND_VERSION else None)
-        if source is None:
-            raise DecryptionError(f"value was encrypted with key id {key_id}, not in the key ring")
-        if version == BOUND_VERSION and binding is None:
-            raise DecryptionError(
-                f"a bound value of {context} cannot be rotated without its binding"
-            )
+        _, token, source, _, _ = self._source(value, context, binding)
         primary = self.fernet(self.primary.key_id, context, binding)
-        try:
-            rotated = MultiFernet([primary, source]).rotate(token.encode("ascii"))
-        except InvalidToken as err:
-            raise DecryptionError(
-                f"value under key id {key_id} does not decrypt for {context}"
-            ) from err
-        prefix = PREFIX if binding is None else BOUND_PREFIX
-        return f"{prefix}{self.primary.key_id}:{rotated.decode('ascii')}"
+        rotated = MultiFernet([primary, source]).rotate(token.encode("ascii"))
+        return f"{PREFIX}{self.primary.key_id}:{rotated.decode('ascii')}"
 
 
 def looks_encrypted(value: str) -> bool:
     """Whether ``value`` claims to be a ciphertext (it may still be truncated or tampered)."""
-    return value.startswith((PREFIX, BOUND_PREFIX))
-
-
-def is_bound(value: str) -> bool:
-    """Whether ``value`` claims to be a bound (``v2:``) ciphertext."""
-    return value.startswith(BOUND_PREFIX)
-
-
-def parse_versioned(value: str) -> tuple[str, str, str]:
-    """``(version, key id, fernet token)`` of a stored value, or ``DecryptionError``."""
-    if not isinstance(value, str) or not looks_encrypted(value):
-        raise DecryptionError(
-            "value is not a django-apiauth ciphertext (a plaintext legacy value? "
-            "run manage.py apiauth_rotate_keys to encrypt it)"
-        )
-    version, key_id, token = [*value.split(":", 2), "", ""][:3]
-    if len(key_id) != 8 or not token:
-        raise DecryptionError("value is a truncated or malformed django-apiauth ciphertext")
-    return version, key_id, token
+    return value.startswith(PREFIX)
 
 
 def parse(value: str) -> tuple[str, str]:
     """Split a stored value into ``(key id, fernet token)``, or raise ``DecryptionError``."""
-    _, key_id, token = parse_versioned(value)
+    if not isinstance(value, str) or not value.startswith(PREFIX):
+        raise DecryptionError(
+            "value is not a django-apiauth ciphertext (a plaintext legacy value? "
+            "run manage.py apiauth_rotate_keys to encrypt it)"
+        )
+    _, key_id, token = [*value.split(":", 2), "", ""][:3]
+    if len(key_id) != 8 or not token:
+        raise DecryptionError("value is a truncated or malformed django-apiauth ciphertext")
     return key_id, token
 
 

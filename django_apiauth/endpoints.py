@@ -1,8 +1,10 @@
 """Where requests may go: base URL resolution, the HTTPS policy and ``ALLOWED_HOSTS``.
 
 Shared by the model's validation (so a bad URL is refused on save, next to the
-field) and by the transport (so nothing slips through at request time: every
-URL a session sends to, redirect hops included, passes :func:`check_url_is_secure`).
+field), by the credential's ``endpoint`` (so a stored endpoint outside
+``ALLOWED_HOSTS`` is refused when the token fetch or the client uses it) and
+by the transport (every URL a session sends to, redirect hops included, passes
+:func:`check_url_is_secure`).
 """
 
 from __future__ import annotations
@@ -46,17 +48,12 @@ def without_userinfo(url: str) -> str:
 def check_url_is_secure(url: str) -> None:
     """Raise ``InsecureTransportError`` unless ``url`` may carry credentials.
 
-    ``https://`` may, to a host of ``APIAUTH['ALLOWED_HOSTS']`` (see
-    :func:`check_host_is_allowed`); ``http://`` only to a loopback host and only
-    when ``ALLOW_INSECURE_LOOPBACK`` is on (local sandboxes and tests). A URL
-    with a ``user:password@`` part never may: requests would send it as Basic
-    auth on every call (``auth="none"`` included) and pages would display it.
+    ``https://`` always may; ``http://`` only to a loopback host and only when
+    ``ALLOW_INSECURE_LOOPBACK`` is on (local sandboxes and tests). A URL with a
+    ``user:password@`` part never may: requests would send it as Basic auth on
+    every call (``auth="none"`` included) and pages would display it. Which
+    hosts a credential may use is :func:`check_host_is_allowed`'s business.
     """
-    _check_scheme(url)
-    check_host_is_allowed(url)
-
-
-def _check_scheme(url: str) -> None:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     shown = without_userinfo(url)

@@ -62,12 +62,14 @@ class Ciphertext(Sealed):
     only the stored text, never the decrypted value cached for reads.
     """
 
-    __slots__ = ("_binding", "_plain")
+    __slots__ = ("_binding", "_plain", "legacy")
 
     def __init__(self, stored: str) -> None:
         super().__init__(stored)
         self._binding: str | None = None
         self._plain: BoundPlaintext | None = None
+        #: Decrypted with the column's key alone: written before binding existed.
+        self.legacy = False
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.stored,))
@@ -75,7 +77,7 @@ class Ciphertext(Sealed):
     def reveal(self, field: EncryptedTextField, binding: str) -> BoundPlaintext:
         """The plaintext for ``binding``; ``DecryptionError`` if it was bound to another."""
         if self._plain is None or self._binding != binding:
-            plain = crypto.decrypt(self.stored, context=field.context, binding=binding)
+            plain, self.legacy = crypto.get_key_ring().open(self.stored, field.context, binding)
             self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
         return self._plain
 
@@ -247,15 +249,13 @@ class EncryptedTextField(models.TextField):
             value = Ciphertext(value.sealed)
         if not isinstance(value, Ciphertext):
             return False  # newly typed (or empty): it will be encrypted for this binding
-        if not crypto.is_bound(value.stored):
-            return self._legacy_row_moved(model_instance)
         try:
             value.reveal(self, self.binding(model_instance))
         except DecryptionError:
             # Unreadable because its key left the ring: writing it back unchanged
             # is harmless (it stays bound to its old endpoint) and loses nothing.
             return not value.key_is_missing()
-        return False
+        return value.legacy and self._legacy_row_moved(model_instance)
 
     def _legacy_row_moved(self, model_instance: models.Model) -> bool:
         # A v1 value decrypts under any binding: compare with the row as stored.
@@ -284,17 +284,15 @@ class EncryptedTextField(models.TextField):
                 "for another endpoint; set it again before saving",
                 fields=(self.name,),
             )
+        # What can fail for configuration reasons (the key ring, the row's
+        # binding) fails here, before a plaintext is any frame's local variable.
+        crypto.get_key_ring()
+        self.binding(model_instance)
         sealed = self.seal(model_instance, self._stored_slot(model_instance))
-        if isinstance(sealed, Ciphertext) and not crypto.is_bound(sealed.stored):
-            # A legacy value whose row did not move: bind it now (if it is readable;
-            # otherwise it is written back untouched, as any unreadable value).
-            try:
-                rebound = crypto.get_key_ring().rotate(
-                    sealed.stored, self.context, self.binding(model_instance)
-                )
-            except DecryptionError:
-                return sealed
-            return Sealed(rebound)
+        if isinstance(sealed, Ciphertext) and sealed.legacy:
+            # A legacy value whose row did not move (must_be_reentered said so): bind it now.
+            binding = self.binding(model_instance)
+            return Sealed(crypto.get_key_ring().rotate(sealed.stored, self.context, binding))
         return sealed
 
     def _stored_slot(self, model_instance: models.Model) -> Any:
@@ -365,6 +363,20 @@ class EncryptedTextField(models.TextField):
                 f"current key ring cannot decrypt for this column ({err})",
                 code="undecryptable",
             ) from err
+
+    def clean(self, value: Any, model_instance: models.Model | None) -> Any:
+        value = super().clean(value, model_instance)
+        if isinstance(value, Ciphertext) and model_instance is not None:
+            # A bound ciphertext can only be checked against its row: do it here.
+            try:
+                return value.reveal(self, self.binding(model_instance))
+            except ApiAuthError as err:
+                raise ValidationError(
+                    f"{self.model._meta.label}.{self.name}: the value is a ciphertext that "
+                    f"does not decrypt for this row and endpoint ({err})",
+                    code="undecryptable",
+                ) from err
+        return value
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or value == "":

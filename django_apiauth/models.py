@@ -10,7 +10,12 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import api_settings
-from .endpoints import check_url_is_secure, endpoint_identity, resolve_base_url
+from .endpoints import (
+    check_host_is_allowed,
+    check_url_is_secure,
+    endpoint_identity,
+    resolve_base_url,
+)
 from .exceptions import (
     ApiAuthError,
     ConfigurationError,
@@ -121,7 +126,11 @@ class ApiCredential(models.Model):
 
     @property
     def endpoint(self) -> str:
-        """The base URL requests go to (``base_url`` or the environment's)."""
+        """The base URL requests go to (``base_url`` or the environment's).
+
+        Where it may be used is checked by ``endpoints.check_host_is_allowed``,
+        which the token fetch and the client call before sending anything.
+        """
         try:
             return resolve_base_url(self.environment, self.base_url)
         except ConfigurationError as err:
@@ -154,6 +163,7 @@ class ApiCredential(models.Model):
         if self.base_url:
             try:
                 check_url_is_secure(self.base_url)
+                check_host_is_allowed(self.base_url)
             except (ConfigurationError, InsecureTransportError) as err:
                 errors["base_url"] = str(err)
         else:
@@ -161,6 +171,7 @@ class ApiCredential(models.Model):
                 self.environment = api_settings.DEFAULT_ENVIRONMENT
             try:
                 check_url_is_secure(resolve_base_url(self.environment))
+                check_host_is_allowed(resolve_base_url(self.environment))
             except ConfigurationError as err:
                 errors["environment"] = str(err)
             except InsecureTransportError as err:

@@ -19,6 +19,7 @@ Requires the ``responses`` package (a test dependency, not a runtime one).
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs
 import responses
 from requests.auth import _basic_auth_str
 
-from . import tokens
+from . import endpoints, tokens
 
 if TYPE_CHECKING:
     from .models import ApiCredential
@@ -87,6 +88,7 @@ class FakeProvider:
         self.token_path = token_path
         self.mock = mock or responses.RequestsMock(assert_all_requests_are_fired=False)
         self._owns_mock = mock is None
+        self._allowed_host = contextlib.ExitStack()
         self._lock = threading.Lock()
         self._valid_tokens: set[str] = set()
         self._issued_tokens: list[str] = []
@@ -109,8 +111,12 @@ class FakeProvider:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> FakeProvider:
-        """Intercept ``requests`` (and forget tokens held in this process's memory)."""
+        """Intercept ``requests`` (and forget tokens held in this process's memory).
+
+        While started, its host counts as one of ``APIAUTH['ALLOWED_HOSTS']``.
+        """
         tokens.clear_process_memory()
+        self._allowed_host.enter_context(endpoints.allow_host(self.base_url))
         if self._owns_mock:
             self.mock.start()
         return self
@@ -119,6 +125,7 @@ class FakeProvider:
         if self._owns_mock:
             self.mock.stop()
             self.mock.reset()
+        self._allowed_host.close()
         tokens.clear_process_memory()
 
     def __enter__(self) -> FakeProvider:

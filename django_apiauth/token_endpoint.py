@@ -18,7 +18,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from .conf import api_settings
-from .endpoints import without_userinfo
+from .endpoints import check_host_is_allowed, without_userinfo
 from .exceptions import (
     InvalidCredentialsError,
     MalformedTokenResponseError,
@@ -134,6 +134,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     """
     from .transport import TOKEN_METHODS, create_session
 
+    check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
     url = endpoint + api_settings.TOKEN_PATH
     host = _host(endpoint)
     try:
