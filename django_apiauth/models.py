@@ -22,8 +22,10 @@ from .exceptions import (
     InsecureTransportError,
     SecretsNotReenteredError,
 )
-from .fields import EncryptedTextField, sealed_state, secrets_to_reenter
+from .fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
 
+#: The encrypted fields, bound to the row and its endpoint.
+SECRET_FIELDS = ("api_key", "api_secret", "dashboard_password", "signature_secret")
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
 MASK_VISIBLE = 4
 
@@ -156,6 +158,12 @@ class ApiCredential(models.Model):
     def secrets_to_reenter(self) -> list[str]:
         """Stored secrets that must be entered again before saving (the endpoint changed)."""
         return secrets_to_reenter(self)
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Stored secrets are validated when typed; re-reading them here would
+        # raise instead of reporting when the endpoint changed (clean() does).
+        stored = {name for name in SECRET_FIELDS if isinstance(self.__dict__.get(name), Sealed)}
+        super().clean_fields(exclude=set(exclude or ()) | stored)
 
     def clean(self) -> None:
         super().clean()

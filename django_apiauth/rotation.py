@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import models, transaction
-from django.db.models import ExpressionWrapper, F
+from django.db.models import Count, ExpressionWrapper, F
+from django.db.models.functions import Substr
 
 from . import crypto
 from .exceptions import ApiAuthError, DecryptionError
@@ -66,6 +67,36 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], list[EncryptedTextF
         found = [f for f in model._meta.local_concrete_fields if isinstance(f, EncryptedTextField)]
         if found:
             yield model, found
+
+
+def values_per_key(using: str = "default") -> Counter:
+    """How many stored values each key id encrypts, over every encrypted column.
+
+    One ``GROUP BY`` query per column on the key-id part of the prefix
+    (``v1:<key id>:``): no decryption. Empty and NULL values are not counted;
+    values without the prefix count under ``"plaintext"``.
+    """
+    counts: Counter = Counter()
+    for model, fields in encrypted_fields():
+        for fld in fields:
+            raw = ExpressionWrapper(F(fld.attname), output_field=models.TextField())
+            rows = (
+                model._base_manager.using(using)
+                .annotate(raw=raw)
+                .exclude(raw__isnull=True)
+                .exclude(raw="")
+                .annotate(
+                    prefix=Substr("raw", 1, len(crypto.PREFIX)),
+                    key_id=Substr("raw", len(crypto.PREFIX) + 1, 8),
+                )
+                .values("prefix", "key_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+            for row in rows:
+                key = row["key_id"] if row["prefix"] == crypto.PREFIX else PLAINTEXT
+                counts[key] += row["n"]
+    return counts
 
 
 def _raw_values(fields: list[EncryptedTextField]) -> dict[str, ExpressionWrapper]:

@@ -89,13 +89,17 @@ class Command(BaseCommand):
         creating = cred is None
         if creating:
             cred = ApiCredential(name=name)
+        before = (cred.environment, cred.base_url)
         for fld in ("environment", "base_url", "dashboard_username", "merchant_uid", "is_active"):
             if options.get(fld) is not None:
                 setattr(cred, fld, options[fld])
+        # Secrets are bound to their endpoint: a new one needs them typed again.
+        moved = not creating and (cred.environment, cred.base_url) != before
         interactive = not no_input and sys.stdin.isatty()
         kept = []  # stored secrets left as they are: nothing to validate
         for fld, (_env, required) in SECRET_FIELDS.items():
-            value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=creating)
+            prompt = creating or moved
+            value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=prompt)
             if value is not None:
                 setattr(cred, fld, value)
             elif not creating:
@@ -105,6 +109,14 @@ class Command(BaseCommand):
                     f"{fld} is required to create {name!r}: set "
                     f"${options[f'{fld}_env']} or run interactively"
                 )
+        stale = cred.secrets_to_reenter() if moved else []
+        if stale:
+            envs = ", ".join(f"${options[f'{fld}_env']}" for fld in stale)
+            raise CommandError(
+                f"the endpoint of {name!r} changes, and its stored secrets were entered for "
+                f"the old one: set {envs} (or run interactively to be prompted) to enter "
+                f"{', '.join(stale)} again for the new endpoint. Nothing was changed."
+            )
         try:
             # Kept secrets are not re-read: one the key ring cannot decrypt any more
             # must not stop an operator from fixing the others (it is saved unchanged).
