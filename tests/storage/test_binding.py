@@ -39,9 +39,7 @@ def reload(credential):
 @pytest.mark.parametrize(
     ("column", "value"), [("base_url", ATTACKER), ("environment", "production")]
 )
-def test_an_sql_update_of_the_endpoint_makes_every_secret_undecryptable(
-    credential, column, value
-):
+def test_an_sql_update_of_the_endpoint_makes_every_secret_undecryptable(credential, column, value):
     write_raw_column(credential.pk, column, value)
     loaded = reload(credential)
     for name in SECRETS:
@@ -64,7 +62,7 @@ def test_an_endpoint_changed_in_memory_makes_the_secrets_unreadable(credential):
     assert loaded.api_secret == SECRETS["api_secret"]  # decrypted once, for staging
     loaded.base_url = ATTACKER
     with pytest.raises(DecryptionError):
-        loaded.api_secret  # noqa: B018
+        loaded.api_secret
 
 
 def test_saving_a_new_endpoint_with_kept_secrets_is_refused_naming_them(
@@ -119,7 +117,7 @@ def test_a_ciphertext_copied_to_another_row_does_not_decrypt(credential):
     other = ApiCredential.objects.create(name="other", api_key="k" * 12, api_secret="s" * 12)
     write_raw_column(other.pk, "api_secret", raw_column(credential.pk, "api_secret"))
     with pytest.raises(DecryptionError):
-        reload(other).api_secret  # noqa: B018
+        reload(other).api_secret
 
 
 def test_a_save_that_changes_nothing_keeps_the_stored_ciphertexts(credential):
@@ -147,7 +145,7 @@ def test_rotation_binds_legacy_values_so_an_sql_endpoint_change_then_fails(crede
     assert reload(credential).api_secret == "legacy-secret-1"
     write_raw_column(credential.pk, "base_url", ATTACKER)
     with pytest.raises(DecryptionError):
-        reload(credential).api_secret  # noqa: B018
+        reload(credential).api_secret
 
 
 def test_saving_a_legacy_row_in_place_binds_its_values(credential):
@@ -158,7 +156,7 @@ def test_saving_a_legacy_row_in_place_binds_its_values(credential):
     assert reload(credential).api_secret == "legacy-secret-1"
     write_raw_column(credential.pk, "environment", "production")
     with pytest.raises(DecryptionError):
-        reload(credential).api_secret  # noqa: B018
+        reload(credential).api_secret
 
 
 def test_a_legacy_row_moved_through_the_orm_is_refused(credential, attacker_allowed):
