@@ -109,19 +109,19 @@ class Command(BaseCommand):
                     f"{fld} is required to create {name!r}: set "
                     f"${options[f'{fld}_env']} or run interactively"
                 )
-        stale = cred.secrets_to_reenter() if moved else []
-        if stale:
-            envs = ", ".join(f"${options[f'{fld}_env']}" for fld in stale)
-            raise CommandError(
-                f"the endpoint of {name!r} changes, and its stored secrets were entered for "
-                f"the old one: set {envs} (or run interactively to be prompted) to enter "
-                f"{', '.join(stale)} again for the new endpoint. Nothing was changed."
-            )
         try:
             # Kept secrets are not re-read: one the key ring cannot decrypt any more
             # must not stop an operator from fixing the others (it is saved unchanged).
             cred.full_clean(exclude=kept)
         except ValidationError as err:
+            stale = [fld for fld in err.message_dict if fld in kept]
+            if moved and stale and len(stale) == len(err.message_dict):
+                envs = ", ".join(f"${options[f'{fld}_env']}" for fld in stale)
+                raise CommandError(
+                    f"the endpoint of {name!r} changes, and its stored secrets were entered "
+                    f"for the old one: set {envs} (or run interactively to be prompted) to "
+                    f"enter {', '.join(stale)} again for the new endpoint. Nothing was changed."
+                ) from None
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in err.message_dict.items())
             raise CommandError(f"credential {name!r} is invalid: {problems}") from None
         cred.save()
