@@ -227,8 +227,8 @@ class ApiClient:
             return result(False, err.status_code, str(err))
         except ApiAuthError as err:
             return result(False, None, str(err))
-        except requests.RequestException:
-            return result(False, None, f"GET {check_path} got no HTTP answer")
+        except requests.RequestException as err:
+            return result(False, None, f"GET {check_path} failed ({type(err).__name__})")
         status = response.status_code
         response.close()
         if 200 <= status < 300:

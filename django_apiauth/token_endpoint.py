@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
+from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from .conf import api_settings
 from .endpoints import check_host_is_allowed, without_userinfo
@@ -62,6 +64,16 @@ def _retry_after(response: requests.Response) -> float | None:
     except Exception:
         return None
     return min(float(seconds), MAX_RETRY_AFTER)
+
+
+def _is_timeout(err: requests.RequestException) -> bool:
+    if isinstance(err, requests.Timeout):
+        return True
+    # After the last retry urllib3 wraps a read timeout in MaxRetryError, which
+    # requests turns into a plain ConnectionError: look at the reason. (A refused
+    # connection, NewConnectionError, subclasses urllib3's timeout error.)
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, TimeoutError_) and not isinstance(reason, NewConnectionError)
 
 
 def _oauth_error(response: requests.Response) -> str | None:
@@ -135,12 +147,10 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
             )
             response.content  # noqa: B018 - read the body inside the session's lifetime
     except requests.RequestException as err:
-        # Never the exception's text (it may quote a URL), and one wording for
-        # refused, reset, timed out and TLS failures: the message must not tell
-        # a closed port from an open one (issue 10: no port scanner).
+        # The host and the exception's class only: never its text, which may quote a URL.
+        cause = "timed out" if _is_timeout(err) else f"failed ({type(err).__name__})"
         raise TokenEndpointError(
-            f"the token request for credential {credential!r} to {host} got no HTTP answer "
-            "(connection failed or timed out)",
+            f"the token request for credential {credential!r} to {host} {cause}",
             credential=credential,
         ) from err
 
@@ -173,7 +183,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
         body = None
     if not isinstance(body, dict):
         # Nothing about the answer itself (type, size): messages must not describe
-        # whatever service answered.
+        # whatever service answered (issue 10: "Test connectivity" is no scanner).
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} answered 200 for credential {credential!r} "
             "with a body that is not a JSON object",
