@@ -89,7 +89,7 @@ def _kdf_info(context: str, binding: str | None) -> str:
 @dataclass
 class KeyRing:
     keys: list[RingKey]
-    _fernets: dict[tuple[str, str], Fernet] = field(default_factory=dict, repr=False)
+    _fernets: dict[tuple[str, str, str | None], Fernet] = field(default_factory=dict, repr=False)
 
     @property
     def primary(self) -> RingKey:
@@ -103,8 +103,7 @@ class KeyRing:
         return next((k for k in self.keys if k.key_id == key_id), None)
 
     def fernet(self, key_id: str, context: str, binding: str | None = None) -> Fernet | None:
-        info = _kdf_info(context, binding)
-        cached = self._fernets.get((key_id, info))
+        cached = self._fernets.get((key_id, context, binding))
         if cached is None:
             key = self.key(key_id)
             if key is None:
@@ -112,7 +111,8 @@ class KeyRing:
             if len(self._fernets) >= MAX_CACHED_FERNETS:
                 self._fernets.clear()
             # Sub-key derivation costs an HKDF; do it once per (key, column[, binding]).
-            cached = self._fernets[(key_id, info)] = key.fernet(info)
+            fernet = key.fernet(_kdf_info(context, binding))
+            cached = self._fernets[(key_id, context, binding)] = fernet
         return cached
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
