@@ -105,11 +105,13 @@ class EncryptedTextField(models.TextField):
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         if _is_plaintext(self._stored_slot(model_instance)):
-            # A misconfigured key ring must fail here, not in get_prep_value: there
-            # the plaintext sits in the local variables of Django's SQL compiler
-            # frames, which error reports (HTML e-mails, Sentry) show. No local
-            # of this frame holds it (hence no variable for the slot).
+            # Encrypted here, not in get_prep_value: what pre_save returns sits in
+            # the variables of Django's save and SQL frames (``_save_table``'s
+            # ``values``), which error reports (HTML e-mails, Sentry) show when the
+            # database fails (a lock timeout, say). A misconfigured key ring fails
+            # first. No local of this frame holds the plaintext either.
             crypto.get_key_ring()
+            return Sealed(self.get_prep_value(self._stored_slot(model_instance)))
         return self._stored_slot(model_instance)
 
     def _stored_slot(self, model_instance: models.Model) -> Any:
