@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -68,10 +69,8 @@ def frame_locals(exc: BaseException) -> list[str]:
 def basic_forms(user: str, password: str) -> set[str]:
     """The base64 forms of a Basic ``user:password`` (UTF-8, and Latin-1 where it can be)."""
     forms = {base64.b64encode(f"{user}:{password}".encode()).decode().rstrip("=")}
-    try:
+    with contextlib.suppress(UnicodeEncodeError):
         forms.add(base64.b64encode(f"{user}:{password}".encode("latin-1")).decode().rstrip("="))
-    except UnicodeEncodeError:
-        pass
     return forms
 
 

@@ -215,9 +215,9 @@ def test_a_real_lock_timeout_on_postgresql_reports_no_secret():
     params = connection.get_connection_params()
     with psycopg.connect(**params) as holder:
         # Another worker holds the row (a rotation batch, say).
-        holder.execute("SELECT 1 FROM django_apiauth_apicredential WHERE id = %s FOR UPDATE", [
-            credential.pk
-        ])
+        holder.execute(
+            "SELECT 1 FROM django_apiauth_apicredential WHERE id = %s FOR UPDATE", [credential.pk]
+        )
         with connection.cursor() as cursor:
             cursor.execute("SET lock_timeout = '50ms'")
         exc = raised(credential.save)
