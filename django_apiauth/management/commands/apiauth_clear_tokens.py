@@ -44,8 +44,8 @@ class Command(BaseCommand):
                 # E.g. undecryptable secrets: the token's cache key cannot be computed.
                 failed.append(credential.name)
                 self.stderr.write(
-                _("%(name)s: not cleared: %(error)s") % {"name": credential.name, "error": err}
-            )
+                    _("%(name)s: not cleared: %(error)s") % {"name": credential.name, "error": err}
+                )
             else:
                 self.stdout.write(_("%(name)s: token cleared") % {"name": credential.name})
         if failed:

@@ -11,6 +11,7 @@ class Command(BaseCommand):
             "Print a new Fernet key for APIAUTH['ENCRYPTION_KEYS'] / $APIAUTH_ENCRYPTION_KEYS. "
             "Put it first in the list, keep the old keys after it, then run apiauth_rotate_keys."
         )
+
     requires_system_checks = []
 
     def handle(self, *args, **options):
