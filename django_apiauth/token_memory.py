@@ -27,6 +27,7 @@ class Slot:
 
     __slots__ = (
         "blocks",
+        "created_at",
         "dropped",
         "future",
         "key",
@@ -40,6 +41,7 @@ class Slot:
     def __init__(self, key: str) -> None:
         self.key = key
         self.lock = threading.Lock()
+        self.created_at = clock.current.monotonic()
         self.reset()
 
     def reset(self) -> None:
@@ -64,7 +66,8 @@ class Slot:
     def holds_nothing(self, now: float) -> bool:
         token, blocks = self.token, self.blocks
         return (
-            not self.running
+            now - self.created_at >= SWEEP_INTERVAL  # a store may be about to use a new one
+            and not self.running
             and (token is None or now >= token.use_until)
             and all(block.seconds_left() <= 0 for block in list(blocks.values()))
         )
@@ -83,8 +86,8 @@ def slot_for(owner: Any, key: str) -> Slot:
     with _registry_lock:
         slot = _slots.get(owner)
         if slot is None or slot.key != key:
-            slot = _slots[owner] = Slot(key)
             _sweep()
+            slot = _slots[owner] = Slot(key)
         return slot
 
 
@@ -101,6 +104,11 @@ def _sweep() -> None:
 def size() -> int:
     """How many credentials this process holds something for."""
     return len(_slots)
+
+
+def slots() -> list[Slot]:
+    """The slots held now (a copy: for reports and tests)."""
+    return list(_slots.values())
 
 
 def clear() -> None:

@@ -207,7 +207,7 @@ class TokenStore:
         if shared is not None and now < shared.refresh_at:
             return self._adopt(shared)
         fallback = self._latest(current, shared)
-        if fallback is not None:
+        if fallback is not None and current is None:
             self._adopt(fallback)  # usable meanwhile (in its refresh window): waiters go
         if block is not None:
             if fallback is not None:
