@@ -16,11 +16,12 @@ worker's shutdown hostage. Every job here is bounded by its own timeouts anyway.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -42,13 +43,12 @@ def settle(future: Future[Any], outcome: Any) -> None:
     """Resolve ``future`` with ``outcome`` (an exception is raised to its waiters); once only."""
     if future.done():
         return
-    try:
+    # InvalidStateError (3.8+): settled meanwhile by another thread, which is fine.
+    with contextlib.suppress(InvalidStateError):
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
         else:
             future.set_result(outcome)
-    except Exception:  # concurrent.futures.InvalidStateError: settled meanwhile
-        pass
 
 
 def start(job: Callable[..., T], *args: Any, name: str) -> Future[T]:
@@ -95,7 +95,9 @@ class Runner:
             if self._started:
                 return
             for index in range(self.size):
-                threading.Thread(target=self._work, name=f"{self.name}-{index}", daemon=True).start()
+                threading.Thread(
+                    target=self._work, name=f"{self.name}-{index}", daemon=True
+                ).start()
             self._started = True
 
     def _work(self) -> None:

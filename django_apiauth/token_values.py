@@ -54,7 +54,7 @@ def refresh_margin(lifetime: float, latency: float) -> float:
     it; never more than a quarter of the lifetime, so a short-lived token is not
     refreshed on every call (nor the fleet fetching 1.7 times per lifetime).
     """
-    sized = LATENCY_FACTOR * latency * (1 + REFRESH_JITTER * random.random())
+    sized = LATENCY_FACTOR * latency * (1 + REFRESH_JITTER * random.random())  # noqa: S311 - jitter, not a secret
     return min(max(api_settings.validated("REFRESH_MARGIN"), sized), lifetime / 4)
 
 

@@ -345,7 +345,9 @@ class TokenStore:
             self._store_block(self.invalid_key, block)
         if isinstance(err, TokenEndpointError) and err.retry_after:
             pause = min(err.retry_after, MAX_BACKOFF)
-            self._store_block(self.backoff_key, Block("backoff", wall + pause, err.status_code, None))
+            self._store_block(
+                self.backoff_key, Block("backoff", wall + pause, err.status_code, None)
+            )
 
     def _store_block(self, key: str, block: Block) -> None:
         self._slot.blocks[key] = block
@@ -356,7 +358,11 @@ class TokenStore:
         slot = self._slot
         with slot.lock:
             current = slot.token
-            if current is None or current.value != token.value or token.use_until > current.use_until:
+            if (
+                current is None
+                or current.value != token.value
+                or token.use_until > current.use_until
+            ):
                 slot.token = token
                 if slot.latency is None and token.latency:
                     slot.latency = token.latency
