@@ -47,7 +47,7 @@ def conflicts() -> list[Conflict]:
     if lease >= margin:
         found.append(
             Conflict(
-                "django_apiauth.E021",
+                "django_apiauth.E022",
                 f"APIAUTH['LOCK_TIMEOUT'] ({lease:g}s) is not shorter than "
                 f"APIAUTH['REFRESH_MARGIN'] ({margin:g}s): when the process refreshing a "
                 "token dies, its lease outlives the refresh window and callers wait for it.",
@@ -57,7 +57,7 @@ def conflicts() -> list[Conflict]:
     if budget >= margin:
         found.append(
             Conflict(
-                "django_apiauth.E022",
+                "django_apiauth.E023",
                 f"A token fetch may take up to {budget:g}s ((MAX_RETRIES + 1) x the "
                 f"connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
                 f"({margin:g}s): a slow refresh would end after the token, and callers wait.",
@@ -67,7 +67,7 @@ def conflicts() -> list[Conflict]:
     if 6 * cache >= lease:
         found.append(
             Conflict(
-                "django_apiauth.E023",
+                "django_apiauth.E024",
                 f"APIAUTH['CACHE_TIMEOUT'] ({cache:g}s) is too long for APIAUTH['LOCK_TIMEOUT'] "
                 f"({lease:g}s): the lease is renewed every third of its lifetime, with two "
                 "cache calls each time.",

@@ -66,9 +66,9 @@ def test_the_default_timing_settings_hold_together():
 @pytest.mark.parametrize(
     ("values", "check_id"),
     [
-        ({"LOCK_TIMEOUT": 60, "REFRESH_MARGIN": 30}, "django_apiauth.E021"),
-        ({"TIMEOUT": (5, 30), "MAX_RETRIES": 2}, "django_apiauth.E022"),
-        ({"CACHE_TIMEOUT": 5}, "django_apiauth.E023"),
+        ({"LOCK_TIMEOUT": 60, "REFRESH_MARGIN": 30}, "django_apiauth.E022"),
+        ({"TIMEOUT": (5, 30), "MAX_RETRIES": 2}, "django_apiauth.E023"),
+        ({"CACHE_TIMEOUT": 5}, "django_apiauth.E024"),
     ],
 )
 def test_contradictory_timing_settings_are_refused(apiauth, values, check_id):
@@ -78,7 +78,7 @@ def test_contradictory_timing_settings_are_refused(apiauth, values, check_id):
 
 def test_a_bad_cache_timeout_is_reported(apiauth):
     apiauth(CACHE_TIMEOUT=0)
-    assert "django_apiauth.E020" in ids(checks.check_token_cache())
+    assert "django_apiauth.E021" in ids(checks.check_token_cache())
 
 
 @pytest.mark.parametrize(
