@@ -67,7 +67,14 @@ def start(job: Callable[..., T], *args: Any, name: str) -> Future[T]:
 
 
 class Runner:
-    """``size`` daemon threads running submitted calls in order of arrival."""
+    """Daemon threads running submitted calls in order of arrival.
+
+    A thread stuck in a hung call is replaced: a call never queues behind a
+    hang when no thread is idle, a new one starts. Up to ``size`` threads stay
+    for later calls; extra ones end after ``IDLE_EXIT`` seconds without work.
+    """
+
+    IDLE_EXIT = 30.0
 
     def __init__(self, size: int, name: str) -> None:
         self.size = size
@@ -75,8 +82,9 @@ class Runner:
         self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = (
             queue.SimpleQueue()
         )
-        self._started = False
         self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
 
     def submit(self, call: Callable[..., T], *args: Any) -> Future[T]:
         """Queue ``call(*args)``; a caller that gives up waiting may ``cancel()`` it.
@@ -84,32 +92,38 @@ class Runner:
         A cancelled call that has not started never runs (a late cache write
         after the caller moved on would only confuse the next reader).
         """
-        if not self._started:
-            self._start_threads()
         future: Future[T] = Future()
-        self._queue.put((future, call, args))
-        return future
-
-    def _start_threads(self) -> None:
         with self._lock:
-            if self._started:
-                return
-            for index in range(self.size):
+            if self._idle == 0:
+                self._threads += 1
+                self._idle += 1
+                index = self._threads
                 threading.Thread(
                     target=self._work, name=f"{self.name}-{index}", daemon=True
                 ).start()
-            self._started = True
+            self._idle -= 1  # taken by this call (given back when a thread is done with it)
+        self._queue.put((future, call, args))
+        return future
 
     def _work(self) -> None:
         while True:
-            future, call, args = self._queue.get()
-            if not future.set_running_or_notify_cancel():
-                continue  # the caller stopped waiting before we got to it
             try:
-                outcome = call(*args)
-            except BaseException as err:
-                outcome = err
-            settle(future, outcome)
+                future, call, args = self._queue.get(timeout=self.IDLE_EXIT)
+            except queue.Empty:
+                with self._lock:
+                    if self._threads > self.size and self._idle > 0:
+                        self._threads -= 1
+                        self._idle -= 1
+                        return
+                continue
+            if future.set_running_or_notify_cancel():
+                try:
+                    outcome = call(*args)
+                except BaseException as err:
+                    outcome = err
+                settle(future, outcome)
+            with self._lock:
+                self._idle += 1
 
 
 def after_fork(reset: Callable[[], None]) -> None:

@@ -25,6 +25,7 @@ backend importable? reachable?), since it is the module that knows the cache.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import math
@@ -98,11 +99,14 @@ background.after_fork(_reset_after_fork)
 
 
 class _Health:
-    __slots__ = ("down_until", "warned_at")
+    __slots__ = ("down_until", "generation", "warned_at")
 
-    def __init__(self) -> None:
+    def __init__(self, generation: int = 0) -> None:
         self.down_until = 0.0
         self.warned_at = -math.inf
+        #: Bumped by reset(): an answer to a call made before (a late failure under
+        #: settings that have changed since) says nothing about the cache now.
+        self.generation = generation
 
 
 _health = _Health()
@@ -110,7 +114,7 @@ _health = _Health()
 
 def reset() -> None:
     """Forget that the cache failed (and when this process last warned about it)."""
-    _health.__init__()
+    _health.__init__(_health.generation + 1)
 
 
 def is_down() -> bool:
@@ -118,7 +122,9 @@ def is_down() -> bool:
     return clock.current.monotonic() < _health.down_until
 
 
-def _failed(err: BaseException) -> None:
+def _failed(err: BaseException, generation: int) -> None:
+    if generation != _health.generation:
+        return  # a call made before a reset (settings changed since)
     now = clock.current.monotonic()
     _health.down_until = now + RETRY_INTERVAL
     if now - _health.warned_at >= WARNING_INTERVAL:
@@ -135,6 +141,11 @@ def _failed(err: BaseException) -> None:
             api_settings.CACHE_ALIAS,
             cause,
         )
+
+
+def _late_answer(generation: int, future: Any) -> None:
+    if generation == _health.generation and not future.cancelled() and not future.exception():
+        _health.down_until = 0.0
 
 
 def _run(alias: str, operation: str, args: tuple) -> Any:
@@ -154,15 +165,19 @@ def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = 
         # is work, not waiting: done here, once, so the budget only bounds the I/O.
         import_problem(alias)
         _imported.add(alias)
+    generation = _health.generation
     future = _runner.submit(_run, alias, operation, args)
     try:
         return future.result(timeout=budget)
     except FutureTimeout:
-        future.cancel()  # not started yet: it never will be
-        _failed(CacheTimeout())
+        if not future.cancel():  # already running (cancelled ones never start)
+            # A busy process (threads queueing for the GIL) can miss the budget with a
+            # healthy cache: if the call still succeeds, the cache is back at once.
+            future.add_done_callback(functools.partial(_late_answer, generation))
+        _failed(CacheTimeout(), generation)
         return default
     except Exception as err:  # any backend's any error: an API call never fails for it
-        _failed(err)
+        _failed(err, generation)
         return default
 
 
