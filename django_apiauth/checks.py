@@ -187,6 +187,34 @@ def check_token_cache_reachable(app_configs=None, **kwargs):
     ]
 
 
+@register(Tags.caches)
+def check_token_timing(app_configs=None, **kwargs):
+    """Lease, fetch budget, refresh window and cache budget must fit together (E022-E024)."""
+    from .token_timing import conflicts
+
+    return [Error(c.message, hint=c.hint, id=c.check_id) for c in conflicts()]
+
+
+@register(Tags.caches)
+def check_redis_socket_timeouts(app_configs=None, **kwargs):
+    """A Redis token cache without socket timeouts lets a hung server hold threads (W010)."""
+    if api_settings.problems(Tags.caches):
+        return []  # the alias itself is wrong: reported by E003
+    alias = api_settings.CACHE_ALIAS
+    missing = token_cache.missing_socket_timeouts(alias)
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"The token cache {alias!r} is Redis without {' and '.join(missing)} in its "
+            "OPTIONS: a hung or unreachable server holds a thread until the kernel gives up.",
+            hint=f"Add 'OPTIONS': {{'socket_connect_timeout': 1, 'socket_timeout': 1}} to "
+            f"CACHES[{alias!r}] (django-redis: SOCKET_CONNECT_TIMEOUT / SOCKET_TIMEOUT).",
+            id="django_apiauth.W010",
+        )
+    ]
+
+
 @register(Tags.security, Tags.database)
 def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
     """W004: stored values depend on a key that is not the primary one.
