@@ -8,3 +8,4 @@ class ApiAuthConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from . import credential_cache  # noqa: F401  (connects the credential stamp bumps)

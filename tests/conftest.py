@@ -45,9 +45,11 @@ def _fresh_key_ring():
 def _clear_caches():
     from django.core.cache import caches
 
-    from django_apiauth import tokens
+    from django_apiauth import credential_cache, tokens
 
     yield
+    # get_client() keeps clients per process; rows of one test are gone in the next.
+    credential_cache.clear()
     # Tokens live in process memory too: a later test with the same pk and
     # secrets must not inherit one.
     tokens.clear_process_memory()
