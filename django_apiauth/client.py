@@ -29,7 +29,7 @@ from .auth import BearerTokenAuth, DashboardBasicAuth
 from .check_result import CheckResult
 from .conf import api_settings
 from .credential_cache import ClientCache
-from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
+from .exceptions import ApiAuthError, ConfigurationError, TokenError
 from .tokens import TokenStore
 from .transport import create_session
 

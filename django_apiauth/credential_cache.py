@@ -60,6 +60,7 @@ __all__ = [
     "bump",
     "bump_on_commit",
     "clear",
+    "forget",
     "read_stamp",
 ]
 
@@ -102,24 +103,33 @@ def bump(pks: Iterable[object]) -> None:
         _new_stamp(pk)
 
 
-def bump_on_commit(pks: Iterable[object], using: str | None = None) -> None:
+def bump_on_commit(
+    pks: Iterable[object], using: str | None = None, *, names: Iterable[str] = ()
+) -> None:
     """Forget this process's clients of ``pks`` now; bump their stamps once the change commits.
 
     After the commit, not before: a process that reloaded the row before the
-    commit would store the old row under the new stamp.
+    commit would store the old row under the new stamp. ``names`` are dropped
+    here too (a row created under a name another row had, in a test suite whose
+    rolled-back rows left clients behind, say).
     """
-    pks = list(pks)
+    pks, names = list(pks), list(names)
     if not pks:
         return
-    for cache in list(_registry):
-        cache.forget_pks(pks)
+    forget(pks, names)
 
     def after_commit() -> None:
         bump(pks)
-        for cache in list(_registry):  # a client built inside the transaction saw it too
-            cache.forget_pks(pks)
+        forget(pks, names)  # a client built inside the transaction saw it too
 
     transaction.on_commit(after_commit, using=using)
+
+
+def forget(pks: Iterable[object], names: Iterable[str] = ()) -> None:
+    """Drop this process's clients of the credentials ``pks`` or called ``names``."""
+    pks, names = set(pks), set(names)
+    for cache in list(_registry):
+        cache.forget(pks, names)
 
 
 def clear() -> None:
@@ -174,13 +184,12 @@ class ClientCache(Generic[Client]):
             if fresh and now < entry.next_recheck:
                 entry.next_check = now + STAMP_INTERVAL
                 return entry.client
-            if fresh or not answered:
-                # The cache is down (or the safety net is due): ask the database, cheaply.
-                if self._row_of(entry.pk) == entry.row:
-                    entry.next_check = now + STAMP_INTERVAL
-                    if fresh:
-                        entry.next_recheck = now + RECHECK_INTERVAL
-                    return entry.client
+            # The cache is down (or the safety net is due): ask the database, cheaply.
+            if (fresh or not answered) and self._row_of(entry.pk) == entry.row:
+                entry.next_check = now + STAMP_INTERVAL
+                if fresh:
+                    entry.next_recheck = now + RECHECK_INTERVAL
+                return entry.client
         return self._load(name)
 
     def _load(self, name: str, *, retry: bool = True) -> Client:
@@ -227,11 +236,11 @@ class ClientCache(Generic[Client]):
         if old is not None and old is not entry:
             _close(old.client)
 
-    def forget_pks(self, pks: Iterable[object]) -> None:
-        """Drop the clients of the credentials ``pks`` (whatever name they are cached under)."""
-        wanted = set(pks)
+    def forget(self, pks: Iterable[object], names: Iterable[str] = ()) -> None:
+        """Drop the clients of the credentials ``pks`` or cached under ``names``."""
+        pks, names = set(pks), set(names)
         for name, entry in list(self._entries.items()):
-            if entry.pk in wanted:
+            if entry.pk in pks or name in names:
                 with self._lock:
                     if self._entries.get(name) is not entry:
                         continue
@@ -274,9 +283,9 @@ def _settings_changed(*, setting: str, **kwargs: object) -> None:
 def _credential_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
     if update_fields is not None and set(update_fields) <= STATUS_FIELDS:
         return
-    bump_on_commit([instance.pk], using=kwargs.get("using"))
+    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
 
 
 @receiver(post_delete, sender="django_apiauth.ApiCredential")
 def _credential_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    bump_on_commit([instance.pk], using=kwargs.get("using"))
+    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])

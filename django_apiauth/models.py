@@ -49,9 +49,11 @@ class ApiCredentialQuerySet(models.QuerySet):
             return super().update(**kwargs)
         kwargs.setdefault("updated_at", timezone.now())
         with transaction.atomic(using=self.db, savepoint=False):
-            pks = list(self.values_list("pk", flat=True))
+            rows = list(self.values_list("pk", "name"))
             count = super().update(**kwargs)
-            credential_cache.bump_on_commit(pks, using=self.db)
+            credential_cache.bump_on_commit(
+                [pk for pk, _ in rows], using=self.db, names=[name for _, name in rows]
+            )
         return count
 
     def select(self, names: Sequence[str] = (), *, active_only: bool = False) -> list:

@@ -59,6 +59,21 @@ def _clear_caches():
 
 
 @pytest.fixture
+def decryptions(monkeypatch):
+    """A list that gets one entry per value the key ring decrypts (``len(decryptions)``)."""
+    calls: list = []
+    name = "open" if hasattr(crypto.KeyRing, "open") else "decrypt"
+    original = getattr(crypto.KeyRing, name)
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("context"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(crypto.KeyRing, name, counting)
+    return calls
+
+
+@pytest.fixture
 def redis_cache_settings(settings):
     """Point the ``default`` cache at a private Redis database (13), flushed around the test."""
     require_service("Redis", "127.0.0.1", 6379)
