@@ -88,8 +88,9 @@ def _update_from_values(model, fields, rows, connection) -> None:
     values = ", ".join(f"({', '.join(casts)})" for _ in rows)
     alias = quote("apiauth_v")
     assignments = ", ".join(f"{quote(fld.column)} = {alias}.{quote(fld.column)}" for fld in fields)
+    # Only quoted identifiers of the model are formatted in; every value is a parameter.
     sql = (
-        f"UPDATE {table} SET {assignments} "
+        f"UPDATE {table} SET {assignments} "  # noqa: S608
         f"FROM (VALUES {values}) AS {alias} ({', '.join(quote(c) for c in columns)}) "
         f"WHERE {table}.{quote(pk.column)} = {alias}.{quote(pk.column)}"
     )
@@ -102,7 +103,7 @@ def _update_many(model, fields, rows, connection) -> None:
     quote = connection.ops.quote_name
     assignments = ", ".join(f"{quote(fld.column)} = %s" for fld in fields)
     sql = (
-        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "
+        f"UPDATE {quote(model._meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {quote(model._meta.pk.column)} = %s"
     )
     params = []

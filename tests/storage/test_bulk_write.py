@@ -1,4 +1,4 @@
-"""``bulk_write.update_rows``: many rows, one statement per batch, values prepared by their fields."""
+"""``bulk_write.update_rows``: one statement per batch, values prepared by their fields."""
 
 from __future__ import annotations
 
