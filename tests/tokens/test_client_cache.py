@@ -74,6 +74,11 @@ def test_a_warm_get_client_decrypts_nothing(credential, decryptions):
     assert decryptions == []
 
 
+def test_a_cold_get_client_decrypts_nothing_until_a_call_needs_a_secret(credential, decryptions):
+    get_client("shop")
+    assert decryptions == []
+
+
 def test_the_stamp_is_read_at_most_once_per_interval(credential, clock, monkeypatch):
     reads = []
     original = credential_cache.read_stamp
