@@ -4,8 +4,12 @@
 batch; on PostgreSQL building and planning that costs more than the
 re-encryption it stores (78 % of key rotation's time). Here:
 
-* **PostgreSQL**: one ``UPDATE t SET c = v.c FROM (VALUES (...), ...) AS v(pk, c)
-  WHERE t.pk = v.pk`` per batch — a join the planner handles in linear time;
+* **PostgreSQL**: one ``UPDATE t SET c = v.c FROM unnest(%s::bigint[], %s::text[])
+  AS v(pk, c) WHERE t.pk = v.pk`` per batch — a join the planner handles in
+  linear time, like ``FROM (VALUES ...)``, but with one array parameter per
+  column: a ``VALUES`` list of thousands of placeholders is a statement that
+  psycopg re-parses in Python on every batch (it only caches short ones),
+  which cost as much as the write itself;
 * **SQLite**: ``executemany`` of one parameterised ``UPDATE ... WHERE pk = ?``
   (prepared once, then run per row inside the caller's transaction);
 * anything else: ``bulk_update``, which every backend supports.
@@ -24,9 +28,8 @@ from django.db import connections, models
 
 __all__ = ["update_rows"]
 
-#: Rows per statement. PostgreSQL takes up to 65,535 parameters in one statement.
+#: Rows per statement.
 DEFAULT_BATCH_SIZE = 1000
-_MAX_PARAMETERS = 65535
 
 
 def update_rows(
@@ -60,9 +63,8 @@ def update_rows(
             raise ValueError(f"each row is (pk, {', '.join(fields)}): got {len(row)} values")
     connection = connections[using]
     if connection.vendor == "postgresql":
-        size = min(batch_size, _MAX_PARAMETERS // (len(concrete) + 1))
-        for start in range(0, len(rows), size):
-            _update_from_values(model, concrete, rows[start : start + size], connection)
+        for start in range(0, len(rows), batch_size):
+            _update_from_arrays(model, concrete, rows[start : start + batch_size], connection)
     elif connection.vendor == "sqlite":
         _update_many(model, concrete, rows, connection)
     else:
@@ -78,23 +80,25 @@ def _prepared(model, fields, row, connection) -> list[Any]:
     ]
 
 
-def _update_from_values(model, fields, rows, connection) -> None:
+def _update_from_arrays(model, fields, rows, connection) -> None:
     quote = connection.ops.quote_name
     table = quote(model._meta.db_table)
     pk = model._meta.pk
-    columns = [pk.column] + [fld.column for fld in fields]
-    # Casts give the VALUES columns their types (parameters arrive untyped).
-    casts = [f"%s::{fld.cast_db_type(connection)}" for fld in [pk, *fields]]
-    values = ", ".join(f"({', '.join(casts)})" for _ in rows)
+    columns = [pk, *fields]
+    # One array parameter per column, typed by its cast: the statement stays a
+    # few hundred characters however many rows it carries.
+    arrays = ", ".join(f"%s::{fld.cast_db_type(connection)}[]" for fld in columns)
     alias = quote("apiauth_v")
+    names = ", ".join(quote(fld.column) for fld in columns)
     assignments = ", ".join(f"{quote(fld.column)} = {alias}.{quote(fld.column)}" for fld in fields)
     # Only quoted identifiers of the model are formatted in; every value is a parameter.
     sql = (
         f"UPDATE {table} SET {assignments} "  # noqa: S608
-        f"FROM (VALUES {values}) AS {alias} ({', '.join(quote(c) for c in columns)}) "
+        f"FROM unnest({arrays}) AS {alias} ({names}) "
         f"WHERE {table}.{quote(pk.column)} = {alias}.{quote(pk.column)}"
     )
-    params = [param for row in rows for param in _prepared(model, fields, row, connection)]
+    prepared = [_prepared(model, fields, row, connection) for row in rows]
+    params = [list(column) for column in zip(*prepared, strict=True)]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 

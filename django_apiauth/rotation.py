@@ -152,15 +152,20 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         pk = row.pk
         new_values = {}
         dirty = False
+        bindings: dict[str | None, str | ApiAuthError | None] = {}  # one per row and bind_to
         for fld in fields:
             stored = getattr(row, f"raw_{fld.attname}")
             new_values[fld.attname] = Sealed(stored) if stored is not None else None
             if not stored:
                 continue
-            try:
-                binding = fld.binding(row)
-            except ApiAuthError as err:
-                result = err
+            if fld.bind_to not in bindings:
+                try:
+                    bindings[fld.bind_to] = fld.binding(row)
+                except ApiAuthError as err:
+                    bindings[fld.bind_to] = err
+            binding = bindings[fld.bind_to]
+            if isinstance(binding, ApiAuthError):
+                result = binding
             else:
                 result = _rotate_value(ring, fld, stored, binding, report)
             if isinstance(result, str):
