@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -18,6 +20,24 @@ if TYPE_CHECKING:
     from .tokens import TokenStore
 
 
+#: RFC 6750 section 3.1: a Bearer challenge saying the token is expired or revoked.
+_INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_token\b', re.I | re.S)
+
+
+def is_token_rejection(status_code: int, headers: Mapping[str, str]) -> bool:
+    """Whether an answer says the bearer token itself was refused.
+
+    A 401, or a 403 with ``WWW-Authenticate: Bearer error="invalid_token"``
+    (RFC 6750 section 3.1: how django-oauth-toolkit answers a revoked token).
+    """
+    if status_code == 401:
+        return True
+    if status_code != 403:
+        return False
+    challenge = headers.get("WWW-Authenticate") or ""
+    return bool(_INVALID_TOKEN_CHALLENGE.search(challenge))
+
+
 def _can_replay(request: requests.PreparedRequest) -> bool:
     body = request.body
     if body is None or isinstance(body, (bytes, str)):
@@ -29,9 +49,11 @@ def _can_replay(request: requests.PreparedRequest) -> bool:
 class BearerTokenAuth(AuthBase):
     """``Authorization: Bearer <token>`` from the shared token store.
 
-    A 401 answer drops the token that was sent (only if it is still the stored
-    one), fetches a new token and replays the request once, when its body can be
-    replayed — the way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    A 401 answer (or a 403 ``invalid_token`` challenge) hands the token that was
+    sent to ``TokenStore.note_rejected``, which drops it at most once per
+    interval fleet-wide; when a newer token makes sense, the request is replayed
+    once with it, if its body can be replayed — the way
+    ``HTTPDigestAuth.handle_401`` does it in ``requests``.
     """
 
     def __init__(self, store: TokenStore) -> None:
@@ -55,17 +77,19 @@ class BearerTokenAuth(AuthBase):
         return r
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on a 401, swap the dead token for a new one and resend once."""
-        if r.status_code != 401:
+        """Response hook: on a refused token, swap it for a newer one and resend once."""
+        if not is_token_rejection(r.status_code, r.headers):
             return r
         sent = r.request.headers.get("Authorization", "").partition(" ")[2]
         if not sent:
             # No token was sent: requests strips it on a redirect to another host (the
             # hook runs on every hop). Replaying there would hand that host the token.
             return r
-        self.store.invalidate(sent)
-        if not _can_replay(r.request):
-            return r  # the next call will use a new token; this one cannot be resent
+        if not self.store.note_rejected(sent) or not _can_replay(r.request):
+            return r  # no newer token worth a replay, or a body that cannot be resent
+        token = self.store.get()
+        if token.value == sent:
+            return r
         # Drain and release the connection so the replay can reuse it.
         r.content  # noqa: B018
         r.close()
@@ -74,31 +98,57 @@ class BearerTokenAuth(AuthBase):
             rewind_body(prep)
         extract_cookies_to_jar(prep._cookies, r.request, r.raw)
         prep.prepare_cookies(prep._cookies)
-        prep.headers["Authorization"] = self.store.get().header
+        prep.headers["Authorization"] = token.header
         replay = r.connection.send(prep, **kwargs)
         replay.history.append(r)
         replay.request = prep
         return replay
 
 
+def utf8_basic_auth(username: Any, password: Any) -> HTTPBasicAuth | None:
+    """HTTP Basic of the UTF-8 bytes of ``username:password``; ``None`` if one is not text.
+
+    ``requests`` encodes a ``str`` as Latin-1 (``€`` raises, ``é`` goes out as a
+    byte the provider cannot read) but sends ``bytes`` as they are, so its own
+    encoder gets UTF-8 bytes: what the provider's merchant plugins send (RFC 7617
+    ``charset="UTF-8"``). A value UTF-8 cannot encode (a lone surrogate) gives
+    ``None`` for the caller to refuse: a ``UnicodeEncodeError`` would carry the
+    whole secret in its ``.object``.
+    """
+    encoded = []
+    for part in (username, password):
+        if not isinstance(part, str):
+            return None
+        try:
+            encoded.append(part.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None  # dropped here, never raised or chained: it holds the secret
+    return HTTPBasicAuth(*encoded)
+
+
 class DashboardBasicAuth(AuthBase):
-    """HTTP Basic with the credential's dashboard login (requests' own encoder).
+    """HTTP Basic with the credential's dashboard login (UTF-8, requests' own encoder).
 
     Raises ``ConfigurationError`` naming the credential when it has no dashboard
-    login, before any request is built.
+    login, before any request is built. No local variable holds the login, so
+    no error report can show it.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
-        username = credential.dashboard_username
-        password = credential.dashboard_password
-        if not username or not password:
-            missing = "dashboard_username" if not username else "dashboard_password"
-            raise ConfigurationError(
-                f"credential {credential.name!r} has no dashboard login ({missing} is empty); "
-                "set it to use auth='basic'"
-            )
-        self._basic = HTTPBasicAuth(username, password)
         self.name = credential.name
+        for field in ("dashboard_username", "dashboard_password"):
+            if not getattr(credential, field):
+                raise ConfigurationError(
+                    f"credential {self.name!r} has no dashboard login ({field} is empty); "
+                    "set it to use auth='basic'"
+                )
+        basic = utf8_basic_auth(credential.dashboard_username, credential.dashboard_password)
+        if basic is None:
+            raise ConfigurationError(
+                f"the dashboard login of credential {self.name!r} is not valid Unicode text "
+                "(it holds a lone surrogate); set it again"
+            )
+        self._basic = basic
 
     def __repr__(self) -> str:
         return f"<DashboardBasicAuth credential={self.name!r}>"

@@ -259,7 +259,8 @@ SETTINGS: dict[str, Setting] = {
             60,
             seconds(positive=False),
             "django_apiauth.E007",
-            "Seconds before expiry when one caller refreshes ahead, e.g. 60.",
+            "Seconds before a token goes out of use when its background refresh starts at "
+            "the latest, e.g. 60 (more when fetching is slow).",
         ),
         Setting(
             "EXPIRY_LEEWAY",
@@ -273,7 +274,17 @@ SETTINGS: dict[str, Setting] = {
             10,
             seconds(positive=True),
             "django_apiauth.E009",
-            "Seconds a token fetch may hold the fleet-wide lock, e.g. 10.",
+            "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
+            "lease frees after this), e.g. 10.",
+        ),
+        Setting(
+            "CACHE_TIMEOUT",
+            0.25,
+            seconds(positive=True),
+            "django_apiauth.E021",
+            "Use the seconds a call may wait for the token cache before going on without "
+            "it, such as 0.25.",
+            tag="caches",
         ),
         Setting(
             "TIMEOUT",
