@@ -89,15 +89,7 @@ class DashboardBasicAuth(AuthBase):
     """
 
     def __init__(self, credential: ApiCredential) -> None:
-        username = credential.dashboard_username
-        password = credential.dashboard_password
-        if not username or not password:
-            missing = "dashboard_username" if not username else "dashboard_password"
-            raise ConfigurationError(
-                f"credential {credential.name!r} has no dashboard login ({missing} is empty); "
-                "set it to use auth='basic'"
-            )
-        self._basic = HTTPBasicAuth(username, password)
+        self._basic = HTTPBasicAuth(*dashboard_login(credential))
         self.name = credential.name
 
     def __repr__(self) -> str:
@@ -105,3 +97,16 @@ class DashboardBasicAuth(AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         return self._basic(r)
+
+
+def dashboard_login(credential: ApiCredential) -> tuple[str, str]:
+    """The dashboard ``(username, password)``; ``ConfigurationError`` naming what is missing."""
+    username = credential.dashboard_username
+    password = credential.dashboard_password
+    if not username or not password:
+        missing = "dashboard_username" if not username else "dashboard_password"
+        raise ConfigurationError(
+            f"credential {credential.name!r} has no dashboard login ({missing} is empty); "
+            "set it to use auth='basic'"
+        )
+    return username, password
