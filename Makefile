@@ -1,36 +1,59 @@
-# The two commands of the README. Both create .venv and install what they need;
-# a stamp file keeps them fast once set up (it is redone when pyproject.toml changes).
+# The commands of the README. Each creates .venv and installs what it needs;
+# stamp files keep them fast once set up (redone when pyproject.toml changes).
+# `make demo` installs only the package (no test, bench or lint tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
+PIP := $(PY) -m pip install --quiet --disable-pip-version-check
+DEMO_STAMP := $(VENV)/.installed-demo
+TEST_STAMP := $(VENV)/.installed-test
+PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
-.PHONY: demo test test-sqlite test-postgres lint bench clean
+.PHONY: demo test test-fast test-sqlite test-postgres lint bench docs clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,bench,lint]'
-	touch $(STAMP)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 
-demo: $(STAMP)
+$(DEMO_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e '.[test,bench,lint]'
+	touch $@ $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
 	$(PY) example_project/manage.py demo
 
 test: test-sqlite test-postgres
 
-test-sqlite: $(STAMP)
-	$(PY) -m pytest -q -p no:cacheprovider
+# The inner loop: SQLite only, without the heavy tests (live fleets, big data).
+test-fast: $(TEST_STAMP)
+	$(PYTEST) -m "not slow"
+
+test-sqlite: $(TEST_STAMP)
+	$(PYTEST)
 
 # The same suite again on the PostgreSQL service.
-test-postgres: $(STAMP)
-	APIAUTH_TEST_DATABASE=postgres $(PY) -m pytest -q -p no:cacheprovider -m "not browser and not live"
+test-postgres: $(TEST_STAMP)
+	APIAUTH_TEST_DATABASE=postgres $(PYTEST) -m "not browser and not live"
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
 
+# The documentation site, warnings as errors, into docs/_build/html.
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): pyproject.toml | $(PY)
+	$(PIP) -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+
 clean:
-	rm -rf $(VENV) .tox .pytest_cache .ruff_cache .hypothesis
+	rm -rf docs/_build $(VENV) .tox .pytest_cache .ruff_cache .hypothesis dist

@@ -12,7 +12,7 @@ import django
 from django.conf import settings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [ROOT, os.path.join(ROOT, "example_project")]
+sys.path[:0] = [ROOT]
 
 #: The benchmarks' encryption key (the same fixed key as the test settings).
 KEY = "ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="
@@ -45,10 +45,40 @@ def setup(**overrides) -> None:
     django.setup()
 
 
-def test_settings(**overrides) -> dict:
-    """The suite's settings (admin, templates, urls), for benchmarks that drive the admin."""
-    from tests import settings as suite
+#: What the admin needs (apps, middleware, templates); URLs come from ``admin_urls``.
+ADMIN_SETTINGS = {
+    "INSTALLED_APPS": [
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django_apiauth",
+    ],
+    "MIDDLEWARE": [
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+    ],
+    "ROOT_URLCONF": "admin_urls",
+    "ALLOWED_HOSTS": ["*"],
+    "TEMPLATES": [
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                ]
+            },
+        }
+    ],
+}
 
-    options = {name: getattr(suite, name) for name in dir(suite) if name.isupper()}
-    options.update(overrides)
-    return options
+
+def admin_settings(**overrides) -> dict:
+    """Settings for benchmarks that drive the admin (no import from the test suite)."""
+    return {**ADMIN_SETTINGS, **overrides}

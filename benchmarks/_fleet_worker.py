@@ -2,7 +2,7 @@
 
 Each builder gets the fleet config and returns a zero-argument call that does
 one ``GET /api/merchant`` and returns the HTTP status. These run inside the
-spawned worker processes of ``tests/tokens/_fleet.py`` (the same harness as
+spawned worker processes of ``django_apiauth.testing.fleet`` (the same harness as
 the live tests), one session per thread, the way each library documents it.
 """
 

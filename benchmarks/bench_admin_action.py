@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_admin_action.py
 
-A local sandbox provider (``example_project/sandbox``) on loopback delays every
+A local sandbox provider (``django_apiauth.testing``) on loopback delays every
 token answer by 300 ms. Measured in the same run:
 
 * baseline: the same per-credential check, one credential after another
@@ -16,19 +16,18 @@ token answer by 300 ms. Measured in the same run:
 import statistics
 import time
 
-from _django import KEY, setup, test_settings
+from _django import KEY, admin_settings, setup
 
 CREDENTIALS = 50
 REPEAT = 5  # the pooled runs are cheap; the median smooths a shared machine's noise
 DELAY = 0.3
 
-setup(**test_settings(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True}))
+setup(**admin_settings(APIAUTH={"ENCRYPTION_KEYS": [KEY], "ALLOW_INSECURE_LOOPBACK": True}))
 
 from django.contrib.auth.models import User  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
-from sandbox.server import start_sandbox  # noqa: E402
 
 from django_apiauth.connectivity import (  # noqa: E402
     DEFAULT_MAX_WORKERS,
@@ -36,6 +35,7 @@ from django_apiauth.connectivity import (  # noqa: E402
     check_credentials,
 )
 from django_apiauth.models import ApiCredential  # noqa: E402
+from django_apiauth.testing import start_sandbox  # noqa: E402
 
 
 def timed(fn):

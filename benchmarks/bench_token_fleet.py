@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_token_fleet.py [--lifetime 3] [--lifetimes 3]
 
 Needs Redis on 127.0.0.1:6379 (database 13, keys under a random prefix, never
-flushed). A sandbox provider (``example_project/sandbox``) runs on loopback in
+flushed). A sandbox provider (``django_apiauth.testing``) runs on loopback in
 this process and counts the token requests it receives. In the same run:
 
 * **fleet over several lifetimes** — every thread calls ``GET /api/merchant``
@@ -28,7 +28,7 @@ PROCESSES, THREADS = 4, 8
 REDIS_URL = "redis://127.0.0.1:6379/13"
 
 CALLERS = {
-    "django-apiauth ApiClient": "tests.tokens._fleet:apiauth_caller",
+    "django-apiauth ApiClient": "django_apiauth.testing.fleet:apiauth_caller",
     "authlib OAuth2Session": "_fleet_worker:authlib_caller",
     "requests-oauthlib OAuth2Session": "_fleet_worker:requests_oauthlib_caller",
 }
@@ -65,9 +65,8 @@ def main() -> None:
         CACHES={"default": cache},
         APIAUTH=apiauth,
     )
-    from sandbox.server import start_sandbox
-
-    from tests.tokens._fleet import run_fleet
+    from django_apiauth.testing import start_sandbox
+    from django_apiauth.testing.fleet import run_fleet
 
     server = start_sandbox()
     account = server.account

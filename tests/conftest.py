@@ -13,6 +13,20 @@ import pytest
 
 from django_apiauth import crypto
 
+PLUGIN = "django_apiauth.testing.plugin"
+
+
+def _plugin_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.value == PLUGIN for ep in entry_points(group="pytest11"))
+
+
+# An installed django-apiauth loads the test kit's plugin through its pytest11
+# entry point; a source tree whose installed metadata predates the entry point
+# (or none at all) registers it here. Never both: pluggy refuses a plugin twice.
+pytest_plugins = [] if _plugin_installed() else [PLUGIN]
+
 REDIS_URL = os.environ.get("APIAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
@@ -83,22 +97,3 @@ def pytest_collection_modifyitems(config, items):
         if item.get_closest_marker("postgres"):
             reason = "PostgreSQL run only: set APIAUTH_TEST_DATABASE=postgres (make test does)"
             item.add_marker(pytest.mark.skip(reason=reason))
-
-
-@pytest.fixture
-def sandbox_provider():
-    """A running sandbox provider (``example_project/sandbox``) on a free loopback port.
-
-    Yields a ``SandboxServer``: ``.url`` (``http://127.0.0.1:<port>``), ``.account``
-    (api_key, api_secret, dashboard_username, dashboard_password, signature_secret,
-    merchant_uid) and ``.state`` (counters, ``revoke_tokens()``, ``fail_next()``,
-    ``set_delay()``, ``token_lifetime``). Clients need
-    ``APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True`` to talk to it over http://.
-    """
-    from sandbox.server import start_sandbox
-
-    server = start_sandbox()
-    try:
-        yield server
-    finally:
-        server.stop()

@@ -26,7 +26,6 @@ from django_apiauth import crypto, exceptions, signing
 from django_apiauth.client import ApiClient, CheckResult, get_client
 from django_apiauth.conf import api_settings
 from django_apiauth.models import ApiCredential
-from django_apiauth.testing import fake_provider  # noqa: F401
 from tests.vectors import HASH_NOTIFICATION, JWT_TOKEN
 
 pytestmark = pytest.mark.django_db

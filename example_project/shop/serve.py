@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
-from sandbox.server import start_sandbox
-from sandbox.state import Account, SandboxState
+
+from django_apiauth.testing import Account, SandboxState, start_sandbox
 
 from .demo import save_credential
 

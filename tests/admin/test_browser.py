@@ -14,7 +14,7 @@ import pytest
 from django_apiauth.models import ApiCredential
 from tests.conftest import services_required
 
-pytestmark = [pytest.mark.browser, pytest.mark.live]
+pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps dialling Google's

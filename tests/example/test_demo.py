@@ -9,7 +9,7 @@ import pytest
 
 from .helpers import MANAGE, example_env, run_python
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]  # subprocesses running the demo
 
 # Runs the demo like manage.py does, but records the sandbox accounts it generates,
 # so the test knows which secrets must not appear in the output.
@@ -18,7 +18,7 @@ RECORDING_DEMO = textwrap.dedent(
     import json, os, sys
     sys.path.insert(0, "example_project")
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
-    from sandbox import state
+    from django_apiauth.testing import state
 
     generated = []
     original = state.Account.generate.__func__

@@ -11,7 +11,7 @@ import requests
 
 from .helpers import MANAGE, ROOT, example_env, free_port
 
-pytestmark = pytest.mark.live
+pytestmark = [pytest.mark.live, pytest.mark.slow]  # runs manage.py demo --serve
 
 
 def wait_for(url: str, process: subprocess.Popen, deadline: float = 30) -> requests.Response:

@@ -13,6 +13,8 @@ from example_project.devkey import load_or_create
 
 from .helpers import MANAGE, ROOT, example_env, run_python
 
+pytestmark = pytest.mark.slow  # each test starts manage.py in a subprocess
+
 SHOW_SETTINGS = textwrap.dedent(
     """
     import json, os, sys

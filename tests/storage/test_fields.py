@@ -125,6 +125,7 @@ def test_a_deferred_undecryptable_field_saved_by_name_is_written_back(
     assert raw_column(credential.pk, "api_secret") == stored
 
 
+@pytest.mark.slow  # 60 examples through the database
 @hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=st.text(min_size=1, max_size=300) | st.text(min_size=5000, max_size=6000))
 def test_any_text_round_trips(value):

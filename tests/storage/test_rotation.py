@@ -64,6 +64,7 @@ def test_dry_run_counts_per_key_and_changes_nothing(settings):
     assert raw_column(ApiCredential.objects.first().pk, "api_secret") == before
 
 
+@pytest.mark.slow  # 1,000 rows
 def test_thousand_rows_interrupted_then_resumed(settings, monkeypatch):
     make_rows(ROWS)
     new_id = add_primary_key(settings)

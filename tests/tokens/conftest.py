@@ -9,10 +9,7 @@ import pytest
 from django_apiauth import clock as apiauth_clock
 from django_apiauth import tokens
 from django_apiauth.client import ApiClient
-from django_apiauth.testing import (
-    FakeProvider,
-    fake_provider,  # noqa: F401 - as the README tells users
-)
+from django_apiauth.testing import FakeProvider
 
 
 @pytest.fixture(autouse=True)

@@ -14,8 +14,8 @@ from django.core.cache import caches
 from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.models import ApiCredential
-
-from ._fleet import hold_lease_forever, run_fleet
+from django_apiauth.testing import start_sandbox
+from django_apiauth.testing.fleet import hold_lease_forever, run_fleet
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
 
@@ -24,9 +24,12 @@ THREADS = 8
 
 
 @pytest.fixture
-def sandbox(sandbox_provider, apiauth):
+def sandbox(apiauth):
+    # Not the plugin's sandbox_provider: that one moves the token cache to a
+    # private in-memory alias, and these tests are about the real shared cache.
     apiauth(ALLOW_INSECURE_LOOPBACK=True)
-    return sandbox_provider
+    with start_sandbox() as server:
+        yield server
 
 
 @pytest.fixture
@@ -112,6 +115,7 @@ def test_a_wrong_secret_costs_the_provider_one_request(sandbox, sandbox_credenti
 # --- fleets: processes x threads through real Redis ---------------------------------------
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_cold_fleet_shares_exactly_one_token(sandbox, redis_cache_settings):
     config = fleet_config(sandbox, redis_cache(redis_cache_settings), calls=5)
@@ -120,6 +124,7 @@ def test_a_cold_fleet_shares_exactly_one_token(sandbox, redis_cache_settings):
     assert sandbox.state.snapshot()["token_requests"] == 1
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_fleet_fetches_one_token_per_lifetime(sandbox, redis_cache_settings, apiauth):
     # The leeway covers a request's trip to the provider on a loaded 2-core machine.
@@ -141,6 +146,7 @@ def closed_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow  # a fleet of processes
 def test_with_redis_stopped_every_call_of_a_fleet_succeeds(sandbox):
     dead_redis = redis_cache(f"redis://127.0.0.1:{closed_port()}/13")
     config = fleet_config(sandbox, dead_redis, calls=5)
@@ -161,6 +167,7 @@ def test_redis_stopping_mid_run_does_not_fail_calls(
     assert ApiClient(sandbox_credential).get("/api/merchant").status_code == 200
 
 
+@pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_killed_lease_holder_is_waited_out(sandbox, redis_cache_settings, apiauth):
     apiauth(LOCK_TIMEOUT=2)

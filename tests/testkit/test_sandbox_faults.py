@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from django_apiauth.testing import start_sandbox
+
 pytestmark = pytest.mark.live
 
 GRANT = {"grant_type": "client_credentials"}
@@ -91,8 +93,6 @@ def test_counters_and_revocation_over_http(sandbox, http, fetch_token):
 
 
 def test_server_stops_listening(sandbox_provider):
-    from sandbox.server import start_sandbox
-
     server = start_sandbox()
     url = server.url
     server.stop()

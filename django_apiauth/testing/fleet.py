@@ -57,7 +57,7 @@ def run_worker(config: dict[str, Any], barrier: Any, results: Any) -> None:
     """
     try:
         configure_django(config["cache"], config["apiauth"])
-        make_caller = _load(config.get("caller", "tests.tokens._fleet:apiauth_caller"))
+        make_caller = _load(config.get("caller", "django_apiauth.testing.fleet:apiauth_caller"))
         threads_count = config["threads"]
         duration = config.get("duration")
         calls = config.get("calls", 5)

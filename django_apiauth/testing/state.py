@@ -1,7 +1,9 @@
-"""The sandbox's memory: accounts, issued tokens, counters and injected faults.
+"""The provider's memory: accounts, issued tokens, counters, faults and extra endpoints.
 
-Everything is guarded by one lock because the server answers each request in
-its own thread. Nothing here is persisted: a new server starts from scratch.
+One ``SandboxState`` is what both faces of the test kit serve: the in-process
+fake (``FakeProvider``, through ``responses``) and the live loopback server
+(``start_sandbox()``). Everything is guarded by one lock because the live
+server answers each request in its own thread. Nothing is persisted.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 #: Lifetime of an access token, as the provider documents it.
 DEFAULT_TOKEN_LIFETIME = 600
@@ -60,12 +63,30 @@ class IssuedToken:
 
 @dataclass(frozen=True)
 class InjectedResponse:
-    """What the next faulty call answers instead of doing its job."""
+    """What the next faulty call answers instead of doing its job.
+
+    With ``exception`` the call fails as a network failure would: the
+    in-process fake raises it, the live server drops the connection unanswered.
+    """
 
     status: int = 503
     retry_after: int | None = None
     body: str = '{"error": "temporarily_unavailable"}'
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    exception: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class ExtraEndpoint:
+    """An endpoint a test added: answers ``body`` when ``auth`` passes, 401 otherwise."""
+
+    method: str
+    path: str
+    auth: str  # "bearer", "basic" or "none"
+    status: int
+    body: str
+    content_type: str
 
 
 @dataclass(frozen=True)
@@ -84,16 +105,22 @@ class SandboxState:
     """Thread-safe in-memory state of one sandbox provider.
 
     ``account`` is the first account (the one demos and tests usually use);
-    ``counters`` counts requests per outcome (``token_requests``,
-    ``tokens_issued``, ``token_rejected``, ``bearer_calls``, ``bearer_rejected``,
-    ``basic_calls``, ``basic_rejected``, ``purchase_links``,
-    ``purchase_links_rejected``, ``notifications_sent``, ``injected_failures``).
+    ``counters`` counts requests per outcome (``token_requests`` — every request
+    that reached the token endpoint, injected failures included —
+    ``tokens_issued``, ``token_rejected``, ``bearer_calls`` — every call to a
+    bearer endpoint, refused ones included — ``bearer_rejected``,
+    ``basic_calls``, ``basic_rejected``, ``purchase_link_requests``,
+    ``purchase_links``, ``purchase_links_rejected``, ``notifications_sent``,
+    ``notifications_failed``, ``injected_failures``, ``tokens_revoked``).
+    ``before_token_request`` is called with each token request before it is
+    answered, outside the lock (to delay or block it).
     """
 
     accounts: list[Account] = field(default_factory=lambda: [Account.generate()])
     token_lifetime: int = DEFAULT_TOKEN_LIFETIME
     clock: Callable[[], float] = time.monotonic
     base_url: str = ""
+    token_path: str = "/api/token"
     counters: Counter = field(default_factory=Counter)
     requests: deque = field(default_factory=lambda: deque(maxlen=1000))
     _tokens: dict[str, IssuedToken] = field(default_factory=dict, repr=False)
@@ -102,6 +129,8 @@ class SandboxState:
         default_factory=lambda: {kind: deque() for kind in KINDS}, repr=False
     )
     _delays: dict[str, float] = field(default_factory=lambda: dict.fromkeys(KINDS, 0.0))
+    before_token_request: Callable[[Any], None] | None = field(default=None, repr=False)
+    _extra: dict[tuple[str, str], ExtraEndpoint] = field(default_factory=dict, repr=False)
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 
     def __repr__(self) -> str:
@@ -118,6 +147,13 @@ class SandboxState:
         with self._lock:
             self.accounts.append(account)
         return account
+
+    def update_account(self, account: Account, **changes: str) -> Account:
+        """Replace ``account``'s fields (e.g. a rotated secret); returns the new account."""
+        updated = replace(account, **changes)
+        with self._lock:
+            self.accounts[self.accounts.index(account)] = updated
+        return updated
 
     def find_account(self, **match: str) -> Account | None:
         """The account whose fields equal ``match`` (compared in constant time)."""
@@ -152,6 +188,10 @@ class SandboxState:
                 return None
         return self.find_account(api_key=issued.api_key)
 
+    def is_live(self, token: str) -> bool:
+        """Whether ``token`` was issued, is not revoked and has not expired."""
+        return self.account_for_token(token) is not None
+
     def issued_token_values(self) -> list[str]:
         """Every token issued so far, revoked ones included (to search outputs for leaks)."""
         with self._lock:
@@ -182,14 +222,22 @@ class SandboxState:
         retry_after: int | None = None,
         body: str | None = None,
         content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+        exception: BaseException | None = None,
     ) -> None:
-        """Make the next ``count`` calls of ``kind`` ("token" or "api") answer ``status``."""
+        """Make the next ``count`` calls of ``kind`` ("token" or "api") answer ``status``.
+
+        ``headers`` are added to the answer; with ``exception`` (e.g.
+        ``requests.ConnectTimeout()``) the calls fail as on a broken network.
+        """
         self._check_kind(kind)
         response = InjectedResponse(
             status=status,
             retry_after=retry_after,
             body=InjectedResponse.body if body is None else body,
             content_type=content_type,
+            headers=tuple((headers or {}).items()),
+            exception=exception,
         )
         with self._lock:
             self._faults[kind].extend([response] * count)
@@ -211,6 +259,36 @@ class SandboxState:
     def delay_for(self, kind: str) -> float:
         with self._lock:
             return self._delays[kind]
+
+    # -- endpoints a test adds ---------------------------------------------
+
+    def add_endpoint(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: str = "bearer",
+        status: int = 200,
+        body: str = "",
+        content_type: str = "text/plain",
+    ) -> ExtraEndpoint:
+        """Serve ``method path``: ``body`` to a caller that passes ``auth``, 401 otherwise."""
+        if auth not in ("bearer", "basic", "none"):
+            raise ValueError(f"unknown auth {auth!r}; expected bearer, basic or none")
+        if not path.startswith("/"):
+            raise ValueError(f"the path must start with '/': {path!r}")
+        endpoint = ExtraEndpoint(method.upper(), path, auth, status, body, content_type)
+        with self._lock:
+            self._extra[(endpoint.method, path)] = endpoint
+        return endpoint
+
+    def extra_endpoint(self, method: str, path: str) -> ExtraEndpoint | None:
+        with self._lock:
+            return self._extra.get((method.upper(), path))
+
+    def extra_paths(self) -> set[str]:
+        with self._lock:
+            return {path for _, path in self._extra}
 
     # -- bookkeeping ------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""``manage.py apiauth_sandbox [addrport]``: the sandbox provider, standalone, until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from django.core.management.base import BaseCommand, CommandError
+
+from django_apiauth.testing import Account, SandboxState, start_sandbox
+
+#: Account field -> environment variable. The first two are required; the
+#: others get a random value (which nobody knows, so that login is unusable).
+ENVIRONMENT = {
+    "api_key": "APIAUTH_SANDBOX_API_KEY",
+    "api_secret": "APIAUTH_SANDBOX_API_SECRET",
+    "dashboard_username": "APIAUTH_SANDBOX_DASHBOARD_USERNAME",
+    "dashboard_password": "APIAUTH_SANDBOX_DASHBOARD_PASSWORD",
+    "signature_secret": "APIAUTH_SANDBOX_SIGNATURE_SECRET",
+    "merchant_uid": "APIAUTH_SANDBOX_MERCHANT_UID",
+}
+REQUIRED = ("api_key", "api_secret")
+LIFETIME_VARIABLE = "APIAUTH_SANDBOX_TOKEN_LIFETIME"
+DEFAULT_ADDRPORT = "127.0.0.1:8001"
+ADDRPORT = re.compile(r"^(?:(?P<host>[\w.-]+|\[[0-9a-fA-F:]+\]):)?(?P<port>\d{1,5})$")
+
+
+def parse_addrport(value: str) -> tuple[str, int]:
+    """``"8001"``, ``"127.0.0.1:8001"`` or ``"[::1]:8001"`` -> ``(host, port)``."""
+    match = ADDRPORT.match(value)
+    if match is None or int(match["port"]) > 65535:
+        raise CommandError(f"{value!r} is not a port or address:port (e.g. 127.0.0.1:8001)")
+    return (match["host"] or "127.0.0.1").strip("[]"), int(match["port"])
+
+
+def account_from_environment(environ: os._Environ | dict[str, str]) -> Account:
+    missing = [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]
+    if missing:
+        raise CommandError(
+            f"set {' and '.join(missing)} to the account the sandbox should accept "
+            "(they are read from the environment, never from the command line)"
+        )
+    values = {name: environ[var] for name, var in ENVIRONMENT.items() if environ.get(var)}
+    return Account.generate(**values)
+
+
+def token_lifetime(environ: os._Environ | dict[str, str]) -> int:
+    raw = environ.get(LIFETIME_VARIABLE, "600")
+    try:
+        lifetime = int(raw)
+    except ValueError:
+        lifetime = 0
+    if lifetime < 1:
+        raise CommandError(f"{LIFETIME_VARIABLE} must be a positive number of seconds, not {raw!r}")
+    return lifetime
+
+
+class Command(BaseCommand):
+    help = (
+        "Run the sandbox provider (token, bearer, dashboard and purchase-link endpoints) "
+        "on addrport until Ctrl-C. The account comes from the environment: "
+        + ", ".join(ENVIRONMENT.values())
+        + f" ({' and '.join(ENVIRONMENT[n] for n in REQUIRED)} required), "
+        f"and {LIFETIME_VARIABLE} (seconds, default 600)."
+    )
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "addrport",
+            nargs="?",
+            default=DEFAULT_ADDRPORT,
+            help=f"port or address:port to listen on (default {DEFAULT_ADDRPORT}; 0 = any free)",
+        )
+
+    def handle(self, *args, **options):
+        host, port = parse_addrport(options["addrport"])
+        account = account_from_environment(os.environ)
+        state = SandboxState(accounts=[account], token_lifetime=token_lifetime(os.environ))
+        try:
+            server = start_sandbox(host, port, state=state)
+        except OSError as err:
+            raise CommandError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+        unset = [var for name, var in ENVIRONMENT.items() if name not in REQUIRED]
+        unset = [var for var in unset if not os.environ.get(var)]
+        # The URL and a masked key only: secrets never reach a terminal or a log.
+        self.stdout.write(
+            f"Sandbox provider on {server.url} for API key …{account.api_key[-4:]}, "
+            f"merchant {account.merchant_uid}; tokens live {state.token_lifetime} s.\n"
+            f"Counters: {server.url}/sandbox/counters. Quit with CONTROL-C."
+        )
+        if unset:
+            self.stdout.write(f"Not set, so random and unusable: {', '.join(unset)}.")
+        self.stdout.flush()
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            self.stdout.write("Sandbox provider stopped.")
