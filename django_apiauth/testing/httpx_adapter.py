@@ -48,7 +48,9 @@ class ProviderTransport(httpx.AsyncBaseTransport):
         self.state = state
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = await request.aread()
+        # Read the stream as a network transport would: ``request.aread()`` would swap
+        # in a replayable copy and hide a streamed body's one-shot nature.
+        body = b"".join([chunk async for chunk in request.stream])
         provider_request = ProviderRequest(
             method=request.method,
             path=request.url.path,
