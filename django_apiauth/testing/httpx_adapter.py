@@ -64,7 +64,8 @@ class ProviderTransport(httpx.AsyncBaseTransport):
                 asyncio.to_thread(answer, provider_request, self.state), read_timeout
             )
         except asyncio.TimeoutError:
-            raise httpx.ReadTimeout("the fake provider did not answer in time", request=request)
+            message = "the fake provider did not answer in time"
+            raise httpx.ReadTimeout(message, request=request) from None
         if result.exception is not None:
             raise network_error(result.exception, request)
         return httpx.Response(

@@ -149,12 +149,13 @@ async def test_invalidate_token_makes_the_next_call_fetch_a_new_one(credential, 
 
 
 async def test_sign_makes_an_hs256_jwt_with_the_signature_secret(fake_provider, transactional_db):
-    fields = {**fake_provider.credential_fields(), "signature_secret": "s3cret-for-signing-parameters-0123456789"}
+    secret = "s3cret-for-signing-parameters-0123456789"
+    fields = {**fake_provider.credential_fields(), "signature_secret": secret}
     client = AsyncApiClient(await ApiCredential.objects.acreate(name="shop", **fields))
 
     token = client.sign({"data": {"amount": 1}})
 
-    decoded = jwt.decode(token, "s3cret-for-signing-parameters-0123456789", algorithms=["HS256"])
+    decoded = jwt.decode(token, secret, algorithms=["HS256"])
     assert decoded["data"] == {"amount": 1}
 
 

@@ -48,9 +48,9 @@ async def test_a_token_fetched_by_the_sync_client_serves_the_async_client(
 
     response = await (await aget_client("shop")).get("/api/merchant")
 
-    assert response.request.headers["Authorization"] == sync_response.request.headers[
-        "Authorization"
-    ]
+    assert (
+        response.request.headers["Authorization"] == sync_response.request.headers["Authorization"]
+    )
     assert fake_provider.token_requests == 1
 
 
@@ -237,7 +237,9 @@ def test_a_client_survives_its_event_loop_closing_between_calls(credential, fake
     assert (first.status_code, second.status_code) == (200, 200)
 
 
-async def test_calls_succeed_with_the_token_cache_down(credential, fake_provider, settings, apiauth):
+async def test_calls_succeed_with_the_token_cache_down(
+    credential, fake_provider, settings, apiauth
+):
     settings.CACHES = {
         **settings.CACHES,
         "down": {
