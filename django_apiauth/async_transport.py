@@ -101,6 +101,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         self.inner = inner
         self.timeout = timeout
         self.retry: PoliteRetry = build_retry(IDEMPOTENT_METHODS)  # type: ignore[assignment]
+        self.sleep = asyncio.sleep  # the pause between attempts (tests record it)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url_is_secure(str(request.url))
@@ -132,11 +133,11 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                 if delay is not None:
                     retries_left -= 1
                     retry_number += 1
-                    await asyncio.sleep(delay)
+                    await self.sleep(delay)
                     continue
             retries_left -= 1
             retry_number += 1
-            await asyncio.sleep(self._backoff(retry_number))
+            await self.sleep(self._backoff(retry_number))
 
     async def aclose(self) -> None:
         await self.inner.aclose()
