@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from requests.auth import AuthBase, HTTPBasicAuth
@@ -18,6 +20,24 @@ if TYPE_CHECKING:
     from .tokens import TokenStore
 
 
+#: RFC 6750 section 3.1: a Bearer challenge saying the token is expired or revoked.
+_INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_token\b', re.I | re.S)
+
+
+def is_token_rejection(status_code: int, headers: Mapping[str, str]) -> bool:
+    """Whether an answer says the bearer token itself was refused.
+
+    A 401, or a 403 with ``WWW-Authenticate: Bearer error="invalid_token"``
+    (RFC 6750 section 3.1: how django-oauth-toolkit answers a revoked token).
+    """
+    if status_code == 401:
+        return True
+    if status_code != 403:
+        return False
+    challenge = headers.get("WWW-Authenticate") or ""
+    return bool(_INVALID_TOKEN_CHALLENGE.search(challenge))
+
+
 def _can_replay(request: requests.PreparedRequest) -> bool:
     body = request.body
     if body is None or isinstance(body, (bytes, str)):
@@ -29,9 +49,11 @@ def _can_replay(request: requests.PreparedRequest) -> bool:
 class BearerTokenAuth(AuthBase):
     """``Authorization: Bearer <token>`` from the shared token store.
 
-    A 401 answer drops the token that was sent (only if it is still the stored
-    one), fetches a new token and replays the request once, when its body can be
-    replayed — the way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    A 401 answer (or a 403 ``invalid_token`` challenge) hands the token that was
+    sent to ``TokenStore.note_rejected``, which drops it at most once per
+    interval fleet-wide; when a newer token makes sense, the request is replayed
+    once with it, if its body can be replayed — the way
+    ``HTTPDigestAuth.handle_401`` does it in ``requests``.
     """
 
     def __init__(self, store: TokenStore) -> None:
@@ -55,17 +77,19 @@ class BearerTokenAuth(AuthBase):
         return r
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on a 401, swap the dead token for a new one and resend once."""
-        if r.status_code != 401:
+        """Response hook: on a refused token, swap it for a newer one and resend once."""
+        if not is_token_rejection(r.status_code, r.headers):
             return r
         sent = r.request.headers.get("Authorization", "").partition(" ")[2]
         if not sent:
             # No token was sent: requests strips it on a redirect to another host (the
             # hook runs on every hop). Replaying there would hand that host the token.
             return r
-        self.store.invalidate(sent)
-        if not _can_replay(r.request):
-            return r  # the next call will use a new token; this one cannot be resent
+        if not self.store.note_rejected(sent) or not _can_replay(r.request):
+            return r  # no newer token worth a replay, or a body that cannot be resent
+        token = self.store.get()
+        if token.value == sent:
+            return r
         # Drain and release the connection so the replay can reuse it.
         r.content  # noqa: B018
         r.close()
@@ -74,7 +98,7 @@ class BearerTokenAuth(AuthBase):
             rewind_body(prep)
         extract_cookies_to_jar(prep._cookies, r.request, r.raw)
         prep.prepare_cookies(prep._cookies)
-        prep.headers["Authorization"] = self.store.get().header
+        prep.headers["Authorization"] = token.header
         replay = r.connection.send(prep, **kwargs)
         replay.history.append(r)
         replay.request = prep

@@ -158,3 +158,83 @@ def check_token_cache_reachable(app_configs=None, **kwargs):
         for message in token_cache_messages(reachability=True, warn_if_local=False)
         if message.id == "django_apiauth.E016"
     ]
+
+
+@register(Tags.caches)
+def check_token_timing(app_configs=None, **kwargs):
+    """Lease, fetch budget, refresh window and cache budget must fit together (E022-E024)."""
+    from .token_timing import conflicts
+
+    return [Error(c.message, hint=c.hint, id=c.check_id) for c in conflicts()]
+
+
+@register(Tags.caches)
+def check_redis_socket_timeouts(app_configs=None, **kwargs):
+    """A Redis token cache without socket timeouts lets a hung server hold threads (W010)."""
+    if api_settings.problems(Tags.caches):
+        return []  # the alias itself is wrong: reported by E003
+    alias = api_settings.CACHE_ALIAS
+    missing = token_cache.missing_socket_timeouts(alias)
+    if not missing:
+        return []
+    return [
+        Warning(
+            f"The token cache {alias!r} is Redis without {' and '.join(missing)} in its "
+            "OPTIONS: a hung or unreachable server holds a thread until the kernel gives up.",
+            hint=f"Add 'OPTIONS': {{'socket_connect_timeout': 1, 'socket_timeout': 1}} to "
+            f"CACHES[{alias!r}] (django-redis: SOCKET_CONNECT_TIMEOUT / SOCKET_TIMEOUT).",
+            id="django_apiauth.W010",
+        )
+    ]
+
+
+@register(Tags.security, Tags.database)
+def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
+    """W004: stored values depend on a key that is not the primary one.
+
+    Such a key is on its way out (a SECRET_KEY_FALLBACKS-derived key, the
+    SECRET_KEY-derived key once a dedicated key exists, an old dedicated key):
+    removing it loses those rows. A database check — ``manage.py check
+    --database default`` and ``migrate`` run it — costing one GROUP BY per column.
+    """
+    from django.db import DatabaseError
+
+    from .crypto import build_key_ring
+    from .rotation import PLAINTEXT, values_per_key
+
+    try:
+        ring = build_key_ring()
+    except ConfigurationError:
+        return []  # reported by E001
+    messages = []
+    for alias in databases or []:
+        try:
+            counts = values_per_key(using=alias)
+        except DatabaseError:
+            continue  # not migrated yet
+        stale = {k: n for k, n in counts.items() if k not in (ring.primary.key_id, PLAINTEXT)}
+        if not stale:
+            continue
+        described = []
+        for key_id, count in sorted(stale.items()):
+            key = ring.key(key_id)
+            kind = (
+                "not in the key ring"
+                if key is None
+                else "derived from SECRET_KEY_FALLBACKS"
+                if key.derived_from_fallback
+                else "derived from SECRET_KEY"
+                if key.derived_from_secret_key
+                else "not the first key"
+            )
+            described.append(f"{count} under {key_id} ({kind})")
+        messages.append(
+            Warning(
+                f"Database {alias!r}: stored secrets still depend on keys that are not the "
+                f"primary encryption key: {'; '.join(described)}.",
+                hint="Run `manage.py apiauth_rotate_keys` before removing any key, "
+                "SECRET_KEY or SECRET_KEY_FALLBACKS entry.",
+                id="django_apiauth.W004",
+            )
+        )
+    return messages

@@ -19,6 +19,7 @@ import requests
 from .auth import BearerTokenAuth, DashboardBasicAuth
 from .check_result import CheckResult
 from .conf import api_settings
+from .endpoints import check_host_is_allowed
 from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
 from .tokens import TokenStore
 from .transport import create_session
@@ -113,7 +114,9 @@ class ApiClient:
                 f"pass a path, not a URL, to the client of {self.name!r}: credentials are "
                 "only sent to the credential's own endpoint"
             )
-        return f"{self.credential.endpoint}/{path.lstrip('/')}"
+        endpoint = self.credential.endpoint
+        check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
+        return f"{endpoint}/{path.lstrip('/')}"
 
     def _auth(self, mode: str) -> requests.auth.AuthBase | None:
         if mode == "token":

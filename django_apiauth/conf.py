@@ -158,6 +158,20 @@ def validate_cache_alias(value: Any) -> str:
     raise InvalidSetting(f"is {shown(value)}, which is not in CACHES.")
 
 
+def validate_allowed_hosts(value: Any) -> Any:
+    from .endpoints import allowed_hosts
+
+    if value is None:
+        return value  # the hosts of ENVIRONMENTS, which E012 checks
+    if not isinstance(value, (list, tuple)):
+        raise InvalidSetting(f"must be None or a list of host names, got {shown(value)}")
+    try:
+        allowed_hosts()  # parses every entry
+    except ConfigurationError as err:
+        raise InvalidSetting(str(err).removeprefix(f"{SETTING_NAME}['ALLOWED_HOSTS'] ")) from None
+    return value
+
+
 def validate_days(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
@@ -245,7 +259,8 @@ SETTINGS: dict[str, Setting] = {
             60,
             seconds(positive=False),
             "django_apiauth.E007",
-            "Seconds before expiry when one caller refreshes ahead, e.g. 60.",
+            "Seconds before a token goes out of use when its background refresh starts at "
+            "the latest, e.g. 60 (more when fetching is slow).",
         ),
         Setting(
             "EXPIRY_LEEWAY",
@@ -259,7 +274,17 @@ SETTINGS: dict[str, Setting] = {
             10,
             seconds(positive=True),
             "django_apiauth.E009",
-            "Seconds a token fetch may hold the fleet-wide lock, e.g. 10.",
+            "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
+            "lease frees after this), e.g. 10.",
+        ),
+        Setting(
+            "CACHE_TIMEOUT",
+            0.25,
+            seconds(positive=True),
+            "django_apiauth.E021",
+            "Use the seconds a call may wait for the token cache before going on without "
+            "it, such as 0.25.",
+            tag="caches",
         ),
         Setting(
             "TIMEOUT",
@@ -289,6 +314,14 @@ SETTINGS: dict[str, Setting] = {
             validate_flag,
             "django_apiauth.E014",
             "Use True (local sandboxes and tests only) or False.",
+        ),
+        Setting(
+            "ALLOWED_HOSTS",
+            None,
+            validate_allowed_hosts,
+            "django_apiauth.E020",
+            "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
+            "'host:port' entries.",
         ),
         Setting(
             "NOTIFICATION_LEEWAY",

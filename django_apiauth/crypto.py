@@ -7,9 +7,21 @@
 * Every *context* (a model column such as ``django_apiauth.apicredential.api_secret``)
   gets its own sub-key derived with HKDF, so a ciphertext copied into another
   column fails loudly instead of decrypting.
-* Stored values look like ``v1:<key id>:<fernet token>``. The key id is a short
-  hash of the ring key; it lets decryption pick the right key directly and lets
-  rotation count rows per key and spot plaintext rows.
+* A value may also be *bound*: its sub-key additionally mixes in a binding
+  text chosen by the field's model (for ``ApiCredential``: the row's UUID and
+  its endpoint). Such a value only decrypts for that same binding, so moving it
+  to another row, or pointing its row at another endpoint (even with raw SQL),
+  makes it fail loudly instead of handing the secret to the new endpoint.
+* Stored values look like ``v1:<key id>:<fernet token>``, bound or not. The key
+  id is a short hash of the ring key; it lets decryption pick the right key
+  directly and lets rotation count rows per key and spot plaintext rows. A
+  bound value is recognised by decrypting: with a binding, the bound sub-key
+  is tried first, then the column's own (a *legacy* value, written before
+  binding existed, which rotation or the next save binds). Without the
+  binding a bound value never decrypts, so the fallback gives nothing away.
+* With dedicated ``ENCRYPTION_KEYS`` the keys derived from ``SECRET_KEY`` (and
+  its fallbacks) stay in the ring *after* them, decrypt-only, so switching to
+  a dedicated key never orphans a row; ``apiauth_rotate_keys`` moves them.
 """
 
 from __future__ import annotations
@@ -34,6 +46,9 @@ from .exceptions import ConfigurationError, DecryptionError
 VERSION = "v1"
 DEFAULT_CONTEXT = "django_apiauth.default"
 PREFIX = VERSION + ":"
+#: Derived per-(key, context) Fernets kept; bound contexts are per row, so the
+#: cache is bounded (an HKDF costs a few microseconds when it has to be redone).
+MAX_CACHED_FERNETS = 4096
 
 
 def generate_key() -> str:
@@ -58,16 +73,24 @@ class RingKey:
     key_id: str
     raw: bytes = field(repr=False)  # 32 bytes: Fernet's signing + encryption keys
     derived_from_secret_key: bool = False
+    #: Derived from a ``SECRET_KEY_FALLBACKS`` entry: gone once the fallback is removed.
+    derived_from_fallback: bool = False
 
     def fernet(self, context: str) -> Fernet:
-        sub_key = _hkdf(self.raw, f"django-apiauth:{VERSION}:{context}")
-        return Fernet(base64.urlsafe_b64encode(sub_key))
+        return Fernet(base64.urlsafe_b64encode(_hkdf(self.raw, context)))
+
+
+def _kdf_info(context: str, binding: str | None) -> str:
+    if binding is None:
+        return f"django-apiauth:{VERSION}:{context}"
+    # NUL cannot occur in a column label and separates the two unambiguously.
+    return f"django-apiauth:{VERSION}:bound:{context}\x00{binding}"
 
 
 @dataclass
 class KeyRing:
     keys: list[RingKey]
-    _fernets: dict[tuple[str, str], Fernet] = field(default_factory=dict, repr=False)
+    _fernets: dict[tuple[str, str, str | None], Fernet] = field(default_factory=dict, repr=False)
     _mac_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     @property
@@ -78,14 +101,20 @@ class KeyRing:
     def key_ids(self) -> list[str]:
         return [key.key_id for key in self.keys]
 
-    def fernet(self, key_id: str, context: str) -> Fernet | None:
-        cached = self._fernets.get((key_id, context))
+    def key(self, key_id: str) -> RingKey | None:
+        return next((k for k in self.keys if k.key_id == key_id), None)
+
+    def fernet(self, key_id: str, context: str, binding: str | None = None) -> Fernet | None:
+        cached = self._fernets.get((key_id, context, binding))
         if cached is None:
-            key = next((k for k in self.keys if k.key_id == key_id), None)
+            key = self.key(key_id)
             if key is None:
                 return None
-            # Sub-key derivation costs an HKDF; do it once per (key, column).
-            cached = self._fernets[(key_id, context)] = key.fernet(context)
+            if len(self._fernets) >= MAX_CACHED_FERNETS:
+                self._fernets.clear()
+            # Sub-key derivation costs an HKDF; do it once per (key, column[, binding]).
+            fernet = key.fernet(_kdf_info(context, binding))
+            cached = self._fernets[(key_id, context, binding)] = fernet
         return cached
 
     def mac(self, purpose: str, message: bytes) -> str:
@@ -102,39 +131,60 @@ class KeyRing:
             key = self._mac_keys[purpose] = _hkdf(self.primary.raw, f"django-apiauth:{purpose}")
         return hmac.new(key, message, hashlib.sha256).hexdigest()
 
-    def encrypt(self, text: str, context: str = DEFAULT_CONTEXT) -> str:
-        token = self.fernet(self.primary.key_id, context).encrypt(text.encode("utf-8"))
+    def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+        """Ciphertext of ``text`` for ``context`` (and ``binding``, when given)."""
+        token = self.fernet(self.primary.key_id, context, binding).encrypt(text.encode("utf-8"))
         return f"{PREFIX}{self.primary.key_id}:{token.decode('ascii')}"
 
-    def decrypt(self, value: str, context: str = DEFAULT_CONTEXT) -> str:
+    def decrypt(
+        self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None
+    ) -> str:
+        """Decrypt ``value``; a bound one only with the ``binding`` it was made for."""
+        return self.open(value, context, binding)[0]
+
+    def open(self, value: str, context: str, binding: str | None = None) -> tuple[str, bool]:
+        """``(plaintext, is_legacy)``: ``is_legacy`` when a binding was given but not used.
+
+        Raises ``DecryptionError`` naming the cause, never the value.
+        """
+        key_id, _, _, legacy, plain = self._source(value, context, binding)
+        try:
+            return plain.decode("utf-8"), legacy
+        except UnicodeError as err:
+            raise DecryptionError(f"value under key id {key_id} is not UTF-8 text") from err
+
+    def _source(self, value: str, context: str, binding: str | None):
+        """How ``value`` decrypts: ``(key id, token, fernet, is_legacy, plaintext bytes)``."""
         key_id, token = parse(value)
-        fernet = self.fernet(key_id, context)
-        if fernet is None:
+        if self.key(key_id) is None:
             raise DecryptionError(
                 f"value was encrypted with key id {key_id}, which is not in the key ring "
                 f"(ring: {', '.join(self.key_ids)})"
             )
-        try:
-            return fernet.decrypt(token.encode("ascii")).decode("utf-8")
-        except (InvalidToken, UnicodeError) as err:
-            raise DecryptionError(
-                f"value under key id {key_id} does not decrypt for {context}: it was "
-                "tampered with, truncated, or copied from another column"
-            ) from err
+        candidates = [(binding, False), (None, True)] if binding is not None else [(None, False)]
+        for candidate, legacy in candidates:
+            fernet = self.fernet(key_id, context, candidate)
+            try:
+                plain = fernet.decrypt(token.encode("ascii"))
+            except InvalidToken:
+                continue
+            return key_id, token, fernet, legacy, plain
+        target = "this row and endpoint of " if binding is not None else ""
+        raise DecryptionError(
+            f"value under key id {key_id} does not decrypt for {target}{context}: it was "
+            "tampered with, truncated, copied from another column or row, or its row now "
+            "points at another endpoint (then enter the secret again for the new endpoint)"
+        )
 
-    def rotate(self, value: str, context: str = DEFAULT_CONTEXT) -> str:
-        """Re-encrypt ``value`` under the primary key, keeping Fernet's timestamp."""
-        key_id, token = parse(value)
-        source = self.fernet(key_id, context)
-        if source is None:
-            raise DecryptionError(f"value was encrypted with key id {key_id}, not in the key ring")
-        primary = self.fernet(self.primary.key_id, context)
-        try:
-            rotated = MultiFernet([primary, source]).rotate(token.encode("ascii"))
-        except InvalidToken as err:
-            raise DecryptionError(
-                f"value under key id {key_id} does not decrypt for {context}"
-            ) from err
+    def rotate(self, value: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+        """Re-encrypt ``value`` under the primary key, keeping Fernet's timestamp.
+
+        With ``binding``, the result is bound whatever ``value`` was: this is
+        how legacy values (written before binding existed) get bound.
+        """
+        _, token, source, _, _ = self._source(value, context, binding)
+        primary = self.fernet(self.primary.key_id, context, binding)
+        rotated = MultiFernet([primary, source]).rotate(token.encode("ascii"))
         return f"{PREFIX}{self.primary.key_id}:{rotated.decode('ascii')}"
 
 
@@ -170,26 +220,38 @@ def _decode_key(text: str, index: int) -> bytes:
     return raw
 
 
+def _secret_key_derived_keys() -> list[RingKey]:
+    keys = []
+    primary = getattr(django_settings, "SECRET_KEY", "")
+    fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or []
+    for index, secret in enumerate([primary, *fallbacks]):
+        if not secret:
+            continue
+        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
+        if any(k.raw == raw for k in keys):
+            continue
+        keys.append(RingKey(_key_id(raw), raw, True, derived_from_fallback=index > 0))
+    return keys
+
+
 def build_key_ring() -> KeyRing:
-    """Build the ring from settings, without caching (use ``get_key_ring``)."""
-    configured = api_settings.ENCRYPTION_KEYS
-    if configured:
-        keys = []
-        for index, text in enumerate(configured):
-            raw = _decode_key(text, index)
-            keys.append(RingKey(_key_id(raw), raw))
-        return KeyRing(keys)
-    secrets = [django_settings.SECRET_KEY, *getattr(django_settings, "SECRET_KEY_FALLBACKS", [])]
-    secrets = [s for s in secrets if s]
-    if not secrets:
+    """Build the ring from settings, without caching (use ``get_key_ring``).
+
+    Dedicated keys come first (the first one encrypts); the keys derived from
+    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always follow, decrypt-only
+    once a dedicated key exists, so rows written before it stay readable
+    until ``apiauth_rotate_keys`` has moved them.
+    """
+    keys = []
+    for index, text in enumerate(api_settings.ENCRYPTION_KEYS):
+        raw = _decode_key(text, index)
+        keys.append(RingKey(_key_id(raw), raw))
+    keys.extend(k for k in _secret_key_derived_keys() if k.key_id not in {d.key_id for d in keys})
+    if not keys:
         raise ConfigurationError(
             "no encryption key: set APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS "
             "(or at least SECRET_KEY)"
         )
-    keys = []
-    for secret in secrets:
-        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
-        keys.append(RingKey(_key_id(raw), raw, derived_from_secret_key=True))
     return KeyRing(keys)
 
 
@@ -205,11 +267,11 @@ def _reset_key_ring(*, setting: str, **kwargs: object) -> None:
         get_key_ring.cache_clear()
 
 
-def encrypt(text: str, *, context: str = DEFAULT_CONTEXT) -> str:
-    """Encrypt ``text`` with the primary key of the ring."""
-    return get_key_ring().encrypt(text, context)
+def encrypt(text: str, *, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
+    """Encrypt ``text`` with the primary key of the ring (bound to ``binding`` if given)."""
+    return get_key_ring().encrypt(text, context, binding)
 
 
-def decrypt(token: str, *, context: str = DEFAULT_CONTEXT) -> str:
+def decrypt(token: str, *, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
     """Decrypt a value made by :func:`encrypt`; raises ``DecryptionError``."""
-    return get_key_ring().decrypt(token, context)
+    return get_key_ring().decrypt(token, context, binding)

@@ -81,3 +81,15 @@ class TokenEndpointError(TokenError):
 
 class MalformedTokenResponseError(TokenError):
     """The token endpoint answered 200 with something that is not a usable token."""
+
+
+class SecretsNotReenteredError(ApiAuthError):
+    """A credential's endpoint changed but some of its stored secrets were not entered again.
+
+    Secrets are bound to the endpoint they were entered for; saving them for
+    another one would hand them to it. ``fields`` names the secrets to re-enter.
+    """
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields

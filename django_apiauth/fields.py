@@ -1,4 +1,13 @@
-"""``EncryptedTextField``: a text column stored encrypted with the key ring."""
+"""``EncryptedTextField``: a text column stored encrypted with the key ring.
+
+A field may be *bound* (``bind_to="method_name"``): its ciphertexts then also
+depend on a binding text the model computes for each row (``ApiCredential``:
+its UUID and its endpoint). Bound values are loaded as :class:`Ciphertext`
+and decrypted on access for the row's *current* binding, so a row whose
+endpoint changed (in memory, through the ORM or with raw SQL) cannot reveal
+the secrets it holds; saving such a row refuses to keep secrets that were not
+entered again (:class:`~django_apiauth.exceptions.SecretsNotReenteredError`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +18,7 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
 from . import crypto
-from .exceptions import DecryptionError
+from .exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
 
 
 class Sealed:
@@ -46,8 +55,93 @@ class Undecryptable(Sealed):
         self.error = error
 
 
+class Ciphertext(Sealed):
+    """A loaded value of a bound field: decrypted on access, for the row's current binding.
+
+    Saving writes the stored text back untouched. Pickling (and copying) keeps
+    only the stored text, never the decrypted value cached for reads.
+    """
+
+    __slots__ = ("_binding", "_plain", "legacy")
+
+    def __init__(self, stored: str) -> None:
+        super().__init__(stored)
+        self._binding: str | None = None
+        self._plain: BoundPlaintext | None = None
+        #: Decrypted with the column's key alone: written before binding existed.
+        self.legacy = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.stored,))
+
+    def reveal(self, field: EncryptedTextField, binding: str) -> BoundPlaintext:
+        """The plaintext for ``binding``; ``DecryptionError`` if it was bound to another."""
+        if self._plain is None or self._binding != binding:
+            plain, self.legacy = crypto.get_key_ring().open(self.stored, field.context, binding)
+            self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
+        return self._plain
+
+    def key_is_missing(self) -> bool:
+        """Whether the key that encrypted it is not in the ring (nothing else can be said)."""
+        try:
+            key_id = crypto.parse(self.stored)[0]
+        except DecryptionError:
+            return False
+        return crypto.get_key_ring().key(key_id) is None
+
+
+class BoundPlaintext(str):
+    """A bound field's decrypted value, remembering the ciphertext it came from.
+
+    It is what reading the attribute returns. Paths that save without
+    ``pre_save`` (``loaddata``'s raw save, ``bulk_update``) write ``sealed``
+    back, and assigning it to the field again does not count as re-entering it.
+    """
+
+    sealed: str
+
+    def __new__(cls, plain: str, sealed: str) -> BoundPlaintext:
+        value = super().__new__(cls, plain)
+        value.sealed = sealed
+        return value
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled on its own (not through a model), it is the secret: keep it sealed.
+        return (Ciphertext, (self.sealed,))
+
+
 def _is_plaintext(value: Any) -> bool:
-    return isinstance(value, str) and value != ""
+    return isinstance(value, str) and value != "" and not isinstance(value, BoundPlaintext)
+
+
+def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` (a model's ``__getstate__``) with every encrypted value as ciphertext.
+
+    For a model's ``__getstate__``: ``cache.set(key, instance)`` then stores no
+    secret in clear. Unsaved plaintext is encrypted for the instance as it is.
+    """
+    for field in instance._meta.concrete_fields:
+        if isinstance(field, EncryptedTextField) and field.attname in state:
+            value = state[field.attname]
+            if isinstance(value, BoundPlaintext):
+                state[field.attname] = Ciphertext(value.sealed)
+            elif _is_plaintext(value):
+                state[field.attname] = Ciphertext(field.seal(instance, value).stored)
+    return state
+
+
+def secrets_to_reenter(instance: models.Model) -> list[str]:
+    """Names of bound fields whose stored value may not be saved for the instance as it is.
+
+    That is a stored (not newly assigned) value that does not decrypt for the
+    instance's current binding — its endpoint changed since it was entered —
+    or a legacy unbound value whose row changed endpoint since it was loaded.
+    """
+    return [
+        field.name
+        for field in instance._meta.concrete_fields
+        if isinstance(field, EncryptedTextField) and field.must_be_reentered(instance)
+    ]
 
 
 class EncryptedAttribute(DeferredAttribute):
@@ -55,7 +149,8 @@ class EncryptedAttribute(DeferredAttribute):
 
     A data descriptor (it defines ``__set__``): Django's plain ``DeferredAttribute``
     is bypassed once the value sits in the instance ``__dict__``, and this one
-    must see every read.
+    must see every read — a bound value is checked against the row's binding
+    on each one.
     """
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -63,11 +158,23 @@ class EncryptedAttribute(DeferredAttribute):
 
     def __get__(self, instance: Any, cls: Any = None) -> Any:
         value = super().__get__(instance, cls)
+        if instance is None:
+            return value
+        field = self.field
         if isinstance(value, Undecryptable):
-            field = self.field
             raise DecryptionError(
                 f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {value.error}"
             ) from value.error
+        if isinstance(value, BoundPlaintext) and field.bind_to:
+            # Read from another instance (refresh_from_db, full_clean): check it here too.
+            value = instance.__dict__[field.attname] = Ciphertext(value.sealed)
+        if isinstance(value, Ciphertext):
+            try:
+                return value.reveal(field, field.binding(instance))
+            except DecryptionError as err:
+                raise DecryptionError(
+                    f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {err}"
+                ) from err
         return value
 
 
@@ -77,14 +184,31 @@ class EncryptedTextField(models.TextField):
     ``None`` stays NULL and ``""`` stays empty; everything else is encrypted.
     Only the ``isnull`` lookup is allowed: ciphertexts are randomised, so
     equality or containment on the column can never match.
+
+    ``bind_to`` names a model method returning the row's binding text (row
+    identity and endpoint, say); values are then bound to it (``v2:``) and only
+    decrypt for that same binding. Without it (the default) values are bound
+    to the column only, as before. Bound values cannot be written by
+    ``QuerySet.update()`` (there is no row to bind to): assign and ``save()``.
     """
 
     descriptor_class = EncryptedAttribute
+
+    def __init__(self, *args: Any, bind_to: str | None = None, **kwargs: Any) -> None:
+        # Not deconstructed: historical (migration) models have no methods to call.
+        self.bind_to = bind_to
+        super().__init__(*args, **kwargs)
 
     @property
     def context(self) -> str:
         """The column identity mixed into the sub-key: ``app_label.model.field``."""
         return f"{self.model._meta.label_lower}.{self.name}"
+
+    def binding(self, model_instance: models.Model) -> str | None:
+        """The instance's binding text (``None`` for an unbound field)."""
+        if not self.bind_to:
+            return None
+        return getattr(model_instance, self.bind_to)()
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "isnull":
@@ -103,14 +227,73 @@ class EncryptedTextField(models.TextField):
             f"({lookup_name!r})"
         )
 
+    def seal(self, model_instance: models.Model, value: Any) -> Any:
+        """``value`` (an instance's slot) as it is written: ``Sealed`` ciphertext, or empty."""
+        if isinstance(value, Sealed) or value is None or value == "":
+            return value
+        if isinstance(value, BoundPlaintext):
+            return Ciphertext(value.sealed)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
+            )
+        binding = self.binding(model_instance)
+        return Sealed(crypto.encrypt(str(value), context=self.context, binding=binding))
+
+    def must_be_reentered(self, model_instance: models.Model) -> bool:
+        """Whether the stored value may not be saved for the instance's current binding."""
+        if not self.bind_to:
+            return False
+        value = self._stored_slot(model_instance)
+        if isinstance(value, BoundPlaintext):
+            value = Ciphertext(value.sealed)
+        if not isinstance(value, Ciphertext):
+            return False  # newly typed (or empty): it will be encrypted for this binding
+        try:
+            value.reveal(self, self.binding(model_instance))
+        except DecryptionError:
+            # Unreadable because its key left the ring: writing it back unchanged
+            # is harmless (it stays bound to its old endpoint) and loses nothing.
+            return not value.key_is_missing()
+        return value.legacy and self._legacy_row_moved(model_instance)
+
+    def _legacy_row_moved(self, model_instance: models.Model) -> bool:
+        # A v1 value decrypts under any binding: compare with the row as stored.
+        if model_instance._state.adding or model_instance.pk is None:
+            return False
+        stored = (
+            type(model_instance)
+            ._base_manager.db_manager(model_instance._state.db)
+            .filter(pk=model_instance.pk)
+            .first()
+        )
+        if stored is None:
+            return False
+        try:
+            return self.binding(stored) != self.binding(model_instance)
+        except ApiAuthError:
+            return True
+
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
-        if _is_plaintext(self._stored_slot(model_instance)):
-            # A misconfigured key ring must fail here, not in get_prep_value: there
-            # the plaintext sits in the local variables of Django's SQL compiler
-            # frames, which error reports (HTML e-mails, Sentry) show. No local
-            # of this frame holds it (hence no variable for the slot).
-            crypto.get_key_ring()
-        return self._stored_slot(model_instance)
+        # Encrypted here, not in get_prep_value: a bound value needs its row, and
+        # the plaintext never reaches the locals of Django's SQL compiler frames
+        # (which error reports show). No local of this frame holds it either.
+        if self.must_be_reentered(model_instance):
+            raise SecretsNotReenteredError(
+                f"{self.model._meta.label}.{self.name} of pk={model_instance.pk} was entered "
+                "for another endpoint; set it again before saving",
+                fields=(self.name,),
+            )
+        # What can fail for configuration reasons (the key ring, the row's
+        # binding) fails here, before a plaintext is any frame's local variable.
+        crypto.get_key_ring()
+        self.binding(model_instance)
+        sealed = self.seal(model_instance, self._stored_slot(model_instance))
+        if isinstance(sealed, Ciphertext) and sealed.legacy:
+            # A legacy value whose row did not move (must_be_reentered said so): bind it now.
+            binding = self.binding(model_instance)
+            return Sealed(crypto.get_key_ring().rotate(sealed.stored, self.context, binding))
+        return sealed
 
     def _stored_slot(self, model_instance: models.Model) -> Any:
         """The instance's own slot: plaintext, ``Sealed`` or ``Undecryptable``.
@@ -135,6 +318,8 @@ class EncryptedTextField(models.TextField):
         model_instance.__dict__[self.attname] = loaded.__dict__[self.attname]
 
     def get_prep_value(self, value: Any) -> Any:
+        if isinstance(value, BoundPlaintext):
+            return value.sealed
         if isinstance(value, Sealed):
             return value.stored
         if value is None or value == "":
@@ -143,22 +328,32 @@ class EncryptedTextField(models.TextField):
             raise TypeError(
                 f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
             )
+        if self.bind_to:
+            raise FieldError(
+                f"{self.model._meta.label}.{self.name} is bound to its row and endpoint: assign "
+                "it on an instance and call save() (QuerySet.update() cannot encrypt it)"
+            )
         return crypto.encrypt(str(value), context=self.context)
 
     def value_from_object(self, obj: models.Model) -> Any:
         # What serializers (dumpdata, fixtures) and model_to_dict see: the
         # ciphertext, never the secret, so a dump or a backup is encrypted too.
-        return self.get_prep_value(self._stored_slot(obj))
+        return self.get_prep_value(self.seal(obj, self._stored_slot(obj)))
 
     def value_to_string(self, obj: models.Model) -> Any:
         return self.value_from_object(obj)
 
     def to_python(self, value: Any) -> Any:
         # The way back from a fixture (loaddata) or a form built from
-        # value_from_object: a ciphertext of this column becomes its plaintext.
+        # value_from_object: a ciphertext of this column becomes its plaintext
+        # (a bound one stays sealed until read: it needs its row to decrypt).
+        if isinstance(value, Sealed):
+            return value
         value = super().to_python(value)
         if not isinstance(value, str) or not crypto.looks_encrypted(value):
             return value
+        if self.bind_to:
+            return Ciphertext(value)
         try:
             return crypto.decrypt(value, context=self.context)
         except DecryptionError as err:
@@ -169,9 +364,25 @@ class EncryptedTextField(models.TextField):
                 code="undecryptable",
             ) from err
 
+    def clean(self, value: Any, model_instance: models.Model | None) -> Any:
+        value = super().clean(value, model_instance)
+        if isinstance(value, Ciphertext) and model_instance is not None:
+            # A bound ciphertext can only be checked against its row: do it here.
+            try:
+                return value.reveal(self, self.binding(model_instance))
+            except ApiAuthError as err:
+                raise ValidationError(
+                    f"{self.model._meta.label}.{self.name}: the value is a ciphertext that "
+                    f"does not decrypt for this row and endpoint ({err})",
+                    code="undecryptable",
+                ) from err
+        return value
+
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or value == "":
             return value
+        if self.bind_to:
+            return Ciphertext(value)
         try:
             return crypto.decrypt(value, context=self.context)
         except DecryptionError as err:

@@ -19,7 +19,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import api_settings
-from .exceptions import DecryptionError
+from .exceptions import ApiAuthError
 from .models import ApiCredential
 
 #: Encrypted columns, in the order the form shows them.
@@ -47,7 +47,7 @@ def secret_state(credential: ApiCredential, secret: str) -> str:
         return "empty"
     try:
         value = getattr(credential, secret)
-    except DecryptionError:
+    except ApiAuthError:  # undecryptable, or no endpoint to bind it to
         return "unreadable"
     return "set" if value else "empty"
 
@@ -136,6 +136,13 @@ class ApiCredentialForm(forms.ModelForm):
             if cleaned.get(clear_field_name(secret)) and cleaned.get(secret):
                 self.add_error(secret, _("Type a new value or tick “clear”, not both."))
         return cleaned
+
+    def _post_clean(self) -> None:
+        # The model's validation must see the secrets typed in this submission:
+        # it refuses an endpoint change that keeps secrets entered for the old one.
+        for secret, value in self.secret_updates().items():
+            setattr(self.instance, secret, value)
+        super()._post_clean()
 
     def secret_updates(self) -> dict[str, str]:
         """The encrypted fields this submission changes: typed values and cleared ones."""

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .conf import api_settings
-from .endpoints import check_url_is_secure, resolve_base_url
+from .endpoints import (
+    check_host_is_allowed,
+    check_url_is_secure,
+    endpoint_identity,
+    resolve_base_url,
+)
 from .exceptions import (
+    ApiAuthError,
     ConfigurationError,
     CredentialNotFound,
-    DecryptionError,
     InsecureTransportError,
+    SecretsNotReenteredError,
 )
-from .fields import EncryptedTextField
+from .fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
 
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
 MASK_VISIBLE = 4
@@ -60,8 +68,15 @@ class ApiCredential(models.Model):
 
     The environment is validated at call time against ``APIAUTH['ENVIRONMENTS']``
     (not as model choices) so changing the settings never needs a migration.
+
+    Every secret is bound to this row (``uid``, which travels with
+    ``dumpdata``/``loaddata``) and to its endpoint (:meth:`secret_binding`):
+    pointing the row at another endpoint, by any means, leaves the secrets
+    undecryptable rather than sending them there, and :meth:`save` refuses to
+    keep secrets that were not entered again for the new endpoint.
     """
 
+    uid = models.UUIDField(_("UID"), default=uuid.uuid4, unique=True, editable=False)
     name = models.SlugField(_("name"), max_length=64, unique=True)
     environment = models.CharField(
         _("environment"), max_length=32, default=default_environment, blank=True
@@ -71,11 +86,15 @@ class ApiCredential(models.Model):
         blank=True,
         help_text=_("Leave blank to use the environment's URL."),
     )
-    api_key = EncryptedTextField(_("API key"))
-    api_secret = EncryptedTextField(_("API secret"))
+    api_key = EncryptedTextField(_("API key"), bind_to="secret_binding")
+    api_secret = EncryptedTextField(_("API secret"), bind_to="secret_binding")
     dashboard_username = models.CharField(_("dashboard login"), max_length=254, blank=True)
-    dashboard_password = EncryptedTextField(_("dashboard password"), blank=True, default="")
-    signature_secret = EncryptedTextField(_("signature secret"), blank=True, default="")
+    dashboard_password = EncryptedTextField(
+        _("dashboard password"), blank=True, default="", bind_to="secret_binding"
+    )
+    signature_secret = EncryptedTextField(
+        _("signature secret"), blank=True, default="", bind_to="secret_binding"
+    )
     merchant_uid = models.CharField(_("merchant UID"), max_length=128, blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     last_check_at = models.DateTimeField(_("last check at"), null=True, blank=True, editable=False)
@@ -104,9 +123,38 @@ class ApiCredential(models.Model):
             f"environment={self.environment!r} active={self.is_active}>"
         )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Pickles (cache.set(key, credential), say) carry ciphertexts only.
+        return sealed_state(self, super().__getstate__())
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        stale = self.secrets_to_reenter()
+        if stale:
+            raise SecretsNotReenteredError(
+                f"credential {self.name!r} now points at another endpoint; its secrets are "
+                f"bound to the old one: enter {', '.join(stale)} again (or restore the "
+                "endpoint)",
+                fields=tuple(stale),
+            )
+        super().save(*args, **kwargs)
+
+    def secret_binding(self) -> str:
+        """What the secrets' ciphertexts are bound to: this row's ``uid`` and endpoint.
+
+        The endpoint is the effective base URL (``base_url`` or the
+        environment's), spelled ``scheme://host:port/path``.
+        """
+        if self.uid is None:
+            raise ConfigurationError(f"credential {self.name!r} has no uid")
+        return f"{self.uid}|{endpoint_identity(self.endpoint)}"
+
     @property
     def endpoint(self) -> str:
-        """The base URL requests go to (``base_url`` or the environment's)."""
+        """The base URL requests go to (``base_url`` or the environment's).
+
+        Where it may be used is checked by ``endpoints.check_host_is_allowed``,
+        which the token fetch and the client call before sending anything.
+        """
         try:
             return resolve_base_url(self.environment, self.base_url)
         except ConfigurationError as err:
@@ -134,9 +182,23 @@ class ApiCredential(models.Model):
         try:
             for name in self.secret_field_names():
                 getattr(self, name)
-        except DecryptionError:
+        except ApiAuthError:  # undecryptable, or no endpoint to bind to
             return False
         return True
+
+    def secrets_to_reenter(self) -> list[str]:
+        """Stored secrets that must be entered again before saving (the endpoint changed)."""
+        return secrets_to_reenter(self)
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # Stored secrets are validated when typed; re-reading them here would
+        # raise instead of reporting when the endpoint changed (clean() does).
+        stored = {
+            name
+            for name in self.secret_field_names()
+            if isinstance(self.__dict__.get(name), Sealed)
+        }
+        super().clean_fields(exclude=set(exclude or ()) | stored)
 
     def clean(self) -> None:
         super().clean()
@@ -144,17 +206,24 @@ class ApiCredential(models.Model):
         if self.base_url:
             try:
                 check_url_is_secure(self.base_url)
-            except InsecureTransportError as err:
+                check_host_is_allowed(self.base_url)
+            except (ConfigurationError, InsecureTransportError) as err:
                 errors["base_url"] = str(err)
         else:
             if not self.environment:
                 self.environment = api_settings.DEFAULT_ENVIRONMENT
             try:
                 check_url_is_secure(resolve_base_url(self.environment))
+                check_host_is_allowed(resolve_base_url(self.environment))
             except ConfigurationError as err:
                 errors["environment"] = str(err)
             except InsecureTransportError as err:
                 errors["environment"] = f"the environment's URL is refused: {err}"
+        if not errors:
+            for name in self.secrets_to_reenter():
+                errors[name] = str(
+                    _("The endpoint changed: enter this secret again for the new endpoint.")
+                )
         if errors:
             raise ValidationError(errors)
 

@@ -5,6 +5,12 @@ order, one batch per transaction, so an interrupted run keeps every finished
 batch and a re-run only touches what is left (values already under the
 primary key are skipped). Plaintext legacy values are encrypted; values no
 key decrypts are listed and left exactly as they are.
+
+Bound fields (``EncryptedTextField(bind_to=...)``) are re-encrypted for their
+row's binding as stored; values written before binding existed are bound on
+the way (``RotationReport.bound``), even when already under the primary key.
+Keys derived from ``SECRET_KEY`` stay in the ring decrypt-only, so a run after
+configuring a dedicated key moves every row onto it.
 """
 
 from __future__ import annotations
@@ -15,10 +21,11 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.db import models, transaction
-from django.db.models import ExpressionWrapper, F
+from django.db.models import Count, ExpressionWrapper, F
+from django.db.models.functions import Substr
 
 from . import crypto
-from .exceptions import DecryptionError
+from .exceptions import ApiAuthError, DecryptionError
 from .fields import EncryptedTextField, Sealed
 
 PLAINTEXT = "plaintext"
@@ -39,6 +46,8 @@ class RotationReport:
     #: values found per key id (or ``"plaintext"``), before rotation
     by_key: Counter = field(default_factory=Counter)
     rotated: int = 0
+    #: legacy values of bound fields, already under the primary key, now bound
+    bound: int = 0
     encrypted_plaintext: int = 0
     rows_updated: int = 0
     undecryptable: list[UndecryptableValue] = field(default_factory=list)
@@ -58,6 +67,36 @@ def encrypted_fields() -> Iterator[tuple[type[models.Model], list[EncryptedTextF
         found = [f for f in model._meta.local_concrete_fields if isinstance(f, EncryptedTextField)]
         if found:
             yield model, found
+
+
+def values_per_key(using: str = "default") -> Counter:
+    """How many stored values each key id encrypts, over every encrypted column.
+
+    One ``GROUP BY`` query per column on the key-id part of the prefix
+    (``v1:<key id>:``): no decryption. Empty and NULL values are not counted;
+    values without the prefix count under ``"plaintext"``.
+    """
+    counts: Counter = Counter()
+    for model, fields in encrypted_fields():
+        for fld in fields:
+            raw = ExpressionWrapper(F(fld.attname), output_field=models.TextField())
+            rows = (
+                model._base_manager.using(using)
+                .annotate(raw=raw)
+                .exclude(raw__isnull=True)
+                .exclude(raw="")
+                .annotate(
+                    prefix=Substr("raw", 1, len(crypto.PREFIX)),
+                    key_id=Substr("raw", len(crypto.PREFIX) + 1, 8),
+                )
+                .values("prefix", "key_id")
+                .annotate(n=Count("pk"))
+                .order_by()
+            )
+            for row in rows:
+                key = row["key_id"] if row["prefix"] == crypto.PREFIX else PLAINTEXT
+                counts[key] += row["n"]
+    return counts
 
 
 def _raw_values(fields: list[EncryptedTextField]) -> dict[str, ExpressionWrapper]:
@@ -103,17 +142,26 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         # Row locks (where the database has them) keep a concurrent admin edit
         # from being overwritten with the value read here.
         queryset = queryset.select_for_update()
-    names = [f"raw_{f.attname}" for f in fields]
-    rows = list(queryset.annotate(**_raw_values(fields)).values_list("pk", *names)[:batch_size])
+    # Instances (encrypted columns deferred, read raw instead): a bound field's
+    # binding is computed from the row's other columns.
+    queryset = queryset.defer(*[f.attname for f in fields]).annotate(**_raw_values(fields))
+    rows = list(queryset[:batch_size])
     changed = []
-    for pk, *stored_values in rows:
+    for row in rows:
+        pk = row.pk
         new_values = {}
         dirty = False
-        for fld, stored in zip(fields, stored_values, strict=True):
+        for fld in fields:
+            stored = getattr(row, f"raw_{fld.attname}")
             new_values[fld.attname] = Sealed(stored) if stored is not None else None
             if not stored:
                 continue
-            result = _rotate_value(ring, fld, stored, report)
+            try:
+                binding = fld.binding(row)
+            except ApiAuthError as err:
+                result = err
+            else:
+                result = _rotate_value(ring, fld, stored, binding, report)
             if isinstance(result, str):
                 new_values[fld.attname] = Sealed(result)
                 dirty = True
@@ -126,15 +174,15 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     if changed and not report.dry_run:
         model._base_manager.using(using).bulk_update(changed, [f.attname for f in fields])
         report.rows_updated += len(changed)
-    return [row[0] for row in rows]
+    return [row.pk for row in rows]
 
 
-def _rotate_value(ring, fld, stored: str, report: RotationReport):
+def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationReport):
     """The new stored text, ``None`` if already current, or the ``DecryptionError``."""
     if not crypto.looks_encrypted(stored):
         report.by_key[PLAINTEXT] += 1
         report.encrypted_plaintext += 1
-        return ring.encrypt(stored, fld.context)
+        return ring.encrypt(stored, fld.context, binding)
     try:
         key_id, _ = crypto.parse(stored)
     except DecryptionError as err:
@@ -143,9 +191,12 @@ def _rotate_value(ring, fld, stored: str, report: RotationReport):
     report.by_key[key_id] += 1
     try:
         if key_id == ring.primary.key_id:
-            ring.decrypt(stored, fld.context)  # proves it is readable; nothing to do
-            return None
-        rotated = ring.rotate(stored, fld.context)
+            _, legacy = ring.open(stored, fld.context, binding)  # proves it is readable
+            if not legacy:
+                return None
+            report.bound += 1
+            return ring.rotate(stored, fld.context, binding)
+        rotated = ring.rotate(stored, fld.context, binding)
     except DecryptionError as err:
         return err
     report.rotated += 1

@@ -11,8 +11,13 @@ goes through this module, which owns what must be written only once:
   then instead of one per call;
 * **the warning** — at most one per :data:`WARNING_INTERVAL` per process, naming
   the exception's class only (its text may hold a URL with a password);
+* **a deadline** — every operation runs on a small pool of daemon threads and
+  the caller waits at most ``APIAUTH['CACHE_TIMEOUT']`` seconds for it: a hung
+  Redis (a frozen server, a half-open socket) costs a call that budget, then
+  counts as a failure like any other. ``socket_timeout`` in the cache's own
+  ``OPTIONS`` still matters: it frees the pool thread the hang holds;
 * **the fleet lease** — ``cache.add`` based, so one process of the fleet asks
-  the provider while the others wait.
+  the provider while the others wait; renewed while its fetch runs.
 
 It also answers the system checks' questions about the cache (shared? its
 backend importable? reachable?), since it is the module that knows the cache.
@@ -20,17 +25,19 @@ backend importable? reachable?), since it is the module that knows the cache.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import logging
 import math
 import uuid
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from . import clock
+from . import background, clock
 from .conf import api_settings
 
 log = logging.getLogger("django_apiauth.tokens")
@@ -65,13 +72,41 @@ NO_CACHE_LEASE = NoCacheLease()
 
 _UNAVAILABLE = object()
 
+#: Threads running cache operations: a couple stuck in a hung socket leave others free.
+RUNNER_THREADS = 4
+
+
+class CacheTimeout(Exception):
+    """A cache operation did not answer within ``APIAUTH['CACHE_TIMEOUT']``."""
+
+
+def _new_runner() -> background.Runner:
+    return background.Runner(RUNNER_THREADS, name="apiauth-cache")
+
+
+_runner = _new_runner()
+#: Cache aliases whose backend and client library this process has imported.
+_imported: set[str] = set()
+
+
+def _reset_after_fork() -> None:
+    global _runner
+    _runner = _new_runner()
+    reset()
+
+
+background.after_fork(_reset_after_fork)
+
 
 class _Health:
-    __slots__ = ("down_until", "warned_at")
+    __slots__ = ("down_until", "generation", "warned_at")
 
-    def __init__(self) -> None:
+    def __init__(self, generation: int = 0) -> None:
         self.down_until = 0.0
         self.warned_at = -math.inf
+        #: Bumped by reset(): an answer to a call made before (a late failure under
+        #: settings that have changed since) says nothing about the cache now.
+        self.generation = generation
 
 
 _health = _Health()
@@ -79,7 +114,7 @@ _health = _Health()
 
 def reset() -> None:
     """Forget that the cache failed (and when this process last warned about it)."""
-    _health.__init__()
+    _health.__init__(_health.generation + 1)
 
 
 def is_down() -> bool:
@@ -87,29 +122,62 @@ def is_down() -> bool:
     return clock.current.monotonic() < _health.down_until
 
 
-def _failed(err: BaseException) -> None:
+def _failed(err: BaseException, generation: int) -> None:
+    if generation != _health.generation:
+        return  # a call made before a reset (settings changed since)
     now = clock.current.monotonic()
     _health.down_until = now + RETRY_INTERVAL
     if now - _health.warned_at >= WARNING_INTERVAL:
         _health.warned_at = now
         # Only the class name: a cache error's text may contain a URL with a password.
+        cause = (
+            f"no answer within {api_settings.CACHE_TIMEOUT}s"
+            if isinstance(err, CacheTimeout)
+            else type(err).__name__
+        )
         log.warning(
             "the token cache %r is unavailable (%s); tokens are kept in process memory "
             "and fetched directly until it is back",
             api_settings.CACHE_ALIAS,
-            type(err).__name__,
+            cause,
         )
 
 
+def _late_answer(generation: int, future: Any) -> None:
+    if generation == _health.generation and not future.cancelled() and not future.exception():
+        _health.down_until = 0.0
+
+
+def _run(alias: str, operation: str, args: tuple) -> Any:
+    # In a runner thread: ``caches[alias]`` is per thread, so is its connection.
+    return getattr(caches[alias], operation)(*args)
+
+
 def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = False) -> Any:
-    """``caches[alias].<operation>(*args)``, or ``default`` if the cache is down or fails."""
+    """``caches[alias].<operation>(*args)``, or ``default`` if the cache is down, fails or hangs."""
     if not even_if_down and is_down():
         return default
+    # Read at call time, and outside the try: a bad setting is an error, not a cache failure.
+    budget = api_settings.validated("CACHE_TIMEOUT")
+    alias = api_settings.CACHE_ALIAS
+    if alias not in _imported:
+        # Importing the client library (redis-py: a few hundred ms in a fresh process)
+        # is work, not waiting: done here, once, so the budget only bounds the I/O.
+        import_problem(alias)
+        _imported.add(alias)
+    generation = _health.generation
+    future = _runner.submit(_run, alias, operation, args)
     try:
-        # Looked up on every call: CACHE_ALIAS and CACHES are read at call time.
-        return getattr(caches[api_settings.CACHE_ALIAS], operation)(*args)
+        return future.result(timeout=budget)
+    except FutureTimeout:
+        if not future.cancel():  # already running (cancelled ones never start)
+            # A busy process (threads queueing for the GIL) can miss the budget with a
+            # healthy cache: if the call still succeeds, the cache is back at once.
+            future.add_done_callback(functools.partial(_late_answer, generation))
+        _failed(CacheTimeout(), generation)
+        return default
     except Exception as err:  # any backend's any error: an API call never fails for it
-        _failed(err)
+        _failed(err, generation)
         return default
 
 
@@ -136,6 +204,12 @@ def delete_many(keys: list[str]) -> None:
     _call("delete_many", keys)
 
 
+def add(key: str, value: Any, timeout: float) -> bool | None:
+    """``cache.add``: whether ``value`` was stored (``None`` if the cache cannot say)."""
+    added = _call("add", key, value, max(1, math.ceil(timeout)), default=_UNAVAILABLE)
+    return None if added is _UNAVAILABLE else bool(added)
+
+
 def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:
     """Take the fleet-wide lease ``key`` for ``timeout`` seconds.
 
@@ -145,10 +219,16 @@ def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:
     """
     owner = uuid.uuid4().hex
     # Whole seconds, at least one: a cache timeout of 0 means "already expired".
-    added = _call("add", key, owner, max(1, math.ceil(timeout)), default=_UNAVAILABLE)
-    if added is _UNAVAILABLE:
+    added = add(key, owner, timeout)
+    if added is None:
         return NO_CACHE_LEASE
     return owner if added else None
+
+
+def renew_lease(key: str, lease: str | NoCacheLease | None, timeout: float) -> None:
+    """Extend our own lease by ``timeout`` seconds from now (a fetch is still running)."""
+    if isinstance(lease, str) and _call("get", key) == lease:
+        _call("touch", key, max(1, math.ceil(timeout)))
 
 
 def release_lease(key: str, lease: str | NoCacheLease | None) -> None:
@@ -173,6 +253,22 @@ def backend_path(alias: str) -> str:
 def is_process_local(alias: str) -> bool:
     """Whether the cache ``alias`` keeps its entries private to each process."""
     return backend_path(alias) in LOCAL_BACKENDS
+
+
+#: Backends whose client library takes socket timeouts in ``OPTIONS`` (Django's and django-redis).
+REDIS_BACKENDS = (
+    "django.core.cache.backends.redis.RedisCache",
+    "django_redis.cache.RedisCache",
+)
+
+
+def missing_socket_timeouts(alias: str) -> list[str]:
+    """The socket timeout options a Redis cache ``alias`` lacks (empty for other backends)."""
+    if backend_path(alias) not in REDIS_BACKENDS:
+        return []
+    options = django_settings.CACHES.get(alias, {}).get("OPTIONS") or {}
+    given = {str(name).lower() for name in options}
+    return [name for name in ("socket_connect_timeout", "socket_timeout") if name not in given]
 
 
 def import_problem(alias: str) -> tuple[str, str] | None:

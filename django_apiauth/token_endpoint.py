@@ -18,7 +18,7 @@ from urllib3.exceptions import NewConnectionError
 from urllib3.exceptions import TimeoutError as TimeoutError_
 
 from .conf import api_settings
-from .endpoints import without_userinfo
+from .endpoints import check_host_is_allowed, without_userinfo
 from .exceptions import (
     InvalidCredentialsError,
     MalformedTokenResponseError,
@@ -134,6 +134,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     """
     from .transport import TOKEN_METHODS, create_session
 
+    check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
     url = endpoint + api_settings.validated("TOKEN_PATH")
     host = _host(endpoint)
     try:
@@ -180,10 +181,11 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        kind = (response.headers.get("Content-Type") or "no content type").split(";")[0]
+        # Nothing about the answer itself (type, size): messages must not describe
+        # whatever service answered (issue 10: "Test connectivity" is no scanner).
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} answered 200 for credential {credential!r} "
-            f"with a body that is not a JSON object ({kind}, {len(response.content)} bytes)",
+            "with a body that is not a JSON object",
             credential=credential,
             status_code=status,
         )

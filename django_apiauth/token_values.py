@@ -3,6 +3,11 @@
 Both live in process memory on the monotonic clock and travel through the
 shared cache with a wall-clock instant (monotonic clocks are not comparable
 between hosts); each knows how to turn itself into a cache value and back.
+
+Nothing read from the shared cache is trusted further than this app would
+have written it: a token value names the cache key it was written under
+(inside the authenticated ciphertext), and a block never lasts longer than
+its documented maximum, whatever ``until`` the cache holds.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import random
 from typing import Any
 
 from . import clock, crypto
@@ -28,26 +34,68 @@ log = logging.getLogger("django_apiauth.tokens")
 #: replayed into a credential column, nor the other way round.
 CACHE_CONTEXT = "django_apiauth.token_cache"
 
+#: How long an ``invalid_client`` answer is remembered, fleet-wide (seconds);
+#: also the most any ``invalid_client`` block read from the cache is honoured.
+INVALID_CLIENT_MEMORY = 30
+#: The longest fleet-wide pause a ``Retry-After`` (or a block read from the cache) imposes.
+MAX_BACKOFF = 300
+#: The refresh starts this many measured fetch latencies before the token goes out of use.
+LATENCY_FACTOR = 2.0
+#: Up to this fraction is added at random, so the processes of a fleet do not all
+#: reach for the lease at the same instant.
+REFRESH_JITTER = 0.25
+
+
+def refresh_margin(lifetime: float, latency: float) -> float:
+    """Seconds before a token goes out of use when its refresh starts.
+
+    At least ``REFRESH_MARGIN``; more when fetching takes longer (twice the
+    measured latency, plus jitter), so the refresh is done before anyone needs
+    it; never more than a quarter of the lifetime, so a short-lived token is not
+    refreshed on every call (nor the fleet fetching 1.7 times per lifetime).
+    """
+    sized = LATENCY_FACTOR * latency * (1 + REFRESH_JITTER * random.random())  # noqa: S311 - jitter, not a secret
+    return min(max(api_settings.validated("REFRESH_MARGIN"), sized), lifetime / 4)
+
 
 class Token:
     """An access token as held in process memory. ``repr`` never shows the value.
 
-    ``use_until`` and ``refresh_at`` are monotonic instants;
+    ``use_until``, ``refresh_at`` and ``issued_at`` are monotonic instants;
     ``expires_at_wall`` is the provider's expiry on the wall clock (for the
-    shared cache); ``lifetime`` is the ``expires_in`` the provider granted.
+    shared cache); ``lifetime`` is the ``expires_in`` the provider granted;
+    ``latency`` how long fetching it took (what sizes the refresh window).
     """
 
-    __slots__ = ("expires_at_wall", "header", "lifetime", "refresh_at", "use_until", "value")
+    __slots__ = (
+        "expires_at_wall",
+        "header",
+        "issued_at",
+        "latency",
+        "lifetime",
+        "refresh_at",
+        "use_until",
+        "value",
+    )
 
-    def __init__(self, value: str, *, lifetime: float, expires_at: float, expires_at_wall: float):
+    def __init__(
+        self,
+        value: str,
+        *,
+        lifetime: float,
+        expires_at: float,
+        expires_at_wall: float,
+        latency: float = 0.0,
+    ):
         leeway = min(api_settings.validated("EXPIRY_LEEWAY"), lifetime / 4)
-        margin = min(api_settings.validated("REFRESH_MARGIN"), lifetime / 4)
         self.value = value
         self.header = "Bearer " + value
         self.lifetime = lifetime
+        self.latency = latency
         self.expires_at_wall = expires_at_wall
+        self.issued_at = expires_at - lifetime
         self.use_until = expires_at - leeway
-        self.refresh_at = self.use_until - margin
+        self.refresh_at = self.use_until - refresh_margin(lifetime, latency)
 
     def __repr__(self) -> str:
         return f"<Token usable for {max(0.0, self.use_until - clock.current.monotonic()):.0f}s>"
@@ -66,21 +114,41 @@ class Token:
         copy.refresh_at = min(clock.current.monotonic() + delay, self.use_until)
         return copy
 
-    def as_cache_value(self) -> str:
-        """The token encrypted with the key ring, with what a reader needs to time it."""
-        payload = json.dumps({"t": self.value, "exp": self.expires_at_wall, "life": self.lifetime})
+    def as_cache_value(self, key: str) -> str:
+        """The token encrypted with the key ring, bound to the cache ``key`` it is stored under.
+
+        The key travels inside the authenticated ciphertext: a value copied under
+        another credential's key (by someone with access to the cache) is refused.
+        """
+        payload = json.dumps(
+            {
+                "k": key,
+                "t": self.value,
+                "exp": self.expires_at_wall,
+                "life": self.lifetime,
+                "lat": self.latency,
+            }
+        )
         return crypto.encrypt(payload, context=CACHE_CONTEXT)
 
     @classmethod
-    def from_cache_value(cls, stored: Any, credential: str) -> Token | None:
-        """The token in a shared-cache value, or ``None`` if unreadable or no longer usable."""
+    def from_cache_value(cls, stored: Any, credential: str, key: str) -> Token | None:
+        """The token in the value stored under ``key``, or ``None`` if unreadable or unusable."""
         if not isinstance(stored, str):
             return None
         try:
             data = json.loads(crypto.decrypt(stored, context=CACHE_CONTEXT))
             value, expires_wall, lifetime = str(data["t"]), float(data["exp"]), float(data["life"])
-        except (ApiAuthError, ValueError, KeyError, TypeError):
+            latency = min(max(float(data.get("lat", 0.0)), 0.0), lifetime)
+            bound_to = data["k"]
+        except (ApiAuthError, ValueError, KeyError, TypeError, AttributeError):
             log.debug("ignoring an unreadable shared token for %r", credential)
+            return None
+        if bound_to != key:
+            log.warning(
+                "ignoring a shared token of %r stored under another cache key (copied there?)",
+                credential,
+            )
             return None
         if not value or not 0 < lifetime <= MAX_LIFETIME:
             return None
@@ -93,6 +161,7 @@ class Token:
             lifetime=lifetime,
             expires_at=now.monotonic() + remaining,
             expires_at_wall=expires_wall,
+            latency=latency,
         )
         return token if now.monotonic() < token.use_until else None
 
@@ -101,12 +170,17 @@ class Block:
     """The provider said "stop asking for now" (``invalid_client`` or ``Retry-After``).
 
     ``until_wall`` is for the shared cache; this process decides on ``until_mono``,
-    so a wall clock stepping back cannot stretch a block it holds.
+    so a wall clock stepping back cannot stretch a block it holds. A block lasts
+    at most :data:`INVALID_CLIENT_MEMORY` (``"invalid"``) or :data:`MAX_BACKOFF`
+    (``"backoff"``) seconds from now, whatever ``until_wall`` says: a value
+    forged in the cache cannot stop the fleet for longer.
     """
 
     __slots__ = ("error", "kind", "status_code", "until_mono", "until_wall")
 
     def __init__(self, kind: str, until_wall: float, status_code: int | None, error: str | None):
+        longest = INVALID_CLIENT_MEMORY if kind == "invalid" else MAX_BACKOFF
+        until_wall = min(until_wall, clock.current.wall() + longest)
         self.kind = kind
         self.until_wall = until_wall
         self.until_mono = clock.current.monotonic() + (until_wall - clock.current.wall())
@@ -124,7 +198,12 @@ class Block:
         if not isinstance(value, dict):
             return None
         until = value.get("until")
-        if not isinstance(until, (int, float)) or until <= clock.current.wall():
+        if (
+            not isinstance(until, (int, float))
+            or isinstance(until, bool)
+            or not math.isfinite(until)
+            or until <= clock.current.wall()
+        ):
             return None
         # Whatever else is in the cache only ever reaches a message if it is well-formed.
         status, error = value.get("status"), value.get("error")

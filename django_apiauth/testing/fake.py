@@ -8,6 +8,7 @@ server (:mod:`.endpoints`). Requires the ``responses`` package
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import responses
 
-from .. import tokens
+from .. import endpoints, tokens
 from . import notifications
 from .endpoints import ROUTES, ProviderRequest, answer
 from .state import Account, SandboxState
@@ -120,6 +121,7 @@ class FakeProvider:
         state.token_path = token_path
         self.mock = mock or responses.RequestsMock(assert_all_requests_are_fired=False)
         self._owns_mock = mock is None
+        self._allowed_host = contextlib.ExitStack()
         for path, (methods, kind, _, _) in ROUTES.items():
             if kind != "control":
                 for method in methods:
@@ -168,8 +170,12 @@ class FakeProvider:
 
     def start(self) -> FakeProvider:
         """Intercept ``requests`` and serve the async client (and forget tokens held in
-        this process's memory)."""
+        this process's memory).
+
+        While started, its host counts as one of ``APIAUTH['ALLOWED_HOSTS']``.
+        """
         tokens.clear_process_memory()
+        self._allowed_host.enter_context(endpoints.allow_host(self.base_url))
         if self._owns_mock:
             self.mock.start()
         self._stop_serving_httpx = serve_async_clients(self.base_url, self.state)
@@ -180,6 +186,7 @@ class FakeProvider:
             self.mock.stop()
             self.mock.reset()
         getattr(self, "_stop_serving_httpx", _nothing)()
+        self._allowed_host.close()
         tokens.clear_process_memory()
 
     def __enter__(self) -> FakeProvider:

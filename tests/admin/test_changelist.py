@@ -147,7 +147,10 @@ def test_undecryptable_row_is_repaired_by_typing_new_secrets(admin_client, undec
     assert repaired.api_key == "repaired_key_0123456789"
 
 
-def test_unknown_environment_is_flagged_without_breaking_the_page(admin_client):
-    make("shop-moon", environment="moon")  # e.g. an environment removed from settings
+def test_unknown_environment_is_flagged_without_breaking_the_page(admin_client, settings):
+    moon = {"moon": "https://moon.example"}
+    settings.APIAUTH = {**settings.APIAUTH, "ENVIRONMENTS": moon}
+    make("shop-moon", environment="moon")
+    del settings.APIAUTH["ENVIRONMENTS"]  # an environment removed from settings
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "unknown environment &#x27;moon&#x27;" in html

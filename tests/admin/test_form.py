@@ -117,7 +117,7 @@ def test_plain_http_base_url_is_refused_on_the_field(admin_client, credential):
 
 def test_http_loopback_base_url_is_accepted_when_allowed(admin_client, credential, settings):
     settings.APIAUTH = {**settings.APIAUTH, "ALLOW_INSECURE_LOOPBACK": True}
-    saved = post_change(admin_client, credential, base_url="http://127.0.0.1:8001")
+    saved = post_change(admin_client, credential, base_url="http://127.0.0.1:8001", **SECRETS)
     assert saved.endpoint == "http://127.0.0.1:8001"
 
 
@@ -131,7 +131,7 @@ def test_environment_choices_follow_the_settings(admin_client, credential, setti
         **settings.APIAUTH,
         "ENVIRONMENTS": {**settings.APIAUTH.get("ENVIRONMENTS", {}), "eu": "https://eu.example"},
     }
-    saved = post_change(admin_client, credential, environment="eu")
+    saved = post_change(admin_client, credential, environment="eu", **SECRETS)
     assert saved.endpoint == "https://eu.example"
 
 

@@ -24,7 +24,8 @@ BASE = "https://provider.example"
 
 
 @pytest.fixture
-def provider():
+def provider(settings):
+    settings.APIAUTH = {**settings.APIAUTH, "ALLOWED_HOSTS": ["provider.example"]}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
 

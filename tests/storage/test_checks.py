@@ -115,6 +115,8 @@ BAD_VALUES = [
     ("NOTIFICATION_RETENTION_DAYS", 0, "django_apiauth.E018"),
     ("NOTIFICATION_RETENTION_DAYS", 1.5, "django_apiauth.E018"),
     ("NOTIFICATION_CLAIM_TIMEOUT", 0, "django_apiauth.E019"),
+    ("ALLOWED_HOSTS", "api.example.com", "django_apiauth.E020"),
+    ("ALLOWED_HOSTS", ["https://api.example.com/"], "django_apiauth.E020"),
 ]
 
 

@@ -81,7 +81,7 @@ def test_keys_from_environment_variable(settings, monkeypatch, new_key):
     settings.APIAUTH = {}
     monkeypatch.setenv("APIAUTH_ENCRYPTION_KEYS", f"{new_key}, {crypto.generate_key()}")
     ring = crypto.get_key_ring()
-    assert len(ring.keys) == 2
+    assert len([key for key in ring.keys if not key.derived_from_secret_key]) == 2
     assert not ring.primary.derived_from_secret_key
     assert crypto.decrypt(crypto.encrypt("env")) == "env"
 

@@ -77,3 +77,34 @@ class HookedCache(LocMemCache):
         if hook is not None:
             hook()
         return super().delete(*args, **kwargs)
+
+
+class HangingCache(LocMemCache):
+    """A LocMem cache whose every read and write hangs until ``release`` is set (a frozen Redis)."""
+
+    release = None
+    calls = 0
+
+    def _hang(self):
+        type(self).calls += 1
+        type(self).release.wait(30)
+
+    def get(self, *args, **kwargs):
+        self._hang()
+        return super().get(*args, **kwargs)
+
+    def get_many(self, *args, **kwargs):
+        self._hang()
+        return super().get_many(*args, **kwargs)
+
+    def set(self, *args, **kwargs):
+        self._hang()
+        return super().set(*args, **kwargs)
+
+    def add(self, *args, **kwargs):
+        self._hang()
+        return super().add(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._hang()
+        return super().delete(*args, **kwargs)

@@ -12,7 +12,7 @@ import pytest
 import requests
 from django.core.cache import caches
 
-from django_apiauth import tokens
+from django_apiauth import token_memory
 from django_apiauth.auth import DashboardBasicAuth
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ApiAuthError
@@ -121,7 +121,8 @@ def test_nothing_secret_leaks_anywhere(provider, db, all_logs, apiauth, clock, s
     texts += seen
     texts += [repr(client), repr(client.store), repr(credential), str(credential)]
     texts += [repr(client.store.cached()), repr(DashboardBasicAuth(credential))]
-    texts += [repr(tokens._memory), repr(tokens._blocks)]
+    texts += [repr(token_memory.slots())]
+    texts += [repr(b) for slot in token_memory.slots() for b in slot.blocks.values()]
     texts += cache_contents()
     haystack = "\n".join(texts)
 

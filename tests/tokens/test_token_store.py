@@ -14,7 +14,7 @@ from django.core.cache import caches
 from django_apiauth import crypto, tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
-from django_apiauth.tokens import CACHE_CONTEXT, TokenStore
+from django_apiauth.tokens import CACHE_CONTEXT, Token, TokenStore
 
 from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
@@ -159,15 +159,38 @@ def test_the_refresh_margin_is_at_most_a_quarter_of_the_lifetime(
     assert provider.token_requests == 1
 
 
-def test_within_the_margin_one_call_refreshes_ahead(api_client, provider, clock, apiauth):
+def settled(store):
+    """The token once the background obtain running now (if any) is done."""
+    return store.pending().result(timeout=10)
+
+
+def test_within_the_margin_a_call_gets_the_current_token_and_a_refresh_starts_behind_it(
+    api_client, provider, clock, apiauth
+):
     apiauth(REFRESH_MARGIN=60, EXPIRY_LEEWAY=10)
     old = api_client.access_token()
     clock.advance(600 - 10 - 30)  # 30 s before the token stops being used
-    new = api_client.access_token()
+    assert api_client.access_token() == old  # at once: the refresh runs in the background
+    new = settled(api_client.store).value
     assert new != old
-    assert provider.token_requests == 2
     assert api_client.access_token() == new
     assert provider.token_requests == 2
+
+
+def test_the_refresh_window_grows_with_the_measured_fetch_latency(
+    api_client, provider, clock, apiauth
+):
+    apiauth(REFRESH_MARGIN=1, EXPIRY_LEEWAY=10)
+    provider.before_token_request = lambda request: clock.advance(20)  # a 20 s fetch
+    token = api_client.store.get()
+    # Twice the latency (plus jitter), not the 1 s floor: the refresh is done in time.
+    assert token.use_until - token.refresh_at >= 40
+
+
+def test_the_refresh_window_is_at_least_the_refresh_margin(api_client, clock, apiauth):
+    apiauth(REFRESH_MARGIN=45, EXPIRY_LEEWAY=10)
+    token = api_client.store.get()
+    assert token.use_until - token.refresh_at == 45
 
 
 def test_an_expired_token_is_never_served(api_client, provider, clock):
@@ -187,6 +210,7 @@ def test_a_failed_refresh_keeps_the_valid_token_serving_and_logs_it(
     provider.fail_token_requests(3, status=503)
     with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
         assert api_client.access_token() == old
+        assert settled(api_client.store).value == old
     assert "refreshing the access token of 'shop' failed (TokenEndpointError)" in caplog.text
     assert old not in caplog.text
 
@@ -197,23 +221,33 @@ def test_a_failed_refresh_is_retried_later_not_on_every_call(api_client, provide
     provider.fail_token_requests(100, status=503)
     for _ in range(20):
         api_client.access_token()
+        settled(api_client.store)
     attempts = provider.token_requests
     clock.advance(5)
     api_client.access_token()
+    settled(api_client.store)
     assert attempts == 1 + 3  # the first token, then one refresh attempt (3 tries)
     assert provider.token_requests == attempts + 3  # retried once the pause was over
 
 
+def published_by_another_process(store, clock, value="from-another-process"):
+    """Put a fresh token in the shared cache, as another process's refresh does."""
+    token = Token(
+        value, lifetime=600, expires_at=clock.mono + 600, expires_at_wall=clock.wall_time + 600
+    )
+    caches["default"].set(store.key, token.as_cache_value(store.key), 590)
+    return value
+
+
 def test_a_refresh_done_by_another_process_is_adopted(api_client, provider, clock):
-    api_client.access_token()
+    store = api_client.store
+    store.get()
     clock.advance(560)
-    other = ApiClient(api_client.credential)
-    saved = dict(tokens._memory)
-    another_process()
-    refreshed = other.access_token()  # the other process is in its margin too: it refreshes
-    tokens._memory.update(saved)  # back in our process, holding the old token
-    assert api_client.access_token() == refreshed
-    assert provider.token_requests == 2
+    caches["default"].add(store.lease_key, "another-process", timeout=10)
+    refreshed = published_by_another_process(store, clock)
+    store.get()  # in the margin: starts the background refresh, which finds the lease taken
+    assert settled(store).value == refreshed
+    assert provider.token_requests == 1
 
 
 def test_a_wall_clock_jump_does_not_touch_a_token_in_memory(api_client, provider, clock):
@@ -276,36 +310,29 @@ def test_during_a_refresh_other_threads_keep_the_current_token_without_waiting(
         release.wait(5)
 
     provider.before_token_request = blocked_answer
-    refresher = threading.Thread(target=api_client.access_token)
-    refresher.start()
+    assert api_client.access_token() == old  # starts the refresh
     assert refreshing.wait(5)
     try:
         assert api_client.access_token() == old  # not blocked behind the refresh
     finally:
         release.set()
-        refresher.join()
-    assert api_client.access_token() != old
+    assert settled(api_client.store).value != old
 
 
 def test_a_caller_waits_for_another_process_holding_the_lease(api_client, provider, clock):
     store = api_client.store
     caches["default"].add(store.lease_key, "someone-else", timeout=10)
-    publisher = ApiClient(api_client.credential)
+    published = []
 
     def other_process_publishes(seconds):
         clock.advance(seconds)
-        if provider.token_requests == 0:
-            saved = dict(tokens._memory)
-            caches["default"].delete(store.lease_key)
-            publisher.store._fetch(None)  # the holder fetches and publishes
-            caches["default"].add(store.lease_key, "someone-else", timeout=10)
-            tokens._memory.clear()
-            tokens._memory.update(saved)
+        if not published:
+            published.append(published_by_another_process(store, clock))
 
     clock.on_sleep = other_process_publishes
     token = store.get()
-    assert provider.token_requests == 1
-    assert token.value == publisher.store.cached().value
+    assert provider.token_requests == 0
+    assert token.value == published[0]
 
 
 def test_a_dead_lease_holder_is_waited_out_then_the_caller_fetches(api_client, provider, apiauth):
@@ -469,7 +496,7 @@ def test_a_call_racing_an_invalidation_does_not_bring_the_token_back(
     # it inline, just before the shared value is deleted).
     hooked_cache.before_delete = api_client.store.get
     api_client.store.invalidate(dead if compare else None)
-    assert api_client.store.cached() is None
+    assert getattr(api_client.store.cached(), "value", None) != dead
     assert api_client.access_token() != dead
     assert provider.token_requests == 2
 

@@ -87,13 +87,17 @@ class Command(BaseCommand):
         creating = cred is None
         if creating:
             cred = ApiCredential(name=name)
+        before = (cred.environment, cred.base_url)
         for fld in ("environment", "base_url", "dashboard_username", "merchant_uid", "is_active"):
             if options.get(fld) is not None:
                 setattr(cred, fld, options[fld])
+        # Secrets are bound to their endpoint: a new one needs them typed again.
+        moved = not creating and (cred.environment, cred.base_url) != before
         interactive = not no_input and sys.stdin.isatty()
         kept = []  # stored secrets left as they are: nothing to validate
         for fld, (_env, required) in SECRET_FIELDS.items():
-            value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=creating)
+            prompt = creating or moved
+            value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=prompt)
             if value is not None:
                 setattr(cred, fld, value)
             elif not creating:
@@ -108,6 +112,14 @@ class Command(BaseCommand):
             # must not stop an operator from fixing the others (it is saved unchanged).
             cred.full_clean(exclude=kept)
         except ValidationError as err:
+            stale = [fld for fld in err.message_dict if fld in kept]
+            if moved and stale and len(stale) == len(err.message_dict):
+                envs = ", ".join(f"${options[f'{fld}_env']}" for fld in stale)
+                raise CommandError(
+                    f"the endpoint of {name!r} changes, and its stored secrets were entered "
+                    f"for the old one: set {envs} (or run interactively to be prompted) to "
+                    f"enter {', '.join(stale)} again for the new endpoint. Nothing was changed."
+                ) from None
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in err.message_dict.items())
             raise CommandError(f"credential {name!r} is invalid: {problems}") from None
         cred.save()

@@ -43,18 +43,23 @@ class Command(BaseCommand):
                 f"Would re-encrypt {report.rotated} value(s) and encrypt "
                 f"{report.encrypted_plaintext} plaintext value(s)."
             )
+            if report.bound:
+                self.stdout.write(f"Would bind {report.bound} value(s) to their row and endpoint.")
         else:
             self.stdout.write(
                 f"Re-encrypted {report.rotated} value(s), encrypted "
                 f"{report.encrypted_plaintext} plaintext value(s); "
                 f"{report.rows_updated} row(s) updated."
             )
+            if report.bound:
+                self.stdout.write(f"Bound {report.bound} value(s) to their row and endpoint.")
         for bad in report.undecryptable:
             self.stderr.write(f"UNDECRYPTABLE {bad.label} pk={bad.pk} {bad.field}: {bad.reason}")
         if report.undecryptable:
             raise CommandError(
                 f"{len(report.undecryptable)} value(s) could not be decrypted and were left "
-                "unchanged; add the missing key to the ring (after the primary) and re-run."
+                "unchanged; add the missing key to the ring (after the primary), or enter "
+                "again the secrets of credentials whose endpoint changed, and re-run."
             )
         self.stdout.write(
             self.style.SUCCESS("Done." if not dry_run else "Dry run: nothing changed.")

@@ -1,0 +1,132 @@
+"""Daemon threads that do the token store's waiting, so that callers do not.
+
+Two kinds:
+
+* :func:`start` runs one job in a thread of its own and hands back a
+  :class:`~concurrent.futures.Future` — a token obtain or a token fetch, at most
+  one of each per credential per process (the token store sees to that);
+* :class:`Runner` is a few long-lived threads that run short operations (cache
+  calls) for a caller that waits with a deadline: a hung socket keeps a runner
+  thread, never the caller.
+
+Daemon threads, not ``concurrent.futures`` executors: an executor's threads are
+joined at interpreter exit, so a hung Redis or token endpoint would hold a
+worker's shutdown hostage. Every job here is bounded by its own timeouts anyway.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, InvalidStateError
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def running_future() -> Future[Any]:
+    """A future already marked running: ``cancel()`` cannot take it away from its other waiters.
+
+    (``asyncio.wrap_future`` cancels the wrapped future when the awaiting task
+    is cancelled; a token obtain is shared, so one impatient task must not end
+    it for the rest.)
+    """
+    future: Future[Any] = Future()
+    future.set_running_or_notify_cancel()
+    return future
+
+
+def settle(future: Future[Any], outcome: Any) -> None:
+    """Resolve ``future`` with ``outcome`` (an exception is raised to its waiters); once only."""
+    if future.done():
+        return
+    # InvalidStateError (3.8+): settled meanwhile by another thread, which is fine.
+    with contextlib.suppress(InvalidStateError):
+        if isinstance(outcome, BaseException):
+            future.set_exception(outcome)
+        else:
+            future.set_result(outcome)
+
+
+def start(job: Callable[..., T], *args: Any, name: str) -> Future[T]:
+    """Run ``job(*args)`` in a new daemon thread; its outcome settles the returned future."""
+    future = running_future()
+
+    def run() -> None:
+        try:
+            outcome = job(*args)
+        except BaseException as err:  # handed to the waiters, who re-raise it
+            outcome = err
+        settle(future, outcome)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return future
+
+
+class Runner:
+    """Daemon threads running submitted calls in order of arrival.
+
+    A thread stuck in a hung call is replaced: a call never queues behind a
+    hang when no thread is idle, a new one starts. Up to ``size`` threads stay
+    for later calls; extra ones end after ``IDLE_EXIT`` seconds without work.
+    """
+
+    IDLE_EXIT = 30.0
+
+    def __init__(self, size: int, name: str) -> None:
+        self.size = size
+        self.name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, call: Callable[..., T], *args: Any) -> Future[T]:
+        """Queue ``call(*args)``; a caller that gives up waiting may ``cancel()`` it.
+
+        A cancelled call that has not started never runs (a late cache write
+        after the caller moved on would only confuse the next reader).
+        """
+        future: Future[T] = Future()
+        with self._lock:
+            if self._idle == 0:
+                self._threads += 1
+                self._idle += 1
+                index = self._threads
+                threading.Thread(
+                    target=self._work, name=f"{self.name}-{index}", daemon=True
+                ).start()
+            self._idle -= 1  # taken by this call (given back when a thread is done with it)
+        self._queue.put((future, call, args))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            try:
+                future, call, args = self._queue.get(timeout=self.IDLE_EXIT)
+            except queue.Empty:
+                with self._lock:
+                    if self._threads > self.size and self._idle > 0:
+                        self._threads -= 1
+                        self._idle -= 1
+                        return
+                continue
+            if future.set_running_or_notify_cancel():
+                try:
+                    outcome = call(*args)
+                except BaseException as err:
+                    outcome = err
+                settle(future, outcome)
+            with self._lock:
+                self._idle += 1
+
+
+def after_fork(reset: Callable[[], None]) -> None:
+    """Run ``reset`` in a forked child: the parent's threads do not exist there."""
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=reset)

@@ -1,0 +1,77 @@
+"""How the token store's time budgets relate: fetch, lease, refresh window, cache.
+
+One place that knows how long a token fetch can take at worst and which
+settings cannot hold together, for the store (how long a cold caller waits)
+and for the system checks (which refuse contradictory settings).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .conf import api_settings
+
+
+def fetch_budget() -> float:
+    """The longest a token fetch can take: every attempt running into both timeouts."""
+    timeout = api_settings.validated("TIMEOUT")
+    per_attempt = sum(timeout) if isinstance(timeout, tuple) else 2 * timeout
+    return (api_settings.validated("MAX_RETRIES") + 1) * per_attempt
+
+
+def cold_wait_limit() -> float:
+    """How long a caller with no usable token waits for one before giving up.
+
+    A fetch of its own (the whole budget), after a lease holder that died just
+    before (the lease's lifetime), plus a second for the bookkeeping.
+    """
+    return fetch_budget() + api_settings.validated("LOCK_TIMEOUT") + 1.0
+
+
+class Conflict(NamedTuple):
+    check_id: str
+    message: str
+    hint: str
+
+
+def conflicts() -> list[Conflict]:
+    """Settings that contradict each other (empty when any of them is invalid by itself)."""
+    try:
+        margin = api_settings.validated("REFRESH_MARGIN")
+        lease = api_settings.validated("LOCK_TIMEOUT")
+        cache = api_settings.validated("CACHE_TIMEOUT")
+        budget = fetch_budget()
+    except Exception:  # reported by the setting's own check
+        return []
+    found = []
+    if lease >= margin:
+        found.append(
+            Conflict(
+                "django_apiauth.E022",
+                f"APIAUTH['LOCK_TIMEOUT'] ({lease:g}s) is not shorter than "
+                f"APIAUTH['REFRESH_MARGIN'] ({margin:g}s): when the process refreshing a "
+                "token dies, its lease outlives the refresh window and callers wait for it.",
+                "Make LOCK_TIMEOUT shorter than REFRESH_MARGIN (defaults: 10 and 60).",
+            )
+        )
+    if budget >= margin:
+        found.append(
+            Conflict(
+                "django_apiauth.E023",
+                f"A token fetch may take up to {budget:g}s ((MAX_RETRIES + 1) x the "
+                f"connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
+                f"({margin:g}s): a slow refresh would end after the token, and callers wait.",
+                "Lower TIMEOUT or MAX_RETRIES, or raise REFRESH_MARGIN above the fetch budget.",
+            )
+        )
+    if 6 * cache >= lease:
+        found.append(
+            Conflict(
+                "django_apiauth.E024",
+                f"APIAUTH['CACHE_TIMEOUT'] ({cache:g}s) is too long for APIAUTH['LOCK_TIMEOUT'] "
+                f"({lease:g}s): the lease is renewed every third of its lifetime, with two "
+                "cache calls each time.",
+                "Keep CACHE_TIMEOUT under a sixth of LOCK_TIMEOUT (defaults: 0.25 and 10).",
+            )
+        )
+    return found
