@@ -26,8 +26,9 @@ try:
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise ImportError('the async client needs httpx: pip install "django-apiauth[async]"') from err
 
-from .async_auth import AsyncBearer, dashboard_basic_auth, is_token_rejected
-from .async_transport import create_async_http_client
+from .async_auth import AsyncBearer, AsyncDashboardBasicAuth
+from .async_transport import create_async_http_client, without_secrets
+from .auth import is_token_rejection
 from .check_result import CheckResult
 from .client import AUTH_MODES, ApiClient
 from .conf import api_settings
@@ -146,11 +147,21 @@ class AsyncApiClient:
         follow = kwargs.pop("follow_redirects", auth == "none")
         if kwargs.get("timeout", httpx.USE_CLIENT_DEFAULT) is None:
             del kwargs["timeout"]  # None would mean "no timeout" to httpx
+        url = self.url(path)
+        try:
+            return await self._send(method.upper(), url, auth, follow, kwargs)
+        except Exception as err:
+            failure = without_secrets(err, method, url)
+        raise failure from None  # out of the except block: nothing chained
+
+    async def _send(
+        self, method: str, url: str, auth: str, follow: bool, kwargs: dict[str, Any]
+    ) -> httpx.Response:
         http = self.http
-        request = http.build_request(method.upper(), self.url(path), **kwargs)
+        request = http.build_request(method, url, **kwargs)
         if auth == "token":
             return await self._send_with_token(http, request, follow)
-        basic = dashboard_basic_auth(self.credential) if auth == "basic" else None
+        basic = AsyncDashboardBasicAuth(self.credential) if auth == "basic" else None
         return await http.send(request, auth=basic, follow_redirects=follow)
 
     async def _send_with_token(
@@ -159,7 +170,7 @@ class AsyncApiClient:
         bearer = self.bearer
         request.headers["Authorization"] = (await bearer.token()).header
         response = await http.send(request, follow_redirects=follow)
-        if not is_token_rejected(response):
+        if not is_token_rejection(response.status_code, response.headers):
             return response
         # The token of the hop that was refused: httpx strips it on a redirect to
         # another origin, and replaying there would hand that origin a token.
@@ -168,7 +179,10 @@ class AsyncApiClient:
             return response
         if not isinstance(request.stream, httpx.ByteStream):
             return response  # a streamed body is gone; the next call uses a new token
-        request.headers["Authorization"] = (await bearer.wait()).header
+        token = await bearer.token()
+        if token.value == sent:
+            return response
+        request.headers["Authorization"] = token.header
         replay = await http.send(request, follow_redirects=follow)
         replay.history = [*response.history, response, *replay.history]
         return replay

@@ -28,8 +28,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import transport
 from .conf import api_settings
-from .endpoints import check_url_is_secure
+from .endpoints import check_url_is_secure, without_userinfo
 from .transport import IDEMPOTENT_METHODS, RETRY_STATUSES, USER_AGENT, PoliteRetry, build_retry
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "httpx_timeout",
     "stand_in",
     "tls_verify",
+    "without_secrets",
 ]
 
 #: Failures where the request never reached the server: safe to retry whatever the method.
@@ -209,3 +211,25 @@ def create_async_http_client(
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=False,
     )
+
+
+def without_secrets(err: Exception, method: str, url: str) -> Exception:
+    """The error to raise, in place of ``err``, to the caller of an async call.
+
+    As ``transport.without_secrets`` does for requests: the frames of httpx
+    and httpcore hold the ``Authorization`` header and its text may quote a
+    URL, so an ``httpx`` error becomes a new one of the same class (``except
+    httpx.TimeoutException`` still works) naming the method, host and path and
+    the cause; any other error is kept with no traceback and no chained cause.
+    The caller raises it outside its ``except`` block ``from None``.
+    """
+    if not isinstance(err, httpx.HTTPError):
+        return transport.without_secrets(err, method, url)
+    parts = urlsplit(without_userinfo(url))
+    timed_out = isinstance(err, httpx.TimeoutException)
+    cause = "timed out" if timed_out else f"failed ({type(err).__name__})"
+    message = f"{method.upper()} {parts.netloc}{parts.path} {cause}"
+    try:
+        return type(err)(message)
+    except Exception:  # a subclass with another signature (HTTPStatusError): the base will do
+        return httpx.TransportError(message)

@@ -105,32 +105,53 @@ class BearerTokenAuth(AuthBase):
         return replay
 
 
+def utf8_basic_auth(username: Any, password: Any) -> HTTPBasicAuth | None:
+    """HTTP Basic of the UTF-8 bytes of ``username:password``; ``None`` if one is not text.
+
+    ``requests`` encodes a ``str`` as Latin-1 (``€`` raises, ``é`` goes out as a
+    byte the provider cannot read) but sends ``bytes`` as they are, so its own
+    encoder gets UTF-8 bytes: what the provider's merchant plugins send (RFC 7617
+    ``charset="UTF-8"``). A value UTF-8 cannot encode (a lone surrogate) gives
+    ``None`` for the caller to refuse: a ``UnicodeEncodeError`` would carry the
+    whole secret in its ``.object``.
+    """
+    encoded = []
+    for part in (username, password):
+        if not isinstance(part, str):
+            return None
+        try:
+            encoded.append(part.encode("utf-8"))
+        except UnicodeEncodeError:
+            return None  # dropped here, never raised or chained: it holds the secret
+    return HTTPBasicAuth(*encoded)
+
+
 class DashboardBasicAuth(AuthBase):
-    """HTTP Basic with the credential's dashboard login (requests' own encoder).
+    """HTTP Basic with the credential's dashboard login (UTF-8, requests' own encoder).
 
     Raises ``ConfigurationError`` naming the credential when it has no dashboard
-    login, before any request is built.
+    login, before any request is built. No local variable holds the login, so
+    no error report can show it.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
-        self._basic = HTTPBasicAuth(*dashboard_login(credential))
         self.name = credential.name
+        for field in ("dashboard_username", "dashboard_password"):
+            if not getattr(credential, field):
+                raise ConfigurationError(
+                    f"credential {self.name!r} has no dashboard login ({field} is empty); "
+                    "set it to use auth='basic'"
+                )
+        basic = utf8_basic_auth(credential.dashboard_username, credential.dashboard_password)
+        if basic is None:
+            raise ConfigurationError(
+                f"the dashboard login of credential {self.name!r} is not valid Unicode text "
+                "(it holds a lone surrogate); set it again"
+            )
+        self._basic = basic
 
     def __repr__(self) -> str:
         return f"<DashboardBasicAuth credential={self.name!r}>"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         return self._basic(r)
-
-
-def dashboard_login(credential: ApiCredential) -> tuple[str, str]:
-    """The dashboard ``(username, password)``; ``ConfigurationError`` naming what is missing."""
-    username = credential.dashboard_username
-    password = credential.dashboard_password
-    if not username or not password:
-        missing = "dashboard_username" if not username else "dashboard_password"
-        raise ConfigurationError(
-            f"credential {credential.name!r} has no dashboard login ({missing} is empty); "
-            "set it to use auth='basic'"
-        )
-    return username, password

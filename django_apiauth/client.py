@@ -22,7 +22,7 @@ from .conf import api_settings
 from .endpoints import check_host_is_allowed
 from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
 from .tokens import TokenStore
-from .transport import create_session
+from .transport import create_session, without_secrets
 
 if TYPE_CHECKING:
     from .models import ApiCredential
@@ -142,13 +142,20 @@ class ApiClient:
         """Send ``method path`` with ``auth`` = ``"token"``, ``"basic"`` or ``"none"``.
 
         Raises ``TokenError`` subclasses when no token can be had,
-        ``ConfigurationError`` for a credential that cannot do ``auth``, and
-        ``requests`` exceptions for transport failures of the call itself.
+        ``ConfigurationError`` for a credential that cannot do ``auth`` (or a
+        ``verify`` other than ``True`` or a CA bundle), and ``requests``
+        exceptions for transport failures of the call itself. Their traceback
+        starts here: see ``transport.without_secrets``.
         """
         kwargs["auth"] = self._auth(auth)
         if auth != "none":
             kwargs.setdefault("allow_redirects", False)
-        return self.session.request(method.upper(), self.url(path), **kwargs)
+        url = self.url(path)
+        try:
+            return self.session.request(method.upper(), url, **kwargs)
+        except Exception as err:
+            failure = without_secrets(err, method, url)
+        raise failure from None  # out of the except block: nothing chained
 
     def get(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", path, **kwargs)

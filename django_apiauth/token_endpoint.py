@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import NewConnectionError
-from urllib3.exceptions import TimeoutError as TimeoutError_
 
+from .auth import utf8_basic_auth
 from .conf import api_settings
 from .endpoints import check_host_is_allowed, without_userinfo
 from .exceptions import (
+    ApiAuthError,
+    ConfigurationError,
     InvalidCredentialsError,
     MalformedTokenResponseError,
     TokenEndpointError,
@@ -66,16 +67,6 @@ def _retry_after(response: requests.Response) -> float | None:
     return min(float(seconds), MAX_RETRY_AFTER)
 
 
-def _is_timeout(err: requests.RequestException) -> bool:
-    if isinstance(err, requests.Timeout):
-        return True
-    # After the last retry urllib3 wraps a read timeout in MaxRetryError, which
-    # requests turns into a plain ConnectionError: look at the reason. (A refused
-    # connection, NewConnectionError, subclasses urllib3's timeout error.)
-    reason = getattr(err.args[0], "reason", None) if err.args else None
-    return isinstance(reason, TimeoutError_) and not isinstance(reason, NewConnectionError)
-
-
 def _oauth_error(response: requests.Response) -> str | None:
     """The RFC 6749 ``error`` code of a JSON error answer, if it looks like one."""
     try:
@@ -84,6 +75,35 @@ def _oauth_error(response: requests.Response) -> str | None:
         return None
     error = body.get("error") if isinstance(body, dict) else None
     return error if is_oauth_error_code(error) else None
+
+
+class TokenAnswer:
+    """The fields of a token answer, the access token out of sight of error reports.
+
+    Not a dict, a tuple or a string: Django's reports and Sentry-style readers
+    show a frame's variables by their repr and walk into containers, and an
+    answer refused for its ``expires_in`` or ``token_type`` still holds a
+    token that works.
+    """
+
+    __slots__ = ("access_token", "expires_in", "token_type")
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.access_token = body.get("access_token")
+        self.expires_in = body.get("expires_in")
+        self.token_type = body.get("token_type", "Bearer")
+
+    def __repr__(self) -> str:
+        return "<TokenAnswer>"
+
+
+def _read_answer(response: requests.Response) -> TokenAnswer | None:
+    """The answer's fields, or ``None`` when its body is not a JSON object (never raises)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return TokenAnswer(body) if isinstance(body, dict) else None
 
 
 def _fits_a_header(token: str) -> bool:
@@ -131,28 +151,49 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
 
     Raises ``InvalidCredentialsError``, ``TokenEndpointError`` or
     ``MalformedTokenResponseError``; messages name the credential, never a secret.
-    """
-    from .transport import TOKEN_METHODS, create_session
 
+    Nothing it raises holds a secret in a way an error report shows: the key
+    and secret leave this frame's variables before anything is sent (they live
+    on in the auth object only, whose repr is opaque), and a transport failure
+    is raised outside its ``except`` block, so the ``requests`` error (whose
+    frames hold the Basic header) is neither chained nor in the traceback.
+    """
+    from .transport import TOKEN_METHODS, create_session, is_timeout
+
+    auth = utf8_basic_auth(api_key, api_secret)
+    del api_key, api_secret
+    if auth is None:
+        raise ConfigurationError(
+            f"the API key or secret of credential {credential!r} is not valid Unicode text "
+            "(it holds a lone surrogate); set it again"
+        )
     check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
     url = endpoint + api_settings.validated("TOKEN_PATH")
     host = _host(endpoint)
+    failure: Exception | None = None
     try:
         with create_session(methods=TOKEN_METHODS) as session:
             response = session.post(
                 url,
                 data={"grant_type": "client_credentials"},
-                auth=requests.auth.HTTPBasicAuth(api_key, api_secret),
+                auth=auth,
                 allow_redirects=False,
             )
             response.content  # noqa: B018 - read the body inside the session's lifetime
     except requests.RequestException as err:
         # The host and the exception's class only: never its text, which may quote a URL.
-        cause = "timed out" if _is_timeout(err) else f"failed ({type(err).__name__})"
-        raise TokenEndpointError(
+        cause = "timed out" if is_timeout(err) else f"failed ({type(err).__name__})"
+        failure = TokenEndpointError(
             f"the token request for credential {credential!r} to {host} {cause}",
             credential=credential,
-        ) from err
+        )
+    except ApiAuthError as err:  # the session's own checks (HTTPS policy, TLS settings)
+        failure = err
+    if failure is not None:
+        # Out here nothing is being handled, so nothing is chained; the traceback
+        # starts in this frame, above the frames of requests and urllib3.
+        failure.__cause__ = failure.__context__ = None
+        raise failure.with_traceback(None) from None
 
     status = response.status_code
     if status in (400, 401):
@@ -176,28 +217,25 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
             retry_after=retry_after,
         )
 
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
+    # No variable of this frame holds the token or the body: see TokenAnswer.
+    answer = _read_answer(response)
+    if answer is None:
         # Nothing about the answer itself (type, size): messages must not describe
-        # whatever service answered (issue 10: "Test connectivity" is no scanner).
+        # whatever service answered ("Test connectivity" is no port scanner).
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} answered 200 for credential {credential!r} "
             "with a body that is not a JSON object",
             credential=credential,
             status_code=status,
         )
-    value = body.get("access_token")
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(answer.access_token, str) or not answer.access_token.strip():
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} answered 200 for credential {credential!r} "
             "without an access_token",
             credential=credential,
             status_code=status,
         )
-    if not _fits_a_header(value.strip()):
+    if not _fits_a_header(answer.access_token.strip()):
         # http.client would refuse the header later with the whole value in its message.
         raise MalformedTokenResponseError(
             f"the token endpoint at {host} gave credential {credential!r} an access_token "
@@ -205,7 +243,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
             credential=credential,
             status_code=status,
         )
-    token_type = body.get("token_type", "Bearer")
+    token_type = answer.token_type
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         shown = token_type if isinstance(token_type, str) and len(token_type) <= 20 else "?"
         raise MalformedTokenResponseError(
@@ -214,6 +252,6 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
             credential=credential,
             status_code=status,
         )
-    lifetime = _lifetime(body.get("expires_in"), credential)
+    lifetime = _lifetime(answer.expires_in, credential)
     log.debug("fetched an access token for credential %r (lifetime %.0fs)", credential, lifetime)
-    return Grant(value.strip(), lifetime)
+    return Grant(answer.access_token.strip(), lifetime)

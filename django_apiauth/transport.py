@@ -3,21 +3,28 @@
 Every request the app sends (token fetches and API calls) goes through an
 :class:`ApiSession`, which re-checks the HTTPS policy on *every* URL it sends
 to (redirect hops included), always applies a timeout and refuses to switch
-TLS verification off.
+TLS verification off (``verify`` must be ``True`` or an existing CA bundle,
+per call as in settings: a falsy ``0`` or ``""`` would skip certificate checks).
+
+:func:`without_secrets` gives the caller of an API call a transport error that
+holds no ``Authorization`` header: the frames of ``requests`` and ``urllib3``
+do, and error reports (Django's, Sentry's) show every frame's variables.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import InvalidHeader, MaxRetryError, ResponseError
+from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError, ResponseError
+from urllib3.exceptions import TimeoutError as TimeoutError_
 from urllib3.util.retry import Retry
 
 from . import __version__
-from .conf import api_settings
-from .endpoints import check_url_is_secure
+from .conf import InvalidSetting, api_settings, shown, validate_verify
+from .endpoints import check_url_is_secure, without_userinfo
 from .exceptions import ConfigurationError
 
 USER_AGENT = f"django-apiauth/{__version__} python-requests/{requests.__version__}"
@@ -83,23 +90,45 @@ def build_retry(methods: frozenset[str], total: int | None = None) -> Retry:
     )
 
 
+def checked_verify(value: Any) -> bool | str:
+    """``value`` if it is ``True`` or an existing CA bundle path, else ``ConfigurationError``.
+
+    The validator of ``APIAUTH['VERIFY']`` (check E004) decides, so a per-call
+    ``verify=`` obeys the same rule as the setting: ``False``, ``None``, ``0``,
+    ``""`` (an unset CA-bundle variable) and a missing file are all refused.
+    """
+    try:
+        return validate_verify(value)
+    except InvalidSetting:
+        pass
+    raise ConfigurationError(
+        f"verify={shown(value)} is refused: TLS verification cannot be switched off for "
+        "django-apiauth requests; pass True or the path of an existing CA bundle"
+    )
+
+
 class ApiSession(requests.Session):
     """A ``requests.Session`` that enforces the HTTPS policy, timeouts and TLS verification.
 
     ``send`` is the one method every request passes through, redirect hops
-    included, so the checks live there.
+    included, so the checks live there; ``request`` also refuses an explicit
+    ``verify=None``, which ``requests`` would otherwise read as "the default".
     """
 
     default_timeout: Any = None
+
+    def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+        if "verify" in kwargs:
+            kwargs["verify"] = checked_verify(kwargs["verify"])
+        return super().request(method, url, *args, **kwargs)
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         check_url_is_secure(request.url or "")
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout or api_settings.validated("TIMEOUT")
-        if kwargs.get("verify", self.verify) is False:
-            raise ConfigurationError(
-                "TLS verification cannot be switched off for django-apiauth requests"
-            )
+        verify = kwargs.get("verify", self.verify)
+        if verify is not True:  # the hot path (True) costs nothing
+            kwargs["verify"] = checked_verify(verify)
         return super().send(request, **kwargs)
 
 
@@ -119,3 +148,37 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # loopback only; send() enforces the policy
     return session
+
+
+def is_timeout(err: requests.RequestException) -> bool:
+    """Whether a ``requests`` error is a timeout (connect or read)."""
+    if isinstance(err, requests.Timeout):
+        return True
+    # After the last retry urllib3 wraps a read timeout in MaxRetryError, which
+    # requests turns into a plain ConnectionError: look at the reason. (A refused
+    # connection, NewConnectionError, subclasses urllib3's timeout error.)
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, TimeoutError_) and not isinstance(reason, NewConnectionError)
+
+
+def without_secrets(err: Exception, method: str, url: str) -> Exception:
+    """The error to raise, in place of ``err``, to the caller of an authenticated call.
+
+    The traceback of ``err`` runs through the frames of ``requests`` and
+    ``urllib3``, whose variables hold the ``Authorization`` header (a bearer
+    token, a Basic login), and its text may quote a header or a URL. So a
+    ``requests`` error becomes a new one of the same class (``except
+    requests.Timeout`` still works) whose message names the method, the host
+    and path and the cause; any other error is kept with no traceback and no
+    chained cause. The caller raises the result *outside* its ``except`` block
+    (nothing to chain) ``from None``: the report then starts at our frame.
+    """
+    if not isinstance(err, requests.RequestException):
+        err.__cause__ = err.__context__ = None
+        return err.with_traceback(None)
+    parts = urlsplit(without_userinfo(url))
+    cause = "timed out" if is_timeout(err) else f"failed ({type(err).__name__})"
+    try:
+        return type(err)(f"{method.upper()} {parts.netloc}{parts.path} {cause}")
+    except Exception:  # a subclass with another signature: its base class will do
+        return requests.RequestException(f"{method.upper()} {parts.netloc}{parts.path} {cause}")

@@ -73,7 +73,7 @@ async def test_the_async_client_writes_the_sync_cache_key_encrypted(credential):
     stored = caches[api_settings.CACHE_ALIAS].get(client.store.key)
 
     assert isinstance(stored, str) and token not in stored
-    assert Token.from_cache_value(stored, "shop").value == token
+    assert Token.from_cache_value(stored, "shop", client.store.key).value == token
 
 
 # -- single flight and refresh ahead ---------------------------------------------

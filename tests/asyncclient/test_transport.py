@@ -10,7 +10,7 @@ import httpx
 import pytest
 import requests
 
-from django_apiauth import async_transport
+from django_apiauth import async_transport, endpoints
 from django_apiauth.async_client import AsyncApiClient
 from django_apiauth.client import aget_client
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
@@ -33,7 +33,8 @@ def other_origin():
         return reply["answer"](request)
 
     remove = async_transport.stand_in(OTHER, httpx.MockTransport(handler))
-    yield seen, reply
+    with endpoints.allow_host(OTHER):
+        yield seen, reply
     remove()
 
 
@@ -120,8 +121,9 @@ async def test_a_plain_http_endpoint_is_refused_before_sending(fake_provider, tr
     fields = {**fake_provider.credential_fields(), "base_url": "http://provider.example"}
     client = AsyncApiClient(ApiCredential(pk=2, name="plain", **fields))
 
-    with pytest.raises(InsecureTransportError, match="plain http://"):
-        await client.get("/api/merchant", auth="none")
+    with endpoints.allow_host("provider.example:80"):
+        with pytest.raises(InsecureTransportError, match="plain http://"):
+            await client.get("/api/merchant", auth="none")
 
 
 async def test_an_authenticated_call_does_not_follow_a_redirect(other_client, other_origin):
