@@ -121,9 +121,11 @@ async def test_a_plain_http_endpoint_is_refused_before_sending(fake_provider, tr
     fields = {**fake_provider.credential_fields(), "base_url": "http://provider.example"}
     client = AsyncApiClient(ApiCredential(pk=2, name="plain", **fields))
 
-    with endpoints.allow_host("provider.example:80"):
-        with pytest.raises(InsecureTransportError, match="plain http://"):
-            await client.get("/api/merchant", auth="none")
+    with (
+        endpoints.allow_host("provider.example:80"),
+        pytest.raises(InsecureTransportError, match="plain http://"),
+    ):
+        await client.get("/api/merchant", auth="none")
 
 
 async def test_an_authenticated_call_does_not_follow_a_redirect(other_client, other_origin):
