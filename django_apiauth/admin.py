@@ -283,7 +283,9 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         text = f"“{credential.name}”: {result.summary}"
         level = messages.SUCCESS if result.ok else messages.ERROR
         self.message_user(request, text, level)
-        self.log_change(request, credential, f"Tested connectivity: {result.summary}")
+        self.log_change(
+            request, credential, _("Tested connectivity: %(summary)s") % {"summary": result.summary}
+        )
 
 
 from . import notification_admin  # noqa: E402,F401  (the notification delivery log's admin)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.translation import gettext as _
 
 from . import token_cache
 from .conf import SETTING_NAME, api_settings
@@ -25,18 +26,22 @@ def check_encryption_keys(app_configs=None, **kwargs):
         return [
             Error(
                 str(err),
-                hint="Generate a key with `manage.py apiauth_generate_key` and put it first "
-                "in APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS.",
+                hint=_(
+                    "Generate a key with `manage.py apiauth_generate_key` and put it first "
+                    "in APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS."
+                ),
                 id="django_apiauth.E001",
             )
         ]
     if ring.primary.derived_from_secret_key:
         return [
             Warning(
-                "Credentials are encrypted with a key derived from SECRET_KEY.",
-                hint="Set a dedicated key (manage.py apiauth_generate_key) in "
-                "APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS, then run "
-                "apiauth_rotate_keys.",
+                _("Credentials are encrypted with a key derived from SECRET_KEY."),
+                hint=_(
+                    "Set a dedicated key (manage.py apiauth_generate_key) in "
+                    "APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS, then run "
+                    "apiauth_rotate_keys."
+                ),
                 id="django_apiauth.W001",
             )
         ]
@@ -54,9 +59,11 @@ def check_encryption_keys_deploy(app_configs=None, **kwargs):
     if ring.primary.derived_from_secret_key:
         return [
             Error(
-                "A production deployment must not encrypt credentials with a key derived "
-                "from SECRET_KEY.",
-                hint="Set APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS.",
+                _(
+                    "A production deployment must not encrypt credentials with a key derived "
+                    "from SECRET_KEY."
+                ),
+                hint=_("Set APIAUTH['ENCRYPTION_KEYS'] or $APIAUTH_ENCRYPTION_KEYS."),
                 id="django_apiauth.E002",
             )
         ]
@@ -80,11 +87,16 @@ def check_settings(app_configs=None, **kwargs):
         named = []
         for key in unknown:
             guess = api_settings.did_you_mean(key)
-            named.append(f"{key} (did you mean {guess}?)" if guess else key)
+            named.append(
+                _("%(key)s (did you mean %(guess)s?)") % {"key": key, "guess": guess}
+                if guess
+                else key
+            )
         messages.append(
             Warning(
-                f"{SETTING_NAME} has unknown keys: {', '.join(named)}.",
-                hint="Check the spelling against the settings table in the README.",
+                _("%(setting)s has unknown keys: %(keys)s.")
+                % {"setting": SETTING_NAME, "keys": ", ".join(named)},
+                hint=_("Check the spelling against the settings reference in the documentation."),
                 id="django_apiauth.W003",
             )
         )
@@ -112,9 +124,13 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
         )
         return [
             Error(
-                f"The token cache {alias!r} cannot be used: {cause}. Every process would keep "
-                "its own token.",
-                hint=f"Install what the backend needs ({install}), or use another backend.",
+                _(
+                    "The token cache %(alias)r cannot be used: %(cause)s. Every process would "
+                    "keep its own token."
+                )
+                % {"alias": alias, "cause": cause},
+                hint=_("Install what the backend needs (%(install)s), or use another backend.")
+                % {"install": install},
                 id="django_apiauth.E015",
             )
         ]
@@ -123,10 +139,15 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
             backend = token_cache.backend_path(alias).rsplit(".", 1)[-1]
             messages.append(
                 Warning(
-                    f"The token cache {alias!r} uses {backend}, which is private to each "
-                    "process: every worker fetches its own access token.",
-                    hint="Use a shared cache (Redis, Memcached, database) for "
-                    "APIAUTH['CACHE_ALIAS'].",
+                    _(
+                        "The token cache %(alias)r uses %(backend)s, which is private to each "
+                        "process: every worker fetches its own access token."
+                    )
+                    % {"alias": alias, "backend": backend},
+                    hint=_(
+                        "Use a shared cache (Redis, Memcached, database) for "
+                        "APIAUTH['CACHE_ALIAS']."
+                    ),
                     id="django_apiauth.W002",
                 )
             )
@@ -135,10 +156,16 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
         if failure is not None:
             messages.append(
                 Error(
-                    f"The token cache {alias!r} cannot be reached: {failure}. Tokens would be "
-                    "kept per process and fetched directly until it is back.",
-                    hint=f"Check CACHES[{alias!r}] (LOCATION, credentials) and that the "
-                    "cache server is running and reachable from this host.",
+                    _(
+                        "The token cache %(alias)r cannot be reached: %(failure)s. Tokens would "
+                        "be kept per process and fetched directly until it is back."
+                    )
+                    % {"alias": alias, "failure": failure},
+                    hint=_(
+                        "Check CACHES[%(alias)r] (LOCATION, credentials) and that the cache "
+                        "server is running and reachable from this host."
+                    )
+                    % {"alias": alias},
                     id="django_apiauth.E016",
                 )
             )
@@ -219,21 +246,29 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
         for key_id, count in sorted(stale.items()):
             key = ring.key(key_id)
             kind = (
-                "not in the key ring"
+                _("not in the key ring")
                 if key is None
-                else "derived from SECRET_KEY_FALLBACKS"
+                else _("derived from SECRET_KEY_FALLBACKS")
                 if key.derived_from_fallback
-                else "derived from SECRET_KEY"
+                else _("derived from SECRET_KEY")
                 if key.derived_from_secret_key
-                else "not the first key"
+                else _("not the first key")
             )
-            described.append(f"{count} under {key_id} ({kind})")
+            described.append(
+                _("%(count)s under %(key_id)s (%(kind)s)")
+                % {"count": count, "key_id": key_id, "kind": kind}
+            )
         messages.append(
             Warning(
-                f"Database {alias!r}: stored secrets still depend on keys that are not the "
-                f"primary encryption key: {'; '.join(described)}.",
-                hint="Run `manage.py apiauth_rotate_keys` before removing any key, "
-                "SECRET_KEY or SECRET_KEY_FALLBACKS entry.",
+                _(
+                    "Database %(alias)r: stored secrets still depend on keys that are not the "
+                    "primary encryption key: %(keys)s."
+                )
+                % {"alias": alias, "keys": "; ".join(described)},
+                hint=_(
+                    "Run `manage.py apiauth_rotate_keys` before removing any key, "
+                    "SECRET_KEY or SECRET_KEY_FALLBACKS entry."
+                ),
                 id="django_apiauth.W004",
             )
         )

@@ -55,16 +55,16 @@ def secret_state(credential: ApiCredential, secret: str) -> str:
 class ApiCredentialForm(forms.ModelForm):
     """Add/change form for :class:`~django_apiauth.models.ApiCredential` with write-only secrets."""
 
-    environment = forms.ChoiceField(label=_("environment"), required=False)
+    environment = forms.ChoiceField(label=_("Environment"), required=False)
     api_key = forms.CharField(label=_("API key"), required=False)
     api_secret = forms.CharField(label=_("API secret"), required=False)
-    dashboard_password = forms.CharField(label=_("dashboard password"), required=False)
+    dashboard_password = forms.CharField(label=_("Dashboard password"), required=False)
     clear_dashboard_password = forms.BooleanField(
-        label=_("clear the dashboard password"), required=False
+        label=_("Clear the dashboard password"), required=False
     )
-    signature_secret = forms.CharField(label=_("signature secret"), required=False)
+    signature_secret = forms.CharField(label=_("Signature secret"), required=False)
     clear_signature_secret = forms.BooleanField(
-        label=_("clear the signature secret"), required=False
+        label=_("Clear the signature secret"), required=False
     )
 
     class Meta:

@@ -218,7 +218,9 @@ class ApiCredential(models.Model):
             except ConfigurationError as err:
                 errors["environment"] = str(err)
             except InsecureTransportError as err:
-                errors["environment"] = f"the environment's URL is refused: {err}"
+                errors["environment"] = _("the environment's URL is refused: %(reason)s") % {
+                    "reason": err
+                }
         if not errors:
             for name in self.secrets_to_reenter():
                 errors[name] = str(

@@ -7,7 +7,6 @@ Tests that need a service skip with a reason when it is absent, unless
 from __future__ import annotations
 
 import contextlib
-
 import os
 import socket
 

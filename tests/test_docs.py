@@ -5,8 +5,11 @@ page, the way a reader types them (parsed by sybil): ``>>>`` blocks compare
 their output; hidden blocks set the scene and assert what the page claims
 (``% invisible-code-block: python`` MyST comments in ``docs/``, HTML comments
 in the README, which GitHub and PyPI hide). Each page runs as one test with a
-database rolled back afterwards and a fake provider (no network). The settings
-page is checked against ``django_apiauth.conf.DEFAULTS`` so it cannot drift.
+database rolled back afterwards and a fake provider (no network), isolated:
+whatever a page changes (settings, the clock, logging, signal receivers,
+monkeypatches, the token store's memory) is undone when it ends, passed or
+failed, so a page cannot break a later test. The settings page is checked
+against ``django_apiauth.conf.DEFAULTS`` so it cannot drift.
 """
 
 from __future__ import annotations
@@ -14,17 +17,25 @@ from __future__ import annotations
 import doctest
 import importlib.util
 import json
+import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.dispatch import Signal
+from django.test import override_settings
 from sybil import Sybil
 from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
 
-from django_apiauth.conf import DEFAULTS
-from django_apiauth.testing import FakeProvider, fake_provider  # noqa: F401
+import django_apiauth.clock
+from django_apiauth import signals, tokens
+from django_apiauth.conf import DEFAULTS, SETTINGS
+from django_apiauth.testing import FakeProvider
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -42,14 +53,70 @@ SYBIL = Sybil(
 
 @dataclass
 class Page:
-    """What a page's hidden blocks get as ``page``."""
+    """What a page's hidden blocks get as ``page``; everything it changes is undone."""
 
     provider: FakeProvider
-    settings: Any  # pytest-django's ``settings``: every change is undone after the page
+    monkeypatch: pytest.MonkeyPatch
+    undo: ExitStack = field(default_factory=ExitStack)
+
+    def override(self, **values: Any) -> None:
+        """Django settings for the rest of the page (undone last in, first out)."""
+        self.undo.enter_context(override_settings(**values))
 
     def apiauth(self, **values: Any) -> None:
         """Merge ``values`` into ``settings.APIAUTH`` for the rest of the page."""
-        self.settings.APIAUTH = {**self.settings.APIAUTH, **values}
+        self.override(APIAUTH={**settings.APIAUTH, **values})
+
+
+def logging_state() -> dict[str, tuple]:
+    loggers = [logging.getLogger(), *map(logging.getLogger, list(logging.root.manager.loggerDict))]
+    return {
+        log.name: (log, log.level, list(log.handlers), log.disabled, log.propagate)
+        for log in loggers
+    }
+
+
+def restore_logging(saved: dict[str, tuple]) -> None:
+    for name in list(logging.root.manager.loggerDict):
+        if name not in saved:  # created by the page: leave it quiet and harmless
+            log = logging.getLogger(name)
+            log.setLevel(logging.NOTSET)
+            log.handlers.clear()
+            log.disabled, log.propagate = False, True
+    for log, level, handlers, disabled, propagate in saved.values():
+        log.setLevel(level)
+        log.handlers[:] = handlers
+        log.disabled, log.propagate = disabled, propagate
+
+
+@contextmanager
+def isolated_page(provider: FakeProvider) -> Iterator[Page]:
+    """A ``Page`` whose changes to the process are all undone when it ends, even failing.
+
+    Settings overrides are undone here, before the ``fake_provider`` fixture
+    undoes its own (out of order, Django's ``override_settings`` would restore
+    a stale copy of the settings for every later test).
+    """
+    clock = django_apiauth.clock.current
+    receivers = {
+        signal: list(signal.receivers)
+        for signal in vars(signals).values()
+        if isinstance(signal, Signal)
+    }
+    log_state = logging_state()
+    monkeypatch = pytest.MonkeyPatch()
+    page = Page(provider=provider, monkeypatch=monkeypatch)
+    try:
+        with page.undo:
+            yield page
+    finally:
+        monkeypatch.undo()
+        django_apiauth.clock.current = clock
+        for signal, saved in receivers.items():
+            signal.receivers[:] = saved
+            signal.sender_receivers_cache.clear()
+        restore_logging(log_state)
+        tokens.clear_process_memory()
 
 
 def examples_of(path: Path) -> int:
@@ -57,15 +124,16 @@ def examples_of(path: Path) -> int:
 
 
 @pytest.mark.parametrize("path", PAGES, ids=[path.name for path in PAGES])
-def test_page_examples_run(path, db, settings, fake_provider):
+def test_page_examples_run(path, db, fake_provider):
     document = SYBIL.parse(path)
-    document.namespace["page"] = Page(provider=fake_provider, settings=settings)
-    for example in document.examples():
-        try:
-            example.evaluate()
-        except Exception as err:
-            where = path.relative_to(ROOT)
-            raise AssertionError(f"{where}, example at line {example.line}") from err
+    with isolated_page(fake_provider) as page:
+        document.namespace["page"] = page
+        for example in document.examples():
+            try:
+                example.evaluate()
+            except Exception as err:
+                where = path.relative_to(ROOT)
+                raise AssertionError(f"{where}, example at line {example.line}") from err
 
 
 def test_the_pages_have_examples():
@@ -100,13 +168,36 @@ def test_each_setting_is_documented_once():
     assert len(names) == len(set(names))
 
 
+def settings_section(name: str) -> str:
+    text = (DOCS / "settings.md").read_text()
+    return text.split(f"### `{name}`", 1)[1].split("\n## ", 1)[0].split("\n### ", 1)[0]
+
+
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
 def test_the_documented_default_is_the_real_one(name):
-    text = (DOCS / "settings.md").read_text()
-    section = text.split(f"### `{name}`", 1)[1].split("\n### ", 1)[0]
-    match = re.search(r"^Default: `(.*)`", section, flags=re.MULTILINE)
+    match = re.search(r"^Default: `(.*)`", settings_section(name), flags=re.MULTILINE)
     assert match, f"no 'Default: `...`' line for {name}"
     assert match.group(1) == repr(DEFAULTS[name])
+
+
+@pytest.mark.parametrize("name", sorted(SETTINGS))
+def test_each_setting_names_its_check_id(name):
+    assert f"`{SETTINGS[name].check_id}`" in settings_section(name)
+
+
+def check_ids_in(text: str) -> set[str]:
+    """Check ids, with a range such as ``E004` to `E014`` expanded."""
+    ids = set(re.findall(r"django_apiauth\.([EW]\d{3})", text))
+    for first, last in re.findall(r"([EW]\d{3})` to `([EW]\d{3})", text):
+        ids |= {f"{first[0]}{n:03d}" for n in range(int(first[1:]), int(last[1:]) + 1)}
+    return ids
+
+
+def test_the_checks_table_lists_every_check_the_package_raises():
+    package = ROOT / "django_apiauth"
+    raised = set().union(*(check_ids_in(path.read_text()) for path in package.rglob("*.py")))
+    table = (DOCS / "settings.md").read_text().split("## System checks", 1)[1]
+    assert raised - check_ids_in(table) == set()
 
 
 def load_plot_script(monkeypatch, tmp_path):

@@ -90,3 +90,31 @@ def test_add_a_credential_and_test_its_connectivity_in_a_browser(
     assert account.api_key not in html
     assert account.api_secret not in html
     assert (tmp_path / "admin-test-connectivity.png").stat().st_size > 0
+
+
+def test_the_admin_in_french_shows_no_english_string_of_ours(
+    live_server, admin_user, settings, browser_page, tmp_path
+):
+    from tests.test_translations import english_left
+
+    credential = ApiCredential.objects.create(
+        name="shop-fr", environment="staging", api_key="key_0123456789abcd", api_secret="s"
+    )
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+    url = f"{live_server.url}/admin/django_apiauth/apicredential/{credential.pk}/change/"
+    texts = {}
+    for language in ("en", "fr"):
+        settings.LANGUAGE_CODE = language  # no LocaleMiddleware: the site's language
+        page.goto(url)
+        texts[language] = page.inner_text("body")
+    screenshot = tmp_path / "admin-change-form-fr.png"
+    page.screenshot(path=str(screenshot), full_page=True)
+
+    assert "Mot de passe du tableau de bord" in texts["fr"]
+    assert english_left(texts["en"], texts["fr"]) == []
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -94,7 +94,7 @@ def test_prune_deletes_rows_older_than_the_retention(client, shop, received, set
     call_command("apiauth_prune_notifications", stdout=out)
 
     assert NotificationDelivery.objects.count() == 1
-    assert "1 notification deliveries older than 10 days deleted" in out.getvalue()
+    assert "1 notification delivery older than 10 days deleted" in out.getvalue()
 
 
 def test_prune_keeps_rows_within_the_days_given(client, shop, received):

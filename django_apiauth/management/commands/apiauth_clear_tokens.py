@@ -8,6 +8,7 @@ a new token instead of using the cached one until it expires::
 """
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
@@ -15,10 +16,20 @@ from django_apiauth.models import ApiCredential
 
 
 class Command(BaseCommand):
-    help = "Drop the cached access tokens of the named credentials (all credentials by default)."
+    @property
+    def help(self):  # in the active language, when --help is printed
+        return _(
+            "Drop the cached access tokens of the named credentials (all credentials by "
+            "default), fleet-wide: every process fetches a new token on its next call."
+        )
 
     def add_arguments(self, parser):
-        parser.add_argument("names", nargs="*", metavar="NAME", help="Credential names.")
+        parser.add_argument(
+            "names",
+            nargs="*",
+            metavar="NAME",
+            help=_("Names of the credentials whose token to drop (default: every credential)."),
+        )
 
     def handle(self, *args, names, **options):
         try:
@@ -32,10 +43,19 @@ class Command(BaseCommand):
             except ApiAuthError as err:
                 # E.g. undecryptable secrets: the token's cache key cannot be computed.
                 failed.append(credential.name)
-                self.stderr.write(f"{credential.name}: not cleared: {err}")
+                self.stderr.write(
+                    _("%(name)s: not cleared: %(error)s") % {"name": credential.name, "error": err}
+                )
             else:
-                self.stdout.write(f"{credential.name}: token cleared")
+                self.stdout.write(_("%(name)s: token cleared") % {"name": credential.name})
         if failed:
-            raise CommandError(f"could not clear the token of: {', '.join(failed)}", returncode=1)
+            raise CommandError(
+                _(
+                    "could not clear the token of: %(names)s (restore the encryption key "
+                    "that decrypts their secrets, or enter the secrets again)"
+                )
+                % {"names": ", ".join(failed)},
+                returncode=1,
+            )
         if not credentials:
-            self.stdout.write("no credentials")
+            self.stdout.write(_("no credentials"))

@@ -11,7 +11,9 @@ import sys
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
+from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import DecryptionError
 from django_apiauth.models import ApiCredential
 
@@ -23,37 +25,99 @@ SECRET_FIELDS = {
 
 
 class Command(BaseCommand):
-    help = "Manage API credentials: set (create/update), list, delete."
+    @property
+    def help(self):  # in the active language, when --help is printed
+        return _(
+            "Manage API credentials: set (create or update), list, delete. "
+            "Run `apiauth_credential set --help` for the options of set."
+        )
 
     def add_arguments(self, parser):
-        sub = parser.add_subparsers(dest="action", required=True)
+        sub = parser.add_subparsers(dest="action", required=True, metavar="{set,list,delete}")
         setp = sub.add_parser(
             "set",
-            help="Create or update a credential. Secrets come from $APIAUTH_API_KEY, "
-            "$APIAUTH_API_SECRET, $APIAUTH_DASHBOARD_PASSWORD, $APIAUTH_SIGNATURE_SECRET "
-            "(or the variables named by --*-env), else from a hidden prompt.",
+            help=_(
+                "Create or update a credential. Secrets come from $APIAUTH_API_KEY, "
+                "$APIAUTH_API_SECRET, $APIAUTH_DASHBOARD_PASSWORD, $APIAUTH_SIGNATURE_SECRET "
+                "(or the variables named by --*-env), else from a hidden prompt; never from "
+                "the command line. Options not given leave the stored values as they are."
+            ),
         )
-        setp.add_argument("name")
-        setp.add_argument("--environment")
-        setp.add_argument("--base-url")
-        setp.add_argument("--dashboard-username")
-        setp.add_argument("--merchant-uid")
-        active = setp.add_mutually_exclusive_group()
-        active.add_argument("--active", dest="is_active", action="store_true", default=None)
-        active.add_argument("--inactive", dest="is_active", action="store_false")
+        setp.description = setp.description or _(
+            "Create or update a credential. Secrets come from environment variables or a "
+            "hidden prompt, never from the command line."
+        )
+        setp.add_argument("name", help=_("The credential's name (a slug), e.g. shop-fr."))
+        environments = ", ".join(api_settings.ENVIRONMENTS)
         setp.add_argument(
-            "--no-input", action="store_true", help="Never prompt; fail if a secret is missing."
+            "--environment",
+            metavar="NAME",
+            help=_(
+                "One of APIAUTH['ENVIRONMENTS']: %(names)s (a new credential gets "
+                "%(default)s). Changing it asks for the secrets again."
+            )
+            % {"names": environments, "default": api_settings.DEFAULT_ENVIRONMENT},
+        )
+        setp.add_argument(
+            "--base-url",
+            metavar="URL",
+            help=_(
+                "An https:// base URL that overrides the environment's (its host must be in "
+                "APIAUTH['ALLOWED_HOSTS']). Changing it asks for the secrets again."
+            ),
+        )
+        setp.add_argument(
+            "--dashboard-username",
+            metavar="EMAIL",
+            help=_("The merchant dashboard login, for Basic authentication."),
+        )
+        setp.add_argument(
+            "--merchant-uid",
+            metavar="UID",
+            help=_("The merchant's UID at the provider, e.g. mer_8ec99f9a."),
+        )
+        active = setp.add_mutually_exclusive_group()
+        active.add_argument(
+            "--active",
+            dest="is_active",
+            action="store_true",
+            default=None,
+            help=_("Make the credential usable (the default for a new one)."),
+        )
+        active.add_argument(
+            "--inactive",
+            dest="is_active",
+            action="store_false",
+            help=_("Keep the credential but refuse get_client() and --all checks for it."),
+        )
+        setp.add_argument(
+            "--no-input",
+            action="store_true",
+            help=_("Never prompt; fail if a required secret is missing from the environment."),
         )
         for fld, (env, _required) in SECRET_FIELDS.items():
             flag = fld.replace("_", "-")
             setp.add_argument(
-                f"--{flag}-env", default=env, metavar="VAR", help=f"Read {fld} from $VAR."
+                f"--{flag}-env",
+                default=env,
+                metavar="VAR",
+                help=_("Read %(field)s from $VAR (default $%(variable)s).")
+                % {"field": fld, "variable": env},
             )
             # Accepted only to refuse it with a useful message instead of argparse's.
-            setp.add_argument(f"--{flag}", dest=f"argv_{fld}", help="Refused: see above.")
-        sub.add_parser("list", help="List credentials (API keys masked).")
-        delp = sub.add_parser("delete", help="Delete a credential.")
-        delp.add_argument("name")
+            setp.add_argument(
+                f"--{flag}",
+                dest=f"argv_{fld}",
+                metavar="VALUE",
+                help=_(
+                    "Refused: a secret on the command line lands in shell history and "
+                    "process lists. Use $%(variable)s or --%(flag)s-env instead."
+                )
+                % {"variable": env, "flag": flag},
+            )
+        sub.add_parser("list", help=_("List credentials (API keys masked)."))
+        delp = sub.add_parser("delete", help=_("Delete a credential."))
+        delp.add_argument("name", help=_("The name of the credential to delete."))
 
     def handle(self, *args, action, **options):
         return getattr(self, f"handle_{action}")(**options)
@@ -63,16 +127,18 @@ class Command(BaseCommand):
             try:
                 key = cred.masked_api_key()
             except DecryptionError:  # show the row, flag it
-                key = "(undecryptable)"
-            state = "active" if cred.is_active else "inactive"
+                key = _("(undecryptable)")
+            state = _("active") if cred.is_active else _("inactive")
             env = cred.environment or "-"
             self.stdout.write(f"{cred.name}\t{env}\t{cred.base_url or '-'}\t{key}\t{state}")
 
     def handle_delete(self, *, name, **options):
-        deleted, _ = ApiCredential.objects.filter(name=name).delete()
+        deleted, _per_model = ApiCredential.objects.filter(name=name).delete()
         if not deleted:
-            raise CommandError(f"no credential named {name!r}")
-        self.stdout.write(f"Deleted credential {name!r}.")
+            raise CommandError(
+                _("no credential named %(name)r (see `apiauth_credential list`)") % {"name": name}
+            )
+        self.stdout.write(_("Deleted credential %(name)r.") % {"name": name})
 
     def handle_set(self, *, name, no_input, **options):
         refused = [f for f in SECRET_FIELDS if options.get(f"argv_{f}") is not None]
@@ -80,8 +146,11 @@ class Command(BaseCommand):
             flags = ", ".join(f"--{f.replace('_', '-')}" for f in refused)
             envs = ", ".join(f"${SECRET_FIELDS[f][0]}" for f in refused)
             raise CommandError(
-                f"refusing {flags}: secrets on the command line end up in shell history "
-                f"and process lists. Set {envs} or run interactively to be prompted."
+                _(
+                    "refusing %(flags)s: secrets on the command line end up in shell history "
+                    "and process lists. Set %(variables)s or run interactively to be prompted."
+                )
+                % {"flags": flags, "variables": envs}
             )
         cred = ApiCredential.objects.filter(name=name).first()
         creating = cred is None
@@ -104,8 +173,11 @@ class Command(BaseCommand):
                 kept.append(fld)
             elif required:
                 raise CommandError(
-                    f"{fld} is required to create {name!r}: set "
-                    f"${options[f'{fld}_env']} or run interactively"
+                    _(
+                        "%(field)s is required to create %(name)r: set $%(variable)s or run "
+                        "interactively"
+                    )
+                    % {"field": fld, "name": name, "variable": options[f"{fld}_env"]}
                 )
         try:
             # Kept secrets are not re-read: one the key ring cannot decrypt any more
@@ -116,23 +188,35 @@ class Command(BaseCommand):
             if moved and stale and len(stale) == len(err.message_dict):
                 envs = ", ".join(f"${options[f'{fld}_env']}" for fld in stale)
                 raise CommandError(
-                    f"the endpoint of {name!r} changes, and its stored secrets were entered "
-                    f"for the old one: set {envs} (or run interactively to be prompted) to "
-                    f"enter {', '.join(stale)} again for the new endpoint. Nothing was changed."
+                    _(
+                        "the endpoint of %(name)r changes, and its stored secrets were entered "
+                        "for the old one: set %(variables)s (or run interactively to be "
+                        "prompted) to enter %(fields)s again for the new endpoint. Nothing was "
+                        "changed."
+                    )
+                    % {"name": name, "variables": envs, "fields": ", ".join(stale)}
                 ) from None
             problems = "; ".join(f"{k}: {' '.join(v)}" for k, v in err.message_dict.items())
-            raise CommandError(f"credential {name!r} is invalid: {problems}") from None
+            raise CommandError(
+                _("credential %(name)r is invalid: %(problems)s")
+                % {"name": name, "problems": problems}
+            ) from None
         cred.save()
-        verb = "Created" if creating else "Updated"
         try:
-            key = f"API key {cred.masked_api_key()}"
+            key = _("API key %(masked)s") % {"masked": cred.masked_api_key()}
         except DecryptionError:
-            key = "API key undecryptable"
-        self.stdout.write(f"{verb} credential {name!r} ({key}).")
+            key = _("API key undecryptable")
+        done = _("Created credential %(name)r (%(key)s).") if creating else None
+        done = done or _("Updated credential %(name)r (%(key)s).")
+        self.stdout.write(done % {"name": name, "key": key})
         if not cred.has_readable_secrets():
             self.stderr.write(
-                f"warning: some secrets of {name!r} cannot be decrypted with the current keys; "
-                "set them again (see --help for the variables) or restore the missing key"
+                _(
+                    "warning: some secrets of %(name)r cannot be decrypted with the current "
+                    "keys; set them again (see --help for the variables) or restore the "
+                    "missing key"
+                )
+                % {"name": name}
             )
 
     def _read_secret(self, fld, env_var, interactive, *, prompt):
@@ -140,7 +224,8 @@ class Command(BaseCommand):
         if value:
             return value
         if interactive and prompt:
-            hint = "" if SECRET_FIELDS[fld][1] else " (blank to skip)"
-            value = getpass.getpass(f"{fld.replace('_', ' ')}{hint}: ")
+            label = fld.replace("_", " ")
+            text = _("%(field)s: ") if SECRET_FIELDS[fld][1] else _("%(field)s (blank to skip): ")
+            value = getpass.getpass(text % {"field": label})
             return value or None
         return None

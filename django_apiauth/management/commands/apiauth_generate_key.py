@@ -1,13 +1,17 @@
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext as _
 
 from django_apiauth.crypto import generate_key
 
 
 class Command(BaseCommand):
-    help = (
-        "Print a new Fernet key for APIAUTH['ENCRYPTION_KEYS'] / $APIAUTH_ENCRYPTION_KEYS. "
-        "Put it first in the list, keep the old keys after it, then run apiauth_rotate_keys."
-    )
+    @property
+    def help(self):  # in the active language, when --help is printed
+        return _(
+            "Print a new Fernet key for APIAUTH['ENCRYPTION_KEYS'] / $APIAUTH_ENCRYPTION_KEYS. "
+            "Put it first in the list, keep the old keys after it, then run apiauth_rotate_keys."
+        )
+
     requires_system_checks = []
 
     def handle(self, *args, **options):

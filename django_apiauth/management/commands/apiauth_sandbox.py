@@ -6,6 +6,7 @@ import os
 import re
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
 
 from django_apiauth.testing import Account, SandboxState, start_sandbox
 
@@ -29,7 +30,9 @@ def parse_addrport(value: str) -> tuple[str, int]:
     """``"8001"``, ``"127.0.0.1:8001"`` or ``"[::1]:8001"`` -> ``(host, port)``."""
     match = ADDRPORT.match(value)
     if match is None or int(match["port"]) > 65535:
-        raise CommandError(f"{value!r} is not a port or address:port (e.g. 127.0.0.1:8001)")
+        raise CommandError(
+            _("%(value)r is not a port or address:port (e.g. 127.0.0.1:8001)") % {"value": value}
+        )
     return (match["host"] or "127.0.0.1").strip("[]"), int(match["port"])
 
 
@@ -37,8 +40,11 @@ def account_from_environment(environ: os._Environ | dict[str, str]) -> Account:
     missing = [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]
     if missing:
         raise CommandError(
-            f"set {' and '.join(missing)} to the account the sandbox should accept "
-            "(they are read from the environment, never from the command line)"
+            _(
+                "set %(variables)s to the account the sandbox should accept "
+                "(they are read from the environment, never from the command line)"
+            )
+            % {"variables": " and ".join(missing)}
         )
     values = {name: environ[var] for name, var in ENVIRONMENT.items() if environ.get(var)}
     return Account.generate(**values)
@@ -51,26 +57,35 @@ def token_lifetime(environ: os._Environ | dict[str, str]) -> int:
     except ValueError:
         lifetime = 0
     if lifetime < 1:
-        raise CommandError(f"{LIFETIME_VARIABLE} must be a positive number of seconds, not {raw!r}")
+        raise CommandError(
+            _("%(variable)s must be a positive number of seconds, not %(value)r")
+            % {"variable": LIFETIME_VARIABLE, "value": raw}
+        )
     return lifetime
 
 
 class Command(BaseCommand):
-    help = (
-        "Run the sandbox provider (token, bearer, dashboard and purchase-link endpoints) "
-        "on addrport until Ctrl-C. The account comes from the environment: "
-        + ", ".join(ENVIRONMENT.values())
-        + f" ({' and '.join(ENVIRONMENT[n] for n in REQUIRED)} required), "
-        f"and {LIFETIME_VARIABLE} (seconds, default 600)."
-    )
     requires_system_checks = []
+
+    @property
+    def help(self):  # in the active language, when --help is printed
+        return _(
+            "Run the sandbox provider (token, bearer, dashboard and purchase-link endpoints) "
+            "on addrport until Ctrl-C. The account comes from the environment: "
+            "%(variables)s (%(required)s required), and %(lifetime)s (seconds, default 600)."
+        ) % {
+            "variables": ", ".join(ENVIRONMENT.values()),
+            "required": " and ".join(ENVIRONMENT[n] for n in REQUIRED),
+            "lifetime": LIFETIME_VARIABLE,
+        }
 
     def add_arguments(self, parser):
         parser.add_argument(
             "addrport",
             nargs="?",
             default=DEFAULT_ADDRPORT,
-            help=f"port or address:port to listen on (default {DEFAULT_ADDRPORT}; 0 = any free)",
+            help=_("Port or address:port to listen on (default %(addrport)s; 0 = any free).")
+            % {"addrport": DEFAULT_ADDRPORT},
         )
 
     def handle(self, *args, **options):
@@ -80,19 +95,33 @@ class Command(BaseCommand):
         try:
             server = start_sandbox(host, port, state=state)
         except OSError as err:
-            raise CommandError(f"cannot listen on {host}:{port}: {err.strerror}") from None
+            raise CommandError(
+                _("cannot listen on %(host)s:%(port)s: %(error)s (choose another port)")
+                % {"host": host, "port": port, "error": err.strerror}
+            ) from None
         unset = [var for name, var in ENVIRONMENT.items() if name not in REQUIRED]
         unset = [var for var in unset if not os.environ.get(var)]
         # The URL and a masked key only: secrets never reach a terminal or a log.
         self.stdout.write(
-            f"Sandbox provider on {server.url} for API key …{account.api_key[-4:]}, "
-            f"merchant {account.merchant_uid}; tokens live {state.token_lifetime} s.\n"
-            f"Counters: {server.url}/sandbox/counters. Quit with CONTROL-C."
+            _(
+                "Sandbox provider on %(url)s for API key …%(key)s, merchant %(merchant)s; "
+                "tokens live %(lifetime)s s.\nCounters: %(url)s/sandbox/counters. "
+                "Quit with CONTROL-C."
+            )
+            % {
+                "url": server.url,
+                "key": account.api_key[-4:],
+                "merchant": account.merchant_uid,
+                "lifetime": state.token_lifetime,
+            }
         )
         if unset:
-            self.stdout.write(f"Not set, so random and unusable: {', '.join(unset)}.")
+            self.stdout.write(
+                _("Not set, so random and unusable: %(variables)s.")
+                % {"variables": ", ".join(unset)}
+            )
         self.stdout.flush()
         try:
             server.serve_forever()
         except KeyboardInterrupt:
-            self.stdout.write("Sandbox provider stopped.")
+            self.stdout.write(_("Sandbox provider stopped."))

@@ -1,0 +1,204 @@
+"""The app speaks French (issue 14 item 4): a complete catalogue, used everywhere.
+
+The French pages of the admin and a command's French output must not contain
+any English text of ours: every msgid of the catalogue that shows in the
+English rendering must be gone from the French one. ``makemessages`` run on
+the sources finds exactly the catalogue's msgids, so no new string is left
+untranslated (or unmarked strings would not be caught: see the form-label test
+and the page tests, which fail on text that is not in the catalogue only when
+it is one of its msgids).
+"""
+
+from __future__ import annotations
+
+import ast
+import gettext
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import translation
+
+from django_apiauth.forms import ApiCredentialForm
+from django_apiauth.models import ApiCredential, NotificationDelivery
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "django_apiauth"
+PO = PACKAGE / "locale" / "fr" / "LC_MESSAGES" / "django.po"
+MO = PO.with_suffix(".mo")
+
+
+def po_entries(path: Path) -> dict[str, list[str]]:
+    """msgid -> its msgstr(s), from a .po file (plural msgids keyed by the singular)."""
+    entries: dict[str, list[str]] = {}
+    for block in path.read_text(encoding="utf-8").strip().split("\n\n"):
+        fields: dict[str, str] = {}
+        key = None
+        for line in block.splitlines():
+            if line.startswith("#"):
+                continue
+            match = re.match(r"^(msgid_plural|msgid|msgstr(?:\[\d\])?) (\".*\")$", line)
+            if match:
+                key = match.group(1)
+                fields[key] = ast.literal_eval(match.group(2))
+            else:
+                fields[key] += ast.literal_eval(line)
+        if fields.get("msgid"):
+            entries[fields["msgid"]] = [v for k, v in fields.items() if k.startswith("msgstr")]
+    return entries
+
+
+CATALOGUE = po_entries(PO)
+
+
+def visible_text(page: str) -> str:
+    """A page's text as a reader sees it: the text between tags, and tooltips."""
+    page = re.sub(r"(?s)<(script|style)\b.*?</\1>", " ", page)
+    tooltips = " ".join(re.findall(r'title="([^"]*)"', page))
+    return html.unescape(re.sub(r"<[^>]+>", " ", page) + " " + tooltips)
+
+
+def english_left(english: str, french: str) -> list[str]:
+    """Our msgids shown in the English rendering that are still there in French."""
+    left = []
+    for msgid, translations in CATALOGUE.items():
+        if msgid in translations:  # the same in French (e.g. "OK", "UID")
+            continue
+        pattern = r"(?<!\w)" + re.escape(msgid.strip()) + r"(?!\w)"
+        if re.search(pattern, english, re.IGNORECASE) and re.search(pattern, french, re.IGNORECASE):
+            left.append(msgid)
+    return left
+
+
+def test_every_msgid_has_a_french_translation():
+    untranslated = [msgid for msgid, strs in CATALOGUE.items() if not all(strs)]
+    assert untranslated == []
+    assert "#, fuzzy" not in PO.read_text(encoding="utf-8")
+
+
+def test_the_compiled_catalogue_is_the_po_file():
+    with MO.open("rb") as compiled:
+        catalogue = gettext.GNUTranslations(compiled)
+    stale = [msgid for msgid, strs in CATALOGUE.items() if catalogue.gettext(msgid) != strs[0]]
+    assert stale == []
+
+
+def test_makemessages_finds_exactly_the_catalogues_msgids(tmp_path):
+    if shutil.which("xgettext") is None:
+        pytest.skip("makemessages needs GNU gettext (apt-get install gettext)")
+    copy = tmp_path / "django_apiauth"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONPATH": str(ROOT)}
+    subprocess.run(
+        [sys.executable, "-m", "django", "makemessages", "-l", "fr", "--no-location"],
+        cwd=copy,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    made = po_entries(copy / "locale" / "fr" / "LC_MESSAGES" / "django.po")
+    assert set(made) - set(CATALOGUE) == set(), "strings marked but not in the catalogue"
+    assert set(CATALOGUE) - set(made) == set(), "catalogue entries no longer in the code"
+
+
+def test_form_labels_are_capitalised():
+    with translation.override("en"):
+        labels = {name: str(field.label) for name, field in ApiCredentialForm().fields.items()}
+    assert [name for name, label in labels.items() if not label[:1].isupper()] == []
+
+
+@pytest.fixture
+def credential(db):
+    return ApiCredential.objects.create(
+        name="shop-fr", environment="staging", api_key="key_0123456789abcd", api_secret="s"
+    )
+
+
+@pytest.fixture
+def delivery(db):
+    return NotificationDelivery.objects.create(
+        credential="shop-fr",
+        scheme="hash",
+        outcome=NotificationDelivery.Outcome.ERROR,
+        reason="ValueError: the order is unknown",
+        notification_id="pay_1",
+        reference="order-42",
+        handler="signals",
+    )
+
+
+def rendered(client, url: str, language: str) -> str:
+    with translation.override(language):
+        response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+    return visible_text(response.content.decode())
+
+
+def admin_urls(credential: ApiCredential, delivery: NotificationDelivery) -> list[str]:
+    return [
+        reverse("admin:django_apiauth_apicredential_changelist"),
+        reverse("admin:django_apiauth_apicredential_add"),
+        reverse("admin:django_apiauth_apicredential_change", args=[credential.pk]),
+        reverse("admin:django_apiauth_notificationdelivery_changelist"),
+        reverse("admin:django_apiauth_notificationdelivery_change", args=[delivery.pk]),
+    ]
+
+
+@pytest.mark.parametrize(
+    "page", ["changelist", "add", "change", "delivery log", "delivery"], ids=str
+)
+def test_the_french_admin_page_shows_no_english_string_of_ours(
+    page, admin_client, credential, delivery
+):
+    urls = dict(
+        zip(
+            ["changelist", "add", "change", "delivery log", "delivery"],
+            admin_urls(credential, delivery),
+            strict=True,
+        )
+    )
+    english = rendered(admin_client, urls[page], "en")
+    french = rendered(admin_client, urls[page], "fr")
+    assert english_left(english, french) == []
+    assert english != french
+
+
+def test_the_french_admin_page_uses_the_catalogue(admin_client, credential):
+    url = reverse("admin:django_apiauth_apicredential_change", args=[credential.pk])
+    french = rendered(admin_client, url, "fr")
+    for msgid in ("Dashboard password", "Signature (JWT)", "Test connectivity"):
+        assert CATALOGUE[msgid][0] in french, msgid
+
+
+def test_a_commands_output_in_french_has_no_english_string_of_ours(credential):
+    outputs = {}
+    for language in ("en", "fr"):
+        out = StringIO()
+        with translation.override(language):
+            call_command("apiauth_rotate_keys", "--dry-run", stdout=out)
+        outputs[language] = out.getvalue()
+    assert english_left(outputs["en"], outputs["fr"]) == []
+    assert CATALOGUE["Dry run: nothing changed."][0] in outputs["fr"]
+
+
+def test_system_check_messages_in_french(settings):
+    from django_apiauth.checks import check_settings
+
+    settings.APIAUTH = {**settings.APIAUTH, "REFRESH_MARGN": 60}
+    with translation.override("fr"):
+        (warning,) = [m for m in check_settings() if m.id == "django_apiauth.W003"]
+    assert warning.msg == (
+        "APIAUTH contient des clés inconnues : REFRESH_MARGN (vouliez-vous dire REFRESH_MARGIN ?)."
+    )
+    assert (
+        warning.hint
+        == CATALOGUE["Check the spelling against the settings reference in the documentation."][0]
+    )
