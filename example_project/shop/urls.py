@@ -1,5 +1,8 @@
 from django.urls import path
 
-from .views import NotificationView
+from .views import NotificationView, merchant
 
-urlpatterns = [path("notifications/", NotificationView.as_view(), name="shop-notifications")]
+urlpatterns = [
+    path("notifications/", NotificationView.as_view(), name="shop-notifications"),
+    path("merchant/", merchant, name="shop-merchant"),
+]

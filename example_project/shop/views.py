@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views import View
 
+from django_apiauth.client import aget_client
 from django_apiauth.notifications import VerifiedNotificationMixin
 
 logger = logging.getLogger(__name__)
@@ -28,3 +29,16 @@ class NotificationView(VerifiedNotificationMixin, View):
         reference = notification.data.get("reference", "")
         logger.info("%s notification received for %s", notification.scheme, reference)
         return JsonResponse({"scheme": notification.scheme, "reference": reference})
+
+
+async def merchant(request: HttpRequest) -> JsonResponse:
+    """``GET /merchant/``: the provider's merchant record, from an async view.
+
+    ``aget_client`` and ``AsyncApiClient`` share the sync client's token: no
+    thread hop, one token for the whole fleet.
+    """
+    client = await aget_client(settings.SHOP_CREDENTIAL)
+    response = await client.get("/api/merchant")
+    if response.status_code != 200:
+        return JsonResponse({"error": f"provider answered {response.status_code}"}, status=502)
+    return JsonResponse(response.json())

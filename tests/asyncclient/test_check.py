@@ -1,4 +1,4 @@
-"""``await client.check()``: the sync client's ``CheckResult``, never raising for provider errors."""
+"""``await client.check()``: the sync client's ``CheckResult``; never raises for provider errors."""
 
 from __future__ import annotations
 
