@@ -34,6 +34,21 @@ def apiauth(settings):
 
 
 @pytest.fixture
-def credential(fake_provider, transactional_db):
+async def _async_orm_connection(anyio_backend):
+    """Close the connection the async ORM opened in its thread, after the test.
+
+    Django runs ``aget()`` & co. in asgiref's thread-sensitive executor, whose
+    connection would otherwise stay open and keep PostgreSQL from dropping the
+    test database.
+    """
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    yield
+    await sync_to_async(connections.close_all)()
+
+
+@pytest.fixture
+def credential(fake_provider, transactional_db, _async_orm_connection):
     # Transactional: the async ORM runs in a thread with its own connection.
     return fake_provider.create_credential(name="shop")
