@@ -20,6 +20,8 @@ from .token_values import Block, Token
 
 #: Slots that hold nothing usable are swept at most this often (seconds).
 SWEEP_INTERVAL = 60.0
+#: Weight of the newest fetch in the moving average of the fetch latency.
+LATENCY_WEIGHT = 0.3
 
 
 class Slot:
@@ -62,6 +64,72 @@ class Slot:
 
     def __repr__(self) -> str:
         return f"<Slot token={self.token!r} running={self.running}>"
+
+    def usable(self) -> Token | None:
+        """The token held, if it may still be used now."""
+        token = self.token
+        return token if token is not None and clock.current.monotonic() < token.use_until else None
+
+    def hold(self, token: Token) -> None:
+        """Hold ``token``, just fetched from the provider (newer than anything held)."""
+        with self.lock:
+            self.token = token
+
+    def adopt(self, token: Token) -> Token:
+        """Take ``token`` (from the cache) unless it is dead or older than ours.
+
+        A usable ``token`` also frees the callers waiting on the obtain's future:
+        they go now, while the obtain goes on for a fresh token.
+        """
+        with self.lock:
+            current = self.token
+            if (
+                current is None
+                or current.value != token.value
+                or token.use_until > current.use_until
+            ):
+                self.token = token
+                if self.latency is None and token.latency:
+                    self.latency = token.latency
+            future = self.future
+            if future is not None and clock.current.monotonic() < token.use_until:
+                self.future = None
+            else:
+                future = None
+        if future is not None:
+            background.settle(future, token)
+        return token
+
+    def postpone(self, token: Token) -> Token:
+        """Keep using ``token`` after a failed refresh; retry it a little later."""
+        # A few retries within the remaining validity, not one on every call.
+        delay = max(0.05, min(5.0, (token.use_until - clock.current.monotonic()) / 8))
+        postponed = token.postponed(delay)
+        with self.lock:
+            if self.token is None or self.token.value == token.value:
+                self.token = postponed
+        return postponed
+
+    def measured(self, latency: float) -> float:
+        """Fold one fetch's latency into the moving average; the new average."""
+        with self.lock:
+            previous = self.latency
+            self.latency = (
+                latency
+                if previous is None
+                else (1 - LATENCY_WEIGHT) * previous + LATENCY_WEIGHT * latency
+            )
+            return self.latency
+
+    def drop(self, value: str | None) -> None:
+        """Forget the token ``value`` (``None``: the one held) and never adopt it again."""
+        with self.lock:
+            current = self.token
+            dead = value if value is not None else getattr(current, "value", None)
+            # Never adopted again, even from a cache that answers before it is deleted there.
+            self.dropped = dead
+            if current is not None and current.value == dead:
+                self.token = None
 
     def holds_nothing(self, now: float) -> bool:
         token, blocks = self.token, self.blocks

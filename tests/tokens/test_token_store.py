@@ -11,8 +11,9 @@ import time
 import pytest
 from django.core.cache import caches
 
-from django_apiauth import crypto, tokens
+from django_apiauth import crypto, token_cache, tokens
 from django_apiauth.client import ApiClient
+from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
 from django_apiauth.tokens import CACHE_CONTEXT, Token, TokenStore
 
@@ -369,12 +370,13 @@ def test_a_waiter_gives_up_after_the_lock_timeout_and_fetches(
 
 def test_a_lock_timeout_under_a_second_still_holds_the_lease(api_client, apiauth):
     apiauth(LOCK_TIMEOUT=0.5)
-    store = api_client.store
-    lease = store._acquire_lease()
+    lease_key = api_client.store.lease_key
+    lock_timeout = api_settings.validated("LOCK_TIMEOUT")
+    lease = token_cache.acquire_lease(lease_key, lock_timeout)
     assert lease is not None
     # A cache timeout of 0 means "already expired": every process would fetch.
-    assert caches["default"].get(store.lease_key) == lease
-    assert store._acquire_lease() is None
+    assert caches["default"].get(lease_key) == lease
+    assert token_cache.acquire_lease(lease_key, lock_timeout) is None
 
 
 # --- remembered failures ---------------------------------------------------------------

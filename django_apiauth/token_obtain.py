@@ -1,0 +1,244 @@
+"""How a process gets a new token for a credential: the *obtain*, in a background thread.
+
+One obtain runs at a time per credential per process (the slot's ``running``
+flag). It adopts a token another process put in the shared cache, or takes
+the fleet-wide lease and fetches one from the provider, renewing the lease
+while the fetch runs; while another process holds the lease it polls the
+cache for that process's token. Callers with no usable token wait on the
+slot's future, which the obtain settles — early, with a token from the shared
+cache, if one appears while its own fetch hangs.
+
+Nothing here holds a lock across I/O, and nothing runs in a caller's thread
+but :meth:`Obtainer.wait` (a bounded wait on the future) and
+:meth:`Obtainer.fetch` called directly for a check.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING
+
+from . import background, clock, token_cache, token_timing
+from .conf import api_settings
+from .exceptions import TokenEndpointError, TokenError
+from .token_cache import NoCacheLease
+from .token_endpoint import request_token
+from .token_values import Block, Token
+
+if TYPE_CHECKING:
+    from .models import ApiCredential
+    from .token_failures import Failures
+    from .token_memory import Slot
+
+__all__ = ["LONGEST_POLL", "Obtainer"]
+
+log = logging.getLogger("django_apiauth.tokens")
+
+#: Longest pause between two looks at the shared cache while waiting (seconds).
+LONGEST_POLL = 0.25
+
+
+class Obtainer:
+    """This process's way to a new token for one credential (see the module docstring)."""
+
+    def __init__(
+        self,
+        credential: ApiCredential,
+        slot: Slot,
+        failures: Failures,
+        *,
+        endpoint: str,
+        key: str,
+        lease_key: str,
+    ) -> None:
+        self.credential = credential
+        self.name = credential.name
+        self.endpoint = endpoint
+        self.slot = slot
+        self.failures = failures
+        self.key = key
+        self.lease_key = lease_key
+
+    # -- for callers ---------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start an obtain unless one runs (a refresh nobody waits for)."""
+        with self.slot.lock:
+            self._start_locked()
+
+    def pending(self) -> Future[Token]:
+        """The in-flight obtain's future, the obtain started if none runs."""
+        slot = self.slot
+        with slot.lock:
+            future = slot.future
+            if future is None:
+                future = slot.future = background.running_future()
+            self._start_locked()
+        return future
+
+    def wait(self) -> Token:
+        """Wait for the obtain, at most the cold-wait limit."""
+        limit = token_timing.cold_wait_limit()
+        try:
+            return self.pending().result(timeout=limit)
+        except FutureTimeout:
+            raise TokenEndpointError(
+                f"no access token for credential {self.name!r} within {limit:.0f}s "
+                "(the token endpoint, or the process holding the fleet lease, does not answer)",
+                credential=self.name,
+            ) from None
+
+    def read_shared(self) -> tuple[Token | None, Block | None]:
+        """The token in the shared cache (if any, and not one we dropped) and the block in force."""
+        values = token_cache.get_many([self.key, *self.failures.block_keys])
+        block = self.failures.block(values)
+        shared = Token.from_cache_value(values.get(self.key), self.name, self.key)
+        if shared is not None and shared.value == self.slot.dropped:
+            shared = None  # a dead token still in a cache that missed the delete
+        return shared, block
+
+    def fetch(self, fallback: Token | None) -> Token:
+        """A new token from the provider, held and shared; or ``fallback`` postponed on failure."""
+        credential = self.credential
+        # Expiry counts from when the request was *sent*: the provider's clock started then.
+        sent_mono, sent_wall = clock.current.monotonic(), clock.current.wall()
+        try:
+            grant = request_token(
+                credential=self.name,
+                endpoint=self.endpoint,
+                api_key=credential.api_key,
+                api_secret=credential.api_secret,
+            )
+        except TokenError as err:
+            self.failures.remember(err)
+            if fallback is not None and clock.current.monotonic() < fallback.use_until:
+                # The current token is still good: keep serving it, try again later.
+                log.warning(
+                    "refreshing the access token of %r failed (%s); the current token stays in use",
+                    self.name,
+                    type(err).__name__,
+                )
+                return self.slot.postpone(fallback)
+            raise
+        latency = self.slot.measured(clock.current.monotonic() - sent_mono)
+        token = Token(
+            grant.value,
+            lifetime=grant.lifetime,
+            expires_at=sent_mono + grant.lifetime,
+            expires_at_wall=sent_wall + grant.lifetime,
+            latency=latency,
+        )
+        self.slot.hold(token)
+        ttl = token.use_until - clock.current.monotonic()
+        if ttl > 0:
+            token_cache.set(self.key, token.as_cache_value(self.key), ttl)
+        return token
+
+    # -- the obtain (a background thread) --------------------------------------------
+
+    def _start_locked(self) -> None:
+        if not self.slot.running:
+            self.slot.running = True
+            background.start(self._run, name=f"apiauth-token-{self.name}")
+
+    def _run(self) -> None:
+        """Obtain a token and settle whoever waits for it (an early adopt may have already)."""
+        slot = self.slot
+        try:
+            outcome: Token | BaseException = self._obtain()
+        except BaseException as err:  # handed to the waiters, who re-raise it
+            outcome = err
+        with slot.lock:
+            future, slot.future = slot.future, None
+            slot.running = False
+        if future is not None:
+            background.settle(future, outcome)
+
+    def _obtain(self) -> Token:
+        """Adopt the shared token, or fetch under the fleet lease; never in a caller's thread."""
+        slot = self.slot
+        current = slot.usable()
+        now = clock.current.monotonic()
+        if current is not None and now < current.refresh_at:
+            return current  # fresh already (a refresh finished just before this obtain)
+        shared, block = self.read_shared()
+        if shared is not None and now < shared.refresh_at:
+            return slot.adopt(shared)
+        fallback = _latest(current, shared)
+        if fallback is not None and current is None:
+            slot.adopt(fallback)  # usable meanwhile (in its refresh window): waiters go
+        if block is not None:
+            if fallback is not None:
+                return slot.postpone(fallback)
+            raise block.exception(self.name)
+        lease = self._acquire_lease()
+        if lease is None:
+            waited = self._wait_for_fleet()
+            if isinstance(waited, Token):
+                return waited
+            lease = waited  # the holder died or gave up: our turn (or no lease at all)
+        try:
+            return self._fetch_supervised(lease, fallback)
+        finally:
+            token_cache.release_lease(self.lease_key, lease)
+
+    def _acquire_lease(self) -> str | NoCacheLease | None:
+        return token_cache.acquire_lease(self.lease_key, api_settings.validated("LOCK_TIMEOUT"))
+
+    def _wait_for_fleet(self) -> Token | str | NoCacheLease | None:
+        """Poll the cache while another process fetches; our own lease if the holder died."""
+        now = clock.current
+        deadline = now.monotonic() + api_settings.validated("LOCK_TIMEOUT") + 1.0
+        pause = 0.02
+        while now.monotonic() < deadline:
+            now.sleep(pause)
+            pause = min(pause * 1.5, LONGEST_POLL)
+            shared, block = self.read_shared()
+            if shared is not None and now.monotonic() < shared.refresh_at:
+                return self.slot.adopt(shared)
+            if block is not None:
+                current = self.slot.usable()
+                if current is not None:
+                    return self.slot.postpone(current)
+                raise block.exception(self.name)
+            lease = self._acquire_lease()
+            if lease is not None:
+                return lease
+        log.warning(
+            "gave up waiting for another process to fetch the token of %r; fetching it here",
+            self.name,
+        )
+        return None
+
+    def _fetch_supervised(self, lease: str | NoCacheLease | None, fallback: Token | None) -> Token:
+        """Fetch in a thread of its own while this one renews the lease and watches the cache.
+
+        A caller with no usable token is handed a token another host put in the
+        shared cache as soon as it appears, even if our own fetch hangs.
+        """
+        fetch = background.start(self.fetch, fallback, name=f"apiauth-fetch-{self.name}")
+        lease_time = api_settings.validated("LOCK_TIMEOUT")
+        renew_at = clock.current.monotonic() + lease_time / 3
+        pause = 0.02
+        while True:
+            try:
+                return fetch.result(timeout=pause)
+            except FutureTimeout:
+                pass
+            pause = min(pause * 1.5, LONGEST_POLL)
+            now = clock.current.monotonic()
+            if now >= renew_at:
+                renew_at = now + lease_time / 3
+                token_cache.renew_lease(self.lease_key, lease, lease_time)
+            if self.slot.usable() is None:
+                shared, _ = self.read_shared()
+                if shared is not None:
+                    self.slot.adopt(shared)
+
+
+def _latest(*tokens: Token | None) -> Token | None:
+    now = clock.current.monotonic()
+    usable = [t for t in tokens if t is not None and now < t.use_until]
+    return max(usable, key=lambda t: t.use_until, default=None)
