@@ -22,7 +22,6 @@ import httpx
 
 from . import clock, token_timing
 from .auth import DashboardBasicAuth
-from .exceptions import TokenEndpointError
 
 if TYPE_CHECKING:
     from .models import ApiCredential
@@ -96,11 +95,8 @@ class AsyncBearer:
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), limit)
         except asyncio.TimeoutError:
-            message = (
-                f"no access token for credential {self.store.name!r} within {limit:.0f}s "
-                "(the token endpoint, or the process holding the fleet lease, does not answer)"
-            )
-        raise TokenEndpointError(message, credential=self.store.name)
+            pass  # raised below, outside the handler: the timeout adds nothing to the error
+        raise token_timing.no_token_in_time(self.store.name, limit)
 
     async def rejected(self, token_value: str) -> bool:
         """The provider refused ``token_value``: whether a replay with a newer token makes sense.

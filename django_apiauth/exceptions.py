@@ -6,6 +6,8 @@ token, an ``Authorization`` header or a raw response body (which may hold a toke
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -63,19 +65,12 @@ class TokenEndpointError(TokenError):
     """The token endpoint could not be reached or kept failing (network, timeout, 5xx).
 
     ``retry_after`` is the pause (seconds) a 429/503 answer asked for with
-    ``Retry-After``, if any; the token store honours it fleet-wide.
+    ``Retry-After``, if any; the token store honours it fleet-wide. The other
+    keywords are :class:`TokenError`'s (``credential``, ``status_code``, ``error``).
     """
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        credential: str | None = None,
-        status_code: int | None = None,
-        error: str | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message, credential=credential, status_code=status_code, error=error)
+    def __init__(self, message: str, *, retry_after: float | None = None, **context: Any) -> None:
+        super().__init__(message, **context)
         self.retry_after = retry_after
 
 

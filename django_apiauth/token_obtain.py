@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from . import background, clock, token_cache, token_timing
 from .conf import api_settings
-from .exceptions import TokenEndpointError, TokenError
+from .exceptions import TokenError
 from .token_cache import NoCacheLease
 from .token_endpoint import request_token
 from .token_values import Block, Token
@@ -84,11 +84,7 @@ class Obtainer:
         try:
             return self.pending().result(timeout=limit)
         except FutureTimeout:
-            raise TokenEndpointError(
-                f"no access token for credential {self.name!r} within {limit:.0f}s "
-                "(the token endpoint, or the process holding the fleet lease, does not answer)",
-                credential=self.name,
-            ) from None
+            raise token_timing.no_token_in_time(self.name, limit) from None
 
     def read_shared(self) -> tuple[Token | None, Block | None]:
         """The token in the shared cache (if any, and not one we dropped) and the block in force."""

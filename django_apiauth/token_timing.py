@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from .conf import api_settings
+from .exceptions import TokenEndpointError
 
 
 def fetch_budget() -> float:
@@ -26,6 +27,15 @@ def cold_wait_limit() -> float:
     before (the lease's lifetime), plus a second for the bookkeeping.
     """
     return fetch_budget() + api_settings.validated("LOCK_TIMEOUT") + 1.0
+
+
+def no_token_in_time(credential: str, limit: float) -> TokenEndpointError:
+    """The error of a caller that waited ``limit`` seconds (:func:`cold_wait_limit`) in vain."""
+    return TokenEndpointError(
+        f"no access token for credential {credential!r} within {limit:.0f}s "
+        "(the token endpoint, or the process holding the fleet lease, does not answer)",
+        credential=credential,
+    )
 
 
 class Conflict(NamedTuple):
