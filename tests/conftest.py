@@ -1,4 +1,15 @@
-"""Shared fixtures: key ring hygiene, real services (Redis) and markers.
+"""Shared fixtures: key ring hygiene, the credentials and providers, real services (Redis), markers.
+
+Each fixture is defined here once, with one meaning:
+
+- ``fake_provider`` (the shipped plugin, ``django_apiauth.testing``): a fake
+  provider at ``https://provider.test`` with random secrets;
+- ``credential``: a saved ``ApiCredential`` ("shop") bound to ``fake_provider``'s account;
+- ``staging_credential``: a saved ``ApiCredential`` ("shop-fr") of the staging
+  environment holding the known ``tests.helpers.SECRETS``; no provider involved;
+- ``staging_provider``: a fake provider at the staging URL that knows ``SECRETS``,
+  so ``staging_credential`` checks against it;
+- ``secrets``: a copy of ``SECRETS``; ``apiauth``: edit ``settings.APIAUTH`` in place.
 
 Tests that need a service skip with a reason when it is absent, unless
 ``APIAUTH_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which turns the skip into a failure.
@@ -13,6 +24,7 @@ import socket
 import pytest
 
 from django_apiauth import crypto
+from tests.helpers import SECRETS, STAGING
 
 PLUGIN = "django_apiauth.testing.plugin"
 
@@ -73,6 +85,65 @@ def _clear_caches():
         if config.get("BACKEND", "").endswith("LocMemCache"):
             with contextlib.suppress(InvalidCacheBackendError):
                 caches[alias].clear()
+
+
+@pytest.fixture
+def apiauth(settings):
+    """Edit ``settings.APIAUTH`` in place: ``apiauth(MAX_RETRIES=0)``."""
+
+    def update(**values):
+        settings.APIAUTH = {**settings.APIAUTH, **values}
+
+    return update
+
+
+@pytest.fixture
+def credential(fake_provider, db):
+    """A saved ``ApiCredential`` named "shop", bound to ``fake_provider``'s account."""
+    return fake_provider.create_credential(name="shop")
+
+
+@pytest.fixture
+def secrets():
+    return dict(SECRETS)
+
+
+@pytest.fixture
+def staging_credential(db):
+    """A saved ``ApiCredential`` "shop-fr" of the staging environment holding ``SECRETS``."""
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential.objects.create(
+        name="shop-fr",
+        environment="staging",
+        dashboard_username="ops@shop.example",
+        merchant_uid="mer_fr_001",
+        **SECRETS,
+    )
+
+
+@pytest.fixture
+def staging_provider():
+    """The provider (``responses``, no network) at the staging URL, knowing ``SECRETS``.
+
+    Any request to another URL fails with a ``ConnectionError``, so a check that
+    went anywhere but the stored endpoint cannot pass.
+    """
+    from django_apiauth.testing import FakeProvider
+
+    with FakeProvider(
+        STAGING, api_key=SECRETS["api_key"], api_secret=SECRETS["api_secret"]
+    ) as fake:
+        yield fake
+
+
+@pytest.fixture
+def attacker_allowed(settings):
+    """The worst case: even a host the settings allow must not receive old secrets."""
+    settings.APIAUTH = {
+        **settings.APIAUTH,
+        "ALLOWED_HOSTS": ["staging.back.ecard.pledg.co", "attacker.example"],
+    }
 
 
 @pytest.fixture

@@ -6,25 +6,6 @@ import socket
 
 import pytest
 
-from django_apiauth import tokens
-
-
-@pytest.fixture(autouse=True)
-def _clean_token_memory():
-    tokens.clear_process_memory()
-    yield
-    tokens.clear_process_memory()
-
-
-@pytest.fixture
-def apiauth(settings):
-    """Edit ``settings.APIAUTH`` in place: ``apiauth(MAX_RETRIES=0)``."""
-
-    def update(**values):
-        settings.APIAUTH = {**settings.APIAUTH, **values}
-
-    return update
-
 
 @pytest.fixture
 def loopback(apiauth):
