@@ -62,6 +62,11 @@ def test_check_all_checks_every_active_credential(shops, staging_provider):
     assert "shop-old" not in output
 
 
+def test_check_all_leaves_inactive_credentials_unchecked(shops):
+    run_failing("apiauth_check", "--all")
+    assert ApiCredential.objects.get(name="shop-old").last_check_at is None
+
+
 def test_check_stores_the_results(shops):
     run("apiauth_check", "shop-fr")
     assert ApiCredential.objects.get(name="shop-fr").last_check_ok is True

@@ -131,3 +131,13 @@ def test_set_repairs_a_credential_whose_secrets_no_longer_decrypt(
     assert (
         raw_column(staging_credential.pk, "signature_secret") == stored_signature
     )  # kept as stored
+
+
+def test_rotate_keys_dry_run_says_how_many_values_it_would_re_encrypt(
+    staging_credential, settings, new_key
+):
+    settings.APIAUTH = {
+        **settings.APIAUTH,
+        "ENCRYPTION_KEYS": [new_key, *settings.APIAUTH["ENCRYPTION_KEYS"]],
+    }
+    assert "Would re-encrypt 4 value(s)" in run("apiauth_rotate_keys", "--dry-run")

@@ -102,6 +102,13 @@ def test_access_token_and_invalidate_token(api_client, fake_provider):
     assert fake_provider.token_requests == 2
 
 
+def test_every_client_of_a_credential_shares_its_token(api_client, credential, fake_provider):
+    token = api_client.access_token()
+    assert get_client(credential.name).access_token() == token
+    assert ApiClient(credential).access_token() == token
+    assert fake_provider.token_requests == 1
+
+
 def test_sign_makes_an_hs256_jwt_with_the_signature_secret(fake_provider, db):
     credential = fake_provider.create_credential(name="signer", signature_secret="s" * 32)
     token = ApiClient(credential).sign({"data": {"amountCents": 1000}}, expires_in=60)
@@ -215,3 +222,14 @@ def test_check_detail_is_short(api_client, fake_provider):
         status=200, body="<html>" + "x" * 5000, content_type="text/html"
     )
     assert len(api_client.check().detail) < 255
+
+
+def test_check_reports_a_failing_token_endpoint_without_raising(api_client, fake_provider):
+    fake_provider.fail_token_requests(
+        5, status=503, body="<html>down</html>", content_type="text/html"
+    )
+    result = api_client.check()
+    assert result.ok is False
+    assert result.status_code == 503
+    assert "shop" in result.detail
+    assert fake_provider.api_secret not in result.detail
