@@ -7,10 +7,19 @@ Usage::
     client = get_client("merchant-fr")
     response = client.get("/api/merchants/me")            # Bearer token, shared fleet-wide
     response = client.get("/api/dashboard", auth="basic")  # dashboard login
+
+``get_client(name)`` is cheap enough to call on every request: each process
+keeps one ``ApiClient`` per credential (``credential_cache.ClientCache``) and
+returns the same object, so its ``requests.Session`` reuses keep-alive
+connections. The client is shared by every thread of the process: do not
+``close()`` it or change its session per call (pass ``headers=...`` etc. to the
+call instead). An edit or deactivation of the credential anywhere in the
+fleet is seen within about a second.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -19,8 +28,9 @@ import requests
 from .auth import BearerTokenAuth, DashboardBasicAuth
 from .check_result import CheckResult
 from .conf import api_settings
+from .credential_cache import ClientCache
 from .endpoints import check_host_is_allowed
-from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
+from .exceptions import ApiAuthError, ConfigurationError, TokenError
 from .tokens import TokenStore
 from .transport import create_session, without_secrets
 
@@ -33,14 +43,14 @@ AUTH_MODES = ("token", "basic", "none")
 
 
 def get_client(name: str) -> ApiClient:
-    """The client of the *active* credential called ``name``; ``CredentialNotFound`` otherwise."""
-    from .models import ApiCredential
+    """The client of the *active* credential called ``name``; ``CredentialNotFound`` otherwise.
 
-    try:
-        credential = ApiCredential.objects.get(name=name, is_active=True)
-    except ApiCredential.DoesNotExist:
-        raise CredentialNotFound(f"no active credential named {name!r}") from None
-    return ApiClient(credential)
+    Warm, it costs a dictionary lookup: no query, no decryption, and the same
+    client (and pooled connections) as the last call. The credential's version
+    stamp in the shared cache is looked at about once a second, so an edit or
+    a deactivation reaches every process promptly.
+    """
+    return _clients.get(name)
 
 
 class ApiClient:
@@ -52,6 +62,12 @@ class ApiClient:
     follow redirects unless asked to (``allow_redirects=True``); every hop is
     still held to the HTTPS policy and ``requests`` drops the header on a
     change of host.
+
+    Thread-safe: one client may serve every thread of a process (``get_client``
+    shares it). Its session, token store and auth objects are built once,
+    under a lock; a ``requests.Session`` is shared across threads the way
+    ``requests`` users commonly do (its connection pool is thread-safe), so do
+    not mutate ``client.session`` per call: pass ``headers=...`` to the call.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
@@ -60,6 +76,7 @@ class ApiClient:
         self._store: TokenStore | None = None
         self._bearer: BearerTokenAuth | None = None
         self._session: requests.Session | None = None
+        self._building = threading.Lock()  # built once even when threads race for them
 
     def __repr__(self) -> str:
         return f"<ApiClient credential={self.name!r}>"
@@ -70,25 +87,32 @@ class ApiClient:
     def store(self) -> TokenStore:
         """The token store of this credential (built on first use)."""
         if self._store is None:
-            self._store = TokenStore(self.credential)
+            with self._building:
+                if self._store is None:
+                    self._store = TokenStore(self.credential)
         return self._store
 
     @property
     def session(self) -> requests.Session:
         """The ``requests.Session`` of this client (see ``transport.create_session``)."""
-        if self._session is None:
-            self._session = self.create_session()
-        return self._session
+        session = self._session
+        if session is None:
+            with self._building:
+                if self._session is None:
+                    self._session = self.create_session()
+                session = self._session
+        return session
 
     def create_session(self) -> requests.Session:
         """Override to customise the session (adapters, proxies...)."""
         return create_session()
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        if self._session is not None:
-            self._session.close()
-            self._session = None
+        """Close the pooled connections (a later call opens new ones)."""
+        with self._building:
+            session, self._session = self._session, None
+        if session is not None:
+            session.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -109,9 +133,14 @@ class ApiClient:
 
     def _auth(self, mode: str) -> requests.auth.AuthBase | None:
         if mode == "token":
-            if self._bearer is None:
-                self._bearer = BearerTokenAuth(self.store)
-            return self._bearer
+            bearer = self._bearer
+            if bearer is None:
+                store = self.store
+                with self._building:
+                    if self._bearer is None:
+                        self._bearer = BearerTokenAuth(store)
+                    bearer = self._bearer
+            return bearer
         if mode == "basic":
             return DashboardBasicAuth(self.credential)
         if mode == "none":
@@ -225,3 +254,7 @@ class ApiClient:
         if 200 <= status < 300:
             return result(True, status, f"token valid; GET {check_path} answered {status}")
         return result(False, status, f"token valid; GET {check_path} answered HTTP {status}")
+
+
+#: This process's clients, one per credential name (see ``credential_cache``).
+_clients: ClientCache[ApiClient] = ClientCache(ApiClient)

@@ -5,10 +5,13 @@ the change page's "Test connectivity" button and ``manage.py apiauth_check``:
 
 * each credential's ``ApiClient(credential).check()`` runs in a bounded thread
   pool, so fifty credentials against a provider answering in 300 ms take about
-  a second instead of fifteen;
+  a second instead of fifteen; at most ``max_workers`` checks are in flight
+  (the rest wait in an iterator), so the bookkeeping per completed check is
+  the same for ten or ten thousand credentials;
 * every check has its own deadline: a provider that hangs costs one slow line,
   not a hung admin page (the transport's own timeouts end the abandoned thread);
-* results are written to ``last_check_*`` in the *calling* thread: worker
+* results are written to ``last_check_*`` in the *calling* thread, in bulk
+  (one ``UPDATE`` per batch of rows, :mod:`~django_apiauth.bulk_write`): worker
   threads never touch the database (they close any connection they opened), so
   there is no connection leak and no cross-thread transaction surprise;
 * checks only use what is stored: the credential objects are loaded from the
@@ -24,8 +27,9 @@ import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from .bulk_write import update_rows
 from .check_result import CheckResult
 from .exceptions import ApiAuthError
 from .models import ApiCredential
@@ -39,6 +43,8 @@ DEFAULT_MAX_WORKERS = 32
 DEFAULT_TIMEOUT = 15.0
 #: ``last_check_detail`` is a 255-character column.
 DETAIL_MAX_LENGTH = 255
+#: What a check writes, in the order ``store_results`` gives the values.
+STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
 
 UNREADABLE_DETAIL = (
     "secrets cannot be decrypted with the current encryption keys; "
@@ -113,79 +119,101 @@ def check_credentials(
 def store_results(credentials: Sequence[ApiCredential], results: Sequence[CheckResult]) -> None:
     """Write results to ``last_check_*`` of the rows and of the given instances.
 
-    ``update()`` rather than ``save()``: a check must not rewrite the secrets
-    (an undecryptable one included) nor bump ``updated_at``.
+    In bulk (one statement per batch, ``bulk_write.update_rows``), bypassing
+    ``save()``: a check must not rewrite the secrets (an undecryptable one
+    included) nor bump ``updated_at``.
     """
+    rows_by_db: dict[str, list[tuple]] = {}
     for credential, result in zip(credentials, results, strict=True):
         detail = result.summary[:DETAIL_MAX_LENGTH]
-        ApiCredential.objects.filter(pk=credential.pk).update(
-            last_check_at=result.checked_at, last_check_ok=result.ok, last_check_detail=detail
-        )
         credential.last_check_at = result.checked_at
         credential.last_check_ok = result.ok
         credential.last_check_detail = detail
+        rows_by_db.setdefault(credential._state.db or DEFAULT_DB_ALIAS, []).append(
+            (credential.pk, result.checked_at, result.ok, detail)
+        )
+    for using, rows in rows_by_db.items():
+        with transaction.atomic(using=using):
+            update_rows(ApiCredential, STATUS_COLUMNS, rows, using=using)
 
 
 def _run_pool(
     runnable: list[tuple[int, ApiCredential]], workers: int, timeout: float
 ) -> dict[int, CheckResult]:
+    """Run the checks, at most ``workers`` in flight: the bookkeeping is per check in flight.
+
+    A sliding window rather than submitting everything at once: waiting on
+    ``workers`` futures costs the same at 10 or 10,000 credentials.
+    """
     results: dict[int, CheckResult] = {}
     started_at: dict[int, float] = {}  # written by workers; dict item writes are atomic
-    by_index = dict(runnable)
+    queue = iter(runnable)
+    in_flight: dict[Future[CheckResult], tuple[int, ApiCredential]] = {}
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apiauth-check")
+    # A hung check keeps its worker busy past its deadline, which could
+    # starve the queue; this bounds the whole call whatever happens.
+    rounds = math.ceil(len(runnable) / workers)
+    budget = timeout * (rounds + 1)
+    give_up_at = time.monotonic() + budget
     try:
-        futures: dict[Future[CheckResult], int] = {
-            executor.submit(_worker, credential, index, started_at): index
-            for index, credential in runnable
-        }
-        # A hung check keeps its worker busy past its deadline, which could
-        # starve the queue; this bounds the whole call whatever happens.
-        rounds = math.ceil(len(runnable) / workers)
-        give_up_at = time.monotonic() + timeout * (rounds + 1)
-        pending = set(futures)
-        while pending:
-            done, pending = wait(
-                pending,
-                timeout=_next_wakeup(pending, futures, started_at, timeout, give_up_at),
+        while True:
+            while len(in_flight) < workers:
+                item = next(queue, None)
+                if item is None:
+                    break
+                in_flight[executor.submit(_worker, item[1], item[0], started_at)] = item
+            if not in_flight:
+                break
+            done, _ = wait(
+                in_flight,
+                timeout=_next_wakeup(in_flight, started_at, timeout, give_up_at),
                 return_when=FIRST_COMPLETED,
             )
             for future in done:
-                results[futures[future]] = future.result()
-            now = time.monotonic()
-            for future in list(pending):
-                index = futures[future]
-                began = started_at.get(index)
-                if began is not None and now - began >= timeout:
-                    pending.discard(future)
-                    results[index] = CheckResult.failure(
-                        by_index[index], f"timed out after {timeout:g} s", (now - began) * 1000
-                    )
-                elif now >= give_up_at:
-                    pending.discard(future)
-                    budget = f"{timeout * (rounds + 1):g} s"
-                    cause = (
-                        f"not started: all checks together took longer than {budget}"
-                        if began is None
-                        else f"timed out: all checks together took longer than {budget}"
-                    )
-                    results[index] = CheckResult.failure(by_index[index], cause)
+                index, _credential = in_flight.pop(future)
+                results[index] = future.result()
+            _expire(in_flight, results, started_at, timeout)
+            if time.monotonic() >= give_up_at:
+                _give_up(in_flight, queue, results, started_at, budget)
     finally:
         # Don't wait for abandoned checks; queued ones are cancelled.
         executor.shutdown(wait=False, cancel_futures=True)
     return results
 
 
-def _next_wakeup(
-    pending: set[Future[CheckResult]],
-    futures: dict[Future[CheckResult], int],
-    started_at: dict[int, float],
-    timeout: float,
-    give_up_at: float,
-) -> float:
+def _expire(in_flight, results, started_at, timeout: float) -> None:
+    """Report checks running for ``timeout`` as timed out; their slots go to the next ones.
+
+    The abandoned check keeps its thread until the transport's own timeouts end
+    it; the check taking its slot waits in the executor's queue meanwhile, and
+    its deadline only starts when it does.
+    """
+    now = time.monotonic()
+    for future, (index, credential) in list(in_flight.items()):
+        began = started_at.get(index)
+        if began is not None and now - began >= timeout:
+            del in_flight[future]
+            results[index] = CheckResult.failure(
+                credential, f"timed out after {timeout:g} s", (now - began) * 1000
+            )
+
+
+def _give_up(in_flight, queue, results, started_at, budget: float) -> None:
+    for index, credential in [*in_flight.values(), *queue]:
+        cause = (
+            f"not started: all checks together took longer than {budget:g} s"
+            if started_at.get(index) is None
+            else f"timed out: all checks together took longer than {budget:g} s"
+        )
+        results[index] = CheckResult.failure(credential, cause)
+    in_flight.clear()
+
+
+def _next_wakeup(in_flight, started_at, timeout: float, give_up_at: float) -> float:
     """Seconds until the earliest running check's deadline (or the global one)."""
     deadlines = [give_up_at]
-    for future in pending:
-        began = started_at.get(futures[future])
+    for index, _credential in in_flight.values():
+        began = started_at.get(index)
         if began is not None:
             deadlines.append(began + timeout)
     # Checks that start later have later deadlines; polling now and then catches them.

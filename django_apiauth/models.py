@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import credential_cache
 from .conf import api_settings
 from .endpoints import (
     check_host_is_allowed,
@@ -44,6 +46,23 @@ def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
 
 
 class ApiCredentialQuerySet(models.QuerySet):
+    def update(self, **kwargs: Any) -> int:
+        """``QuerySet.update()`` that also tells cached clients of every process (``get_client``).
+
+        Like ``save()``, it sets ``updated_at`` — unless only the connectivity
+        status columns change, which no client depends on.
+        """
+        if set(kwargs) <= credential_cache.STATUS_FIELDS:
+            return super().update(**kwargs)
+        kwargs.setdefault("updated_at", timezone.now())
+        with transaction.atomic(using=self.db, savepoint=False):
+            rows = list(self.values_list("pk", "name"))
+            count = super().update(**kwargs)
+            credential_cache.bump_on_commit(
+                [pk for pk, _ in rows], using=self.db, names=[name for _, name in rows]
+            )
+        return count
+
     def select(self, names: Sequence[str] = (), *, active_only: bool = False) -> list:
         """Credentials by name (in the order asked for), or all of them when no name is given.
 

@@ -48,6 +48,10 @@ class NotificationDeliveryAdmin(admin.ModelAdmin):
     readonly_fields = fields
     actions = ["process_again"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        # No page shows the body: its column is neither loaded nor decrypted per row.
+        return super().get_queryset(request).defer("body")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 

@@ -25,6 +25,7 @@ from django.db.models import Count, ExpressionWrapper, F
 from django.db.models.functions import Substr
 
 from . import crypto
+from .bulk_write import update_rows
 from .exceptions import ApiAuthError, DecryptionError
 from .fields import EncryptedTextField, Sealed
 
@@ -151,15 +152,20 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         pk = row.pk
         new_values = {}
         dirty = False
+        bindings: dict[str | None, str | ApiAuthError | None] = {}  # one per row and bind_to
         for fld in fields:
             stored = getattr(row, f"raw_{fld.attname}")
             new_values[fld.attname] = Sealed(stored) if stored is not None else None
             if not stored:
                 continue
-            try:
-                binding = fld.binding(row)
-            except ApiAuthError as err:
-                result = err
+            if fld.bind_to not in bindings:
+                try:
+                    bindings[fld.bind_to] = fld.binding(row)
+                except ApiAuthError as err:
+                    bindings[fld.bind_to] = err
+            binding = bindings[fld.bind_to]
+            if isinstance(binding, ApiAuthError):
+                result = binding
             else:
                 result = _rotate_value(ring, fld, stored, binding, report)
             if isinstance(result, str):
@@ -170,9 +176,10 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
                     UndecryptableValue(model._meta.label, pk, fld.name, str(result))
                 )
         if dirty:
-            changed.append(model(pk=pk, **new_values))
+            changed.append((pk, *(new_values[f.attname] for f in fields)))
     if changed and not report.dry_run:
-        model._base_manager.using(using).bulk_update(changed, [f.attname for f in fields])
+        # Not bulk_update: its CASE WHEN per column was most of the run's time.
+        update_rows(model, [f.attname for f in fields], changed, using=using, batch_size=batch_size)
         report.rows_updated += len(changed)
     return [row.pk for row in rows]
 

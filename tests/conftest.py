@@ -73,9 +73,11 @@ def _clear_caches():
     from django.core.cache import caches
     from django.core.cache.backends.base import InvalidCacheBackendError
 
-    from django_apiauth import tokens
+    from django_apiauth import credential_cache, tokens
 
     yield
+    # get_client() keeps clients per process; rows of one test are gone in the next.
+    credential_cache.clear()
     # Tokens live in process memory too: a later test with the same pk and
     # secrets must not inherit one.
     tokens.clear_process_memory()
@@ -144,6 +146,21 @@ def attacker_allowed(settings):
         **settings.APIAUTH,
         "ALLOWED_HOSTS": ["staging.back.ecard.pledg.co", "attacker.example"],
     }
+
+
+@pytest.fixture
+def decryptions(monkeypatch):
+    """A list that gets one entry per value the key ring decrypts (``len(decryptions)``)."""
+    calls: list = []
+    name = "open" if hasattr(crypto.KeyRing, "open") else "decrypt"
+    original = getattr(crypto.KeyRing, name)
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[1] if len(args) > 1 else kwargs.get("context"))
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(crypto.KeyRing, name, counting)
+    return calls
 
 
 @pytest.fixture

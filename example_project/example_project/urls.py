@@ -1,9 +1,14 @@
-"""URLs of the example merchant site: the admin and the notification receivers."""
+"""URLs of the example merchant site: the admin and django-apiauth's notification routes.
+
+The provider is given ``/provider/notifications/<credential>/payment/`` and
+``/provider/notifications/<credential>/transfer/``; ``shop.receivers`` handles
+what they accept.
+"""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", include("shop.urls")),
+    path("provider/", include("django_apiauth.urls")),
 ]

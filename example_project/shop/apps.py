@@ -8,4 +8,7 @@ class ShopConfig(AppConfig):
     verbose_name = "Example shop"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from . import (
+            checks,  # noqa: F401  (registers the system checks)
+            receivers,  # noqa: F401  (connects the notification receiver)
+        )

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import io
 import logging
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TextIO
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.checks import WARNING, run_checks
@@ -33,9 +35,10 @@ from django_apiauth.testing import (
 )
 
 from .background import BackgroundServer
+from .models import HandledNotification
 
 #: Loggers that report the 401s and 403s the demo provokes on purpose.
-NOISY_LOGGERS = ("django.request", "django.server")
+NOISY_LOGGERS = ("django.request", "django.server", "django_apiauth.notifications")
 
 
 class Report:
@@ -217,17 +220,56 @@ def show_purchase_link(
 
 
 def show_notifications(report: Report, shop: BackgroundServer, account: Account) -> None:
-    report.step("Notifications from the provider, verified by the shop")
-    url = f"{shop.url}/notifications/"
+    report.step("Notifications: the sandbox sends, the shop's receiver handles each once")
+    routes = f"{shop.url}/provider/notifications/{settings.SHOP_CREDENTIAL}"
+    payment_id, transfer_id = f"pay_{secrets.token_hex(6)}", f"tri_{secrets.token_hex(8)}"
     cases = [
-        ("payment (hash scheme)", payment_notification(account), 200),
-        ("transfer (JWT scheme)", transfer_notification(account), 200),
+        (
+            "payment (hash scheme)",
+            f"{routes}/payment/",
+            payment_id,
+            payment_notification(account, id=payment_id),
+        ),
+        (
+            "transfer (JWT scheme)",
+            f"{routes}/transfer/",
+            transfer_id,
+            transfer_notification(account, transfer_order_item_uid=transfer_id),
+        ),
     ]
-    cases += [(f"tampered {name}", tamper(body), 403) for name, body, _ in list(cases)]
-    for name, body, expected in cases:
+    for name, url, notification_id, body in cases:
         status = deliver(url, body, attempts=1).status
-        outcome = "verified" if status == 200 else "refused"
-        report.check(status == expected, f"{name}: the shop answered {status} ({outcome})")
+        calls = receiver_calls(notification_id)
+        report.check(
+            status == 200 and calls == 1,
+            f"{name} to {urlsplit(url).path}: answered {status}, "
+            f"handed to the receiver ({plural(calls, 'call')})",
+        )
+    for _name, url, notification_id, body in cases:
+        status = deliver(url, body, attempts=1).status
+        calls = receiver_calls(notification_id)
+        report.check(
+            status == 200 and calls == 1,
+            f"redelivery of {notification_id} answered {status}, "
+            f"receiver not called again ({plural(calls, 'call')})",
+        )
+    for name, url, notification_id, body in cases:
+        status = deliver(url, tamper(body), attempts=1).status
+        calls = receiver_calls(notification_id)
+        report.check(
+            status == 403 and calls == 1,
+            f"tampered {name}: answered {status} (refused), receiver not called "
+            f"(still {plural(calls, 'call')})",
+        )
+
+
+def receiver_calls(notification_id: str) -> int:
+    """How many times the shop's receiver handled the notification ``notification_id``."""
+    return HandledNotification.objects.filter(notification_id=notification_id).count()
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 def show_connectivity(report: Report, client: ApiClient, sandbox: SandboxServer) -> None:

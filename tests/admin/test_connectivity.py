@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -12,6 +13,9 @@ from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential
 
 pytestmark = pytest.mark.django_db
+
+#: An UPDATE statement as logged (SQLite's executemany: "<n> times: UPDATE ...").
+UPDATE = re.compile(r"(\d+ times: )?UPDATE")
 
 
 def make(count):
@@ -79,6 +83,56 @@ def test_a_check_over_its_timeout_is_reported_as_timed_out(monkeypatch):
     finally:
         release.set()
     assert [(r.ok, r.detail) for r in results] == [(False, "timed out after 0.2 s"), (True, "")]
+
+
+def test_the_pool_never_tracks_more_checks_than_workers(fake_checks, monkeypatch):
+    # Waiting on every pending future after each completion is what made 10,000
+    # credentials quadratic; only the checks in flight may be waited on.
+    tracked = []
+    real_wait = connectivity.wait
+
+    def recording_wait(futures, **kwargs):
+        tracked.append(len(futures))
+        return real_wait(futures, **kwargs)
+
+    monkeypatch.setattr(connectivity, "wait", recording_wait)
+    results = check_credentials(make(40), max_workers=4)
+    assert len(results) == 40
+    assert max(tracked) <= 4
+
+
+def test_a_timed_out_check_gives_its_slot_to_the_next_one(monkeypatch):
+    release = threading.Event()
+    slow, *others = make(4)
+
+    def check(credential):
+        if credential.pk == slow.pk:
+            release.wait(10)
+        return ok(credential)
+
+    monkeypatch.setattr(connectivity, "check_credential", check)
+    try:
+        results = check_credentials([slow, *others], max_workers=2, timeout=0.3)
+    finally:
+        release.set()
+    assert [r.ok for r in results] == [False, True, True, True]
+
+
+def test_results_are_saved_with_one_update_per_batch(fake_checks, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from django_apiauth import bulk_write
+
+    monkeypatch.setattr(bulk_write, "DEFAULT_BATCH_SIZE", 10)
+    credentials = make(25)
+    with CaptureQueriesContext(connection) as queries:
+        check_credentials(credentials)
+    updates = [q["sql"] for q in queries if UPDATE.match(q["sql"])]  # "25 times: UPDATE ..."
+    expected = 1 if connection.vendor == "sqlite" else 3  # executemany is one statement
+    assert len(updates) == expected
+    stored = ApiCredential.objects.filter(last_check_ok=True).count()
+    assert stored == 25
 
 
 def test_results_are_stored_in_last_check_fields(fake_checks):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 import pytest
@@ -64,10 +65,14 @@ def test_demo_exits_0_without_a_failed_step(demo):
         "GET /api/dashboard/merchant answered 200",
         "POST /api/purchase_link/?signature=<HS256 JWT> answered 201",
         "the old signature answered 403",
-        "payment (hash scheme): the shop answered 200 (verified)",
-        "transfer (JWT scheme): the shop answered 200 (verified)",
-        "tampered payment (hash scheme): the shop answered 403 (refused)",
-        "tampered transfer (JWT scheme): the shop answered 403 (refused)",
+        "payment (hash scheme) to /provider/notifications/shop/payment/: answered 200, "
+        "handed to the receiver (1 call)",
+        "transfer (JWT scheme) to /provider/notifications/shop/transfer/: answered 200, "
+        "handed to the receiver (1 call)",
+        "tampered payment (hash scheme): answered 403 (refused), receiver not called "
+        "(still 1 call)",
+        "tampered transfer (JWT scheme): answered 403 (refused), receiver not called "
+        "(still 1 call)",
         "token+GET /api/merchant: ok, HTTP 200",
         "with a wrong API secret: failed, HTTP 401",
         "system check shop.W001",
@@ -76,6 +81,16 @@ def test_demo_exits_0_without_a_failed_step(demo):
 def test_demo_reports_each_capability(demo, expected):
     result, _ = demo
     assert expected in result.stdout
+
+
+@pytest.mark.parametrize("prefix", ["pay_", "tri_"])
+def test_demo_shows_a_redelivery_answered_200_without_a_second_receiver_call(demo, prefix):
+    result, _ = demo
+    line = re.compile(
+        rf"\[ok\] redelivery of {prefix}[0-9a-f]+ answered 200, "
+        r"receiver not called again \(1 call\)"
+    )
+    assert line.search(result.stdout), result.stdout
 
 
 def test_demo_shows_the_api_key_only_masked(demo):

@@ -1,0 +1,291 @@
+"""Clients kept per process, and the version stamps that tell the fleet a credential changed.
+
+``get_client(name)`` is meant to be called on every request. Loading the row
+and building a client each time costs a query and a new TCP (in production,
+TLS) connection per call, so each process keeps one client per credential
+name (:class:`ClientCache`) and hands out the same object, with its pooled
+connections, again and again.
+
+What makes that safe is a **version stamp** per credential in the shared
+cache (``APIAUTH['CACHE_ALIAS']``, through :mod:`~django_apiauth.token_cache`,
+which fails soft):
+
+* every change of a credential — ``save()``, ``delete()``, the admin, the
+  commands, ``ApiCredential.objects...update()`` — writes a new random stamp
+  once its transaction commits (:func:`bump`), and drops this process's own
+  clients at once;
+* a process looks at the stamp of a cached client at most once per
+  :data:`STAMP_INTERVAL` per name; a different (or vanished) stamp means the
+  row is loaded again, so an edit or a deactivation reaches every process of
+  the fleet within about a second;
+* when the shared cache is down, the look is a cheap query of the row's
+  ``name``, ``is_active`` and ``updated_at`` instead (still at most once per
+  :data:`STAMP_INTERVAL`);
+* whatever the stamp says, the row is checked that way every
+  :data:`RECHECK_INTERVAL`, a safety net for a stamp that could not be written
+  (the cache was down when the credential was edited) and for a client built
+  inside a transaction that was then rolled back.
+
+Stamps are per primary key, not per name: renaming a credential then
+invalidates the clients cached under its old name. Writes that bypass the ORM
+(raw SQL) are seen by the safety net only. The stamp is a random token, never
+derived from a secret.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+import weakref
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from django.core.signals import setting_changed
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+
+from . import clock, token_cache
+from .exceptions import CredentialNotFound
+
+if TYPE_CHECKING:
+    from .models import ApiCredential
+
+__all__ = [
+    "RECHECK_INTERVAL",
+    "STAMP_INTERVAL",
+    "STATUS_FIELDS",
+    "ClientCache",
+    "bump",
+    "bump_on_commit",
+    "clear",
+    "forget",
+    "read_stamp",
+]
+
+#: Seconds between two looks at a cached client's stamp (per name, per process).
+STAMP_INTERVAL = 1.0
+#: Seconds between two checks of a cached client's row in the database, whatever the stamp says.
+RECHECK_INTERVAL = 60.0
+#: How long a stamp lives in the shared cache; a vanished stamp only costs one reload.
+STAMP_TIMEOUT = 24 * 3600
+#: Columns written by connectivity checks: changing only these leaves clients valid.
+STATUS_FIELDS = frozenset({"last_check_at", "last_check_ok", "last_check_detail"})
+
+KEY_PREFIX = "django_apiauth:credential:"
+
+Client = TypeVar("Client")
+
+#: Every ClientCache of this process, so an edit made here drops their clients at once.
+_registry: weakref.WeakSet[ClientCache[Any]] = weakref.WeakSet()
+
+
+def stamp_key(pk: object) -> str:
+    return f"{KEY_PREFIX}{pk}:stamp"
+
+
+def read_stamp(pk: object) -> tuple[str | None, bool]:
+    """``(stamp, cache_answered)``: the credential's stamp, and whether the cache could say."""
+    stamp = token_cache.get(stamp_key(pk))
+    return stamp, not token_cache.is_down()
+
+
+def _new_stamp(pk: object) -> str:
+    stamp = uuid.uuid4().hex
+    token_cache.set(stamp_key(pk), stamp, STAMP_TIMEOUT)
+    return stamp
+
+
+def bump(pks: Iterable[object]) -> None:
+    """Write a new stamp for each credential: every process reloads them within a second."""
+    for pk in pks:
+        _new_stamp(pk)
+
+
+def bump_on_commit(
+    pks: Iterable[object], using: str | None = None, *, names: Iterable[str] = ()
+) -> None:
+    """Forget this process's clients of ``pks`` now; bump their stamps once the change commits.
+
+    After the commit, not before: a process that reloaded the row before the
+    commit would store the old row under the new stamp. ``names`` are dropped
+    here too (a row created under a name another row had, in a test suite whose
+    rolled-back rows left clients behind, say).
+    """
+    pks, names = list(pks), list(names)
+    if not pks:
+        return
+    forget(pks, names)
+
+    def after_commit() -> None:
+        bump(pks)
+        forget(pks, names)  # a client built inside the transaction saw it too
+
+    transaction.on_commit(after_commit, using=using)
+
+
+def forget(pks: Iterable[object], names: Iterable[str] = ()) -> None:
+    """Drop this process's clients of the credentials ``pks`` or called ``names``."""
+    pks, names = set(pks), set(names)
+    for cache in list(_registry):
+        cache.forget(pks, names)
+
+
+def clear() -> None:
+    """Drop every client cached by this process (tests, settings changes, forks)."""
+    for cache in list(_registry):
+        cache.clear()
+
+
+class _Entry(Generic[Client]):
+    __slots__ = ("client", "next_check", "next_recheck", "pk", "row", "stamp")
+
+    def __init__(self, client: Client, pk: object, row: tuple, stamp: str | None) -> None:
+        self.client = client
+        self.pk = pk
+        self.row = row  # (name, is_active, updated_at) as loaded
+        self.stamp = stamp  # None: built while the cache was down
+        now = clock.current.monotonic()
+        self.next_check = now + STAMP_INTERVAL
+        self.next_recheck = now + RECHECK_INTERVAL
+
+
+class ClientCache(Generic[Client]):
+    """Name → client of the active credential, per process, kept fresh by the stamps.
+
+    ``factory(credential)`` builds a client; the same client is returned until
+    the credential changes, then a new one is built and the old one closed
+    (its ``close()`` is called, when it has one). Thread-safe: a race builds
+    a client twice at worst, and only one of them is kept.
+    """
+
+    def __init__(self, factory: Callable[[ApiCredential], Client]) -> None:
+        self.factory = factory
+        self._entries: dict[str, _Entry[Client]] = {}
+        self._lock = threading.Lock()  # guards replacing entries, never held across I/O
+        _registry.add(self)
+
+    def __repr__(self) -> str:
+        return f"<ClientCache of {getattr(self.factory, '__name__', self.factory)!r}>"
+
+    def get(self, name: str) -> Client:
+        """The client of the active credential ``name``; ``CredentialNotFound`` otherwise."""
+        entry = self._entries.get(name)
+        if entry is not None and clock.current.monotonic() < entry.next_check:
+            return entry.client
+        return self._revalidate(name, entry)
+
+    def _revalidate(self, name: str, entry: _Entry[Client] | None) -> Client:
+        if entry is not None:
+            stamp, answered = read_stamp(entry.pk)
+            now = clock.current.monotonic()
+            fresh = answered and stamp is not None and stamp == entry.stamp
+            if fresh and now < entry.next_recheck:
+                entry.next_check = now + STAMP_INTERVAL
+                return entry.client
+            # The cache is down (or the safety net is due): ask the database, cheaply.
+            if (fresh or not answered) and self._row_of(entry.pk) == entry.row:
+                entry.next_check = now + STAMP_INTERVAL
+                if fresh:
+                    entry.next_recheck = now + RECHECK_INTERVAL
+                return entry.client
+        return self._load(name)
+
+    def _load(self, name: str, *, retry: bool = True) -> Client:
+        from .models import ApiCredential
+
+        try:
+            credential = ApiCredential.objects.get(name=name, is_active=True)
+        except ApiCredential.DoesNotExist:
+            self._replace(name, None)
+            raise CredentialNotFound(f"no active credential named {name!r}") from None
+        row = (credential.name, credential.is_active, credential.updated_at)
+        stamp, answered = read_stamp(credential.pk)
+        if not answered:
+            stamp = None  # rebuilt once the cache answers again
+        elif stamp is None:
+            stamp = _new_stamp(credential.pk)
+        if stamp is not None and self._row_of(credential.pk) != row:
+            # Changed (and its stamp bumped) between our query and our stamp read:
+            # kept under the new stamp, this client would be stale. Load it again;
+            # under constant churn, keep it without a stamp (looked at again in a second).
+            if retry:
+                return self._load(name, retry=False)
+            stamp = None
+        client = self.factory(credential)
+        self._replace(name, _Entry(client, credential.pk, row, stamp))
+        return client
+
+    @staticmethod
+    def _row_of(pk: object) -> tuple | None:
+        """``(name, is_active, updated_at)`` of the row ``pk``: one indexed query, no secrets."""
+        from .models import ApiCredential
+
+        return (
+            ApiCredential._base_manager.filter(pk=pk)
+            .values_list("name", "is_active", "updated_at")
+            .first()
+        )
+
+    def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
+        with self._lock:
+            old = self._entries.pop(name, None)
+            if entry is not None:
+                self._entries[name] = entry
+        if old is not None and old is not entry:
+            _close(old.client)
+
+    def forget(self, pks: Iterable[object], names: Iterable[str] = ()) -> None:
+        """Drop the clients of the credentials ``pks`` or cached under ``names``."""
+        pks, names = set(pks), set(names)
+        for name, entry in list(self._entries.items()):
+            if entry.pk in pks or name in names:
+                with self._lock:
+                    if self._entries.get(name) is not entry:
+                        continue
+                    del self._entries[name]
+                _close(entry.client)
+
+    def clear(self) -> None:
+        with self._lock:
+            entries, self._entries = self._entries, {}
+        for entry in entries.values():
+            _close(entry.client)
+
+
+def _close(client: object) -> None:
+    # Closing only releases idle pooled connections: a thread still using the
+    # old client finishes its call (its connection is closed when released).
+    close = getattr(client, "close", None)
+    if close is not None:
+        close()
+
+
+def _forget_after_fork() -> None:
+    # Pooled sockets must not be shared with the parent; drop them without closing.
+    for cache in list(_registry):
+        cache._entries = {}
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_after_fork)
+
+
+@receiver(setting_changed)
+def _settings_changed(*, setting: str, **kwargs: object) -> None:
+    # Clients hold sessions built from settings (TLS, timeouts) and rows from a database.
+    if setting in {"APIAUTH", "CACHES", "DATABASES", "SECRET_KEY"}:
+        clear()
+
+
+@receiver(post_save, sender="django_apiauth.ApiCredential")
+def _credential_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
+    if update_fields is not None and set(update_fields) <= STATUS_FIELDS:
+        return
+    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
+
+
+@receiver(post_delete, sender="django_apiauth.ApiCredential")
+def _credential_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
