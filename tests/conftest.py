@@ -9,7 +9,10 @@ Each fixture is defined here once, with one meaning:
   environment holding the known ``tests.helpers.SECRETS``; no provider involved;
 - ``staging_provider``: a fake provider at the staging URL that knows ``SECRETS``,
   so ``staging_credential`` checks against it;
-- ``secrets``: a copy of ``SECRETS``; ``apiauth``: edit ``settings.APIAUTH`` in place.
+- ``shop``: a saved ``ApiCredential`` "shop" signing notifications with
+  ``tests.vectors.SIGNATURE_SECRET`` (the notification and signature tests);
+- ``secrets``: a copy of ``SECRETS``; ``apiauth``: edit ``settings.APIAUTH`` in place;
+- ``refusing_url`` / ``silent_url``: loopback URLs that refuse connections / never answer.
 
 Tests that need a service skip with a reason when it is absent, unless
 ``APIAUTH_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which turns the skip into a failure.
@@ -25,6 +28,7 @@ import pytest
 
 from django_apiauth import crypto
 from tests.helpers import SECRETS, STAGING
+from tests.vectors import SIGNATURE_SECRET
 
 PLUGIN = "django_apiauth.testing.plugin"
 
@@ -106,6 +110,20 @@ def credential(fake_provider, db):
 
 
 @pytest.fixture
+def shop(db):
+    """A saved ``ApiCredential`` "shop" whose notifications are signed with ``SIGNATURE_SECRET``."""
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential.objects.create(
+        name="shop",
+        base_url="https://provider.example",
+        api_key="api-key-0123456789abcdef",
+        api_secret="api-secret-0123456789abcdef",
+        signature_secret=SIGNATURE_SECRET,
+    )
+
+
+@pytest.fixture
 def secrets():
     return dict(SECRETS)
 
@@ -161,6 +179,30 @@ def decryptions(monkeypatch):
 
     monkeypatch.setattr(crypto.KeyRing, name, counting)
     return calls
+
+
+@pytest.fixture
+def loopback(apiauth):
+    """Real sockets on 127.0.0.1 (no retries, short timeouts): the frames of a real failure."""
+    apiauth(ALLOW_INSECURE_LOOPBACK=True, MAX_RETRIES=0, TIMEOUT=(5, 0.2))
+
+
+@pytest.fixture
+def refusing_url(loopback):
+    """``http://127.0.0.1:<port>`` where nothing listens: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_url(loopback):
+    """``http://127.0.0.1:<port>`` that accepts connections and never answers: a read timeout."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)  # the kernel completes the handshakes; nobody ever reads
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture

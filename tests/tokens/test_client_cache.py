@@ -41,7 +41,7 @@ def write_elsewhere(credential: ApiCredential, *, bump: bool = True, **columns: 
 
 
 @pytest.fixture
-def stopped_cache(settings):
+def stoppable_stamp_cache(settings):
     settings.CACHES = {
         "default": {"BACKEND": "tests.tokens.cachebackends.StoppableCache", "LOCATION": "stamps"}
     }
@@ -218,9 +218,11 @@ def test_an_edit_whose_stamp_was_lost_is_seen_by_the_database_recheck(credential
     assert get_client("shop").credential.merchant_uid == "m-2"
 
 
-def test_with_the_cache_down_an_edit_is_seen_through_the_database(credential, clock, stopped_cache):
+def test_with_the_cache_down_an_edit_is_seen_through_the_database(
+    credential, clock, stoppable_stamp_cache
+):
     before = get_client("shop")
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     write_elsewhere(credential, merchant_uid="m-2")  # its stamp write fails too
     clock.advance(credential_cache.STAMP_INTERVAL)
     after = get_client("shop")
@@ -229,10 +231,10 @@ def test_with_the_cache_down_an_edit_is_seen_through_the_database(credential, cl
 
 
 def test_with_the_cache_down_the_database_is_asked_once_per_interval(
-    credential, clock, stopped_cache, django_assert_num_queries
+    credential, clock, stoppable_stamp_cache, django_assert_num_queries
 ):
     get_client("shop")
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     clock.advance(credential_cache.STAMP_INTERVAL)
     with django_assert_num_queries(1):
         for _ in range(20):
@@ -240,13 +242,13 @@ def test_with_the_cache_down_the_database_is_asked_once_per_interval(
 
 
 def test_a_client_built_while_the_cache_was_down_is_reloaded_when_it_is_back(
-    credential, clock, stopped_cache
+    credential, clock, stoppable_stamp_cache
 ):
     from django_apiauth import token_cache
 
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     before = get_client("shop")
-    stopped_cache.stopped = False
+    stoppable_stamp_cache.stopped = False
     token_cache.reset()
     clock.advance(credential_cache.STAMP_INTERVAL)
     assert get_client("shop") is not before

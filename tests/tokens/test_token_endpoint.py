@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import parse_qs
 
 import pytest
@@ -239,38 +238,26 @@ def test_a_refused_connection_is_an_endpoint_error(api_client, fake_provider, ap
         api_client.access_token()
 
 
-@pytest.fixture
-def loopback(apiauth):
-    apiauth(ALLOW_INSECURE_LOOPBACK=True, MAX_RETRIES=1, TIMEOUT=(0.5, 0.3))
-
-
-def test_a_real_refused_connection_is_an_endpoint_error(loopback, db):
+def test_a_real_refused_connection_is_an_endpoint_error(refusing_url, db):
     from django_apiauth.client import ApiClient
     from django_apiauth.models import ApiCredential
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the block ends
     credential = ApiCredential.objects.create(
-        name="closed", base_url=f"http://127.0.0.1:{port}", api_key="k", api_secret="s"
+        name="closed", base_url=refusing_url, api_key="k", api_secret="s"
     )
     with pytest.raises(TokenEndpointError, match="failed \\(ConnectionError\\)"):
         ApiClient(credential).access_token()
 
 
-def test_a_real_server_that_never_answers_times_out(loopback, db):
+def test_a_real_server_that_never_answers_times_out(silent_url, db):
     from django_apiauth.client import ApiClient
     from django_apiauth.models import ApiCredential
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)  # the kernel accepts connections; nobody ever answers
-        port = sock.getsockname()[1]
-        credential = ApiCredential.objects.create(
-            name="silent", base_url=f"http://127.0.0.1:{port}", api_key="k", api_secret="s"
-        )
-        with pytest.raises(TokenEndpointError, match="timed out"):
-            ApiClient(credential).access_token()
+    credential = ApiCredential.objects.create(
+        name="silent", base_url=silent_url, api_key="k", api_secret="s"
+    )
+    with pytest.raises(TokenEndpointError, match="timed out"):
+        ApiClient(credential).access_token()
 
 
 def test_a_password_in_the_base_url_never_reaches_a_message(fake_provider, db):
