@@ -19,7 +19,6 @@ from django.core.management import load_command_class
 from django.dispatch import Signal
 from django.urls import get_resolver
 
-from django_apiauth import client as client_module
 from django_apiauth import crypto, exceptions, models, signing
 from django_apiauth.client import ApiClient, CheckResult, get_client
 from django_apiauth.conf import api_settings
@@ -173,16 +172,6 @@ def test_check_result_has_the_contract_fields():
     ]
 
 
-# The async client (issue 12) needs httpx (the ``async`` extra). Until its branch
-# lands, these two tests are expected to fail; the lead drops ASYNC_PENDING at merge.
-ASYNC_PENDING = pytest.mark.xfail(
-    not hasattr(client_module, "aget_client"),
-    reason="the async client (issue 12) has not landed yet",
-    strict=True,
-)
-
-
-@ASYNC_PENDING
 def test_aget_client_is_awaitable_and_the_async_client_has_the_contract_methods():
     pytest.importorskip("httpx", reason="the async client needs httpx: django-apiauth[async]")
     from django_apiauth.client import AsyncApiClient, aget_client
@@ -324,7 +313,7 @@ def test_the_plugin_provides_the_fixtures(fixture):
     [
         "testing",
         "redis",
-        pytest.param("async", marks=ASYNC_PENDING),
+        "async",
     ],
 )
 def test_the_extras_exist(extra):
