@@ -39,6 +39,17 @@ if TYPE_CHECKING:
 
 __all__ = ["ApiClient", "CheckResult", "get_client"]
 
+
+def __getattr__(name: str) -> Any:
+    # ``AsyncApiClient`` and ``aget_client`` live in async_client.py, imported on first
+    # use: they need httpx (the ``async`` extra), which this module must not require.
+    if name in ("AsyncApiClient", "aget_client"):
+        from . import async_client
+
+        return getattr(async_client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 AUTH_MODES = ("token", "basic", "none")
 
 

@@ -43,6 +43,19 @@ def body_bytes(body: Any) -> bytes:
     return b"".join(chunk.encode("utf-8") if isinstance(chunk, str) else chunk for chunk in body)
 
 
+def _nothing() -> None:
+    pass
+
+
+def serve_async_clients(base_url: str, state: SandboxState) -> Callable[[], None]:
+    """Answer the async client (httpx) from ``state`` too; returns the undo."""
+    try:
+        from .httpx_adapter import install
+    except ImportError:  # no httpx, so no async client to serve
+        return _nothing
+    return install(base_url, state)
+
+
 def _account_field(name: str) -> property:
     def set_field(self: FakeProvider, value: str) -> None:
         # The provider now expects another value (a rotated secret, say).
@@ -156,7 +169,8 @@ class FakeProvider:
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> FakeProvider:
-        """Intercept ``requests`` (and forget tokens held in this process's memory).
+        """Intercept ``requests`` and serve the async client (and forget tokens held in
+        this process's memory).
 
         While started, its host counts as one of ``APIAUTH['ALLOWED_HOSTS']``.
         """
@@ -164,12 +178,14 @@ class FakeProvider:
         self._allowed_host.enter_context(endpoints.allow_host(self.base_url))
         if self._owns_mock:
             self.mock.start()
+        self._stop_serving_httpx = serve_async_clients(self.base_url, self.state)
         return self
 
     def stop(self) -> None:
         if self._owns_mock:
             self.mock.stop()
             self.mock.reset()
+        getattr(self, "_stop_serving_httpx", _nothing)()
         self._allowed_host.close()
         tokens.clear_process_memory()
 

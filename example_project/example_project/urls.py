@@ -1,4 +1,4 @@
-"""URLs of the example merchant site: the admin and django-apiauth's notification routes.
+"""URLs of the example merchant site: the admin, the shop and django-apiauth's notification routes.
 
 The provider is given ``/provider/notifications/<credential>/payment/`` and
 ``/provider/notifications/<credential>/transfer/``; ``shop.receivers`` handles
@@ -11,4 +11,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("provider/", include("django_apiauth.urls")),
+    path("", include("shop.urls")),
 ]

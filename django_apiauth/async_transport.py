@@ -1,0 +1,235 @@
+"""The async client's HTTP layer: the sync transport's policy, on ``httpx``.
+
+:func:`create_async_http_client` builds the ``httpx.AsyncClient`` of an
+:class:`~django_apiauth.async_client.AsyncApiClient`. Every request it sends,
+redirect hops included, passes through :class:`PolicyTransport`, which does
+what ``transport.ApiSession.send`` and urllib3's ``Retry`` do for the sync
+client:
+
+- the HTTPS policy on every URL (``endpoints.check_url_is_secure``);
+- a timeout always (a request asking for none gets ``APIAUTH['TIMEOUT']``);
+- retries with exponential backoff and jitter on connection errors, and on
+  429/5xx for idempotent methods, honouring a short ``Retry-After`` and
+  handing a long one back to the caller (the numbers of ``build_retry``).
+
+TLS verification is ``APIAUTH['VERIFY']`` (``True`` or a CA bundle), never off.
+Requires ``httpx`` (``pip install "django-apiauth[async]"``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import ssl
+import urllib.request
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import httpx
+
+from . import transport
+from .conf import api_settings
+from .endpoints import check_url_is_secure, without_userinfo
+from .transport import IDEMPOTENT_METHODS, RETRY_STATUSES, USER_AGENT, PoliteRetry, build_retry
+
+__all__ = [
+    "PolicyTransport",
+    "create_async_http_client",
+    "environment_proxy",
+    "httpx_timeout",
+    "stand_in",
+    "tls_verify",
+    "without_secrets",
+]
+
+#: Failures where the request never reached the server: safe to retry whatever the method.
+CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
+#: Failures after the request may have been processed: only idempotent methods are retried.
+READ_ERRORS = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
+
+# Transports standing in for the network, by origin: the test kit's fake provider
+# answers async clients through one. Looked up per request, so a client built
+# before the stand-in was installed uses it too. Empty outside tests.
+_stand_ins: dict[str, httpx.AsyncBaseTransport] = {}
+
+
+def stand_in(origin: str, transport: httpx.AsyncBaseTransport) -> Callable[[], None]:
+    """Answer requests to ``origin`` (``"https://host[:port]"``) with ``transport``.
+
+    For test doubles (``django_apiauth.testing``): the policy (HTTPS, timeouts,
+    retries) still applies in front of it. Returns the function that removes it.
+    """
+    key = _origin(httpx.URL(origin))
+    _stand_ins[key] = transport
+
+    def remove() -> None:
+        if _stand_ins.get(key) is transport:
+            del _stand_ins[key]
+
+    return remove
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"
+
+
+def httpx_timeout() -> httpx.Timeout:
+    """``APIAUTH['TIMEOUT']`` as an ``httpx.Timeout``: (connect, read), writes and pool as read."""
+    value = api_settings.validated("TIMEOUT")
+    connect, read = value if isinstance(value, tuple) else (value, value)
+    return httpx.Timeout(read, connect=connect)
+
+
+def tls_verify() -> ssl.SSLContext | bool:
+    """``APIAUTH['VERIFY']`` for httpx: ``True`` (its CA bundle) or a context on the given CAs."""
+    verify = api_settings.validated("VERIFY")
+    if verify is True:
+        return True
+    if os.path.isdir(verify):
+        return ssl.create_default_context(capath=verify)
+    return ssl.create_default_context(cafile=verify)
+
+
+class PolicyTransport(httpx.AsyncBaseTransport):
+    """Wraps the network transport: HTTPS policy, timeouts and retries on every hop.
+
+    The retry numbers (``MAX_RETRIES``, backoff, jitter, the longest
+    ``Retry-After`` waited for) are the sync client's, read once when the
+    transport is built, as ``transport.create_session`` does.
+    """
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, *, timeout: httpx.Timeout) -> None:
+        self.inner = inner
+        self.timeout = timeout
+        self.retry: PoliteRetry = build_retry(IDEMPOTENT_METHODS)  # type: ignore[assignment]
+        self.sleep = asyncio.sleep  # the pause between attempts (tests record it)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        check_url_is_secure(str(request.url))
+        self._apply_timeouts(request)
+        transport = _stand_ins.get(_origin(request.url), self.inner) if _stand_ins else self.inner
+        method = request.method
+        retries_left = self.retry.total or 0
+        retry_number = 0
+        while True:
+            try:
+                response = await transport.handle_async_request(request)
+            except CONNECT_ERRORS:
+                if retries_left <= 0:
+                    raise
+            except READ_ERRORS:
+                if retries_left <= 0 or not self._may_resend(method, request):
+                    raise
+            else:
+                if (
+                    retries_left <= 0
+                    or response.status_code not in RETRY_STATUSES
+                    or not self._may_resend(method, request)
+                ):
+                    return response
+                delay = self._retry_after(response)
+                if delay is not None and delay > self.retry.MAX_RETRY_AFTER:
+                    return response  # too long to wait here: the caller decides
+                await response.aclose()
+                if delay is not None:
+                    retries_left -= 1
+                    retry_number += 1
+                    await self.sleep(delay)
+                    continue
+            retries_left -= 1
+            retry_number += 1
+            await self.sleep(self._backoff(retry_number))
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def _apply_timeouts(self, request: httpx.Request) -> None:
+        # ``timeout=None`` means "no timeout" to httpx; the contract has no such thing.
+        timeouts = request.extensions.get("timeout") or {}
+        defaults = self.timeout.as_dict()
+        request.extensions["timeout"] = {
+            name: timeouts.get(name) if timeouts.get(name) is not None else default
+            for name, default in defaults.items()
+        }
+
+    def _may_resend(self, method: str, request: httpx.Request) -> bool:
+        # A streamed body was consumed by the first attempt; bytes can be sent again.
+        return method in IDEMPOTENT_METHODS and isinstance(request.stream, httpx.ByteStream)
+
+    def _retry_after(self, response: httpx.Response) -> float | None:
+        header = response.headers.get("Retry-After")
+        if header is None or response.status_code not in self.retry.RETRY_AFTER_STATUS_CODES:
+            return None
+        try:
+            return self.retry.parse_retry_after(header)
+        except Exception:
+            return None  # a garbled header means "no advice", as in the sync client
+
+    def _backoff(self, retry_number: int) -> float:
+        # urllib3's formula (Retry.get_backoff_time): the first retry goes at once.
+        if retry_number <= 1:
+            return 0.0
+        retry = self.retry
+        value = retry.backoff_factor * 2 ** (retry_number - 1)
+        value += random.random() * retry.backoff_jitter  # noqa: S311 - jitter, not a secret
+        return max(0.0, min(retry.backoff_max, value))
+
+
+def environment_proxy(endpoint: str) -> str | None:
+    """The proxy ``$HTTPS_PROXY``/``$HTTP_PROXY`` name for ``endpoint``, unless ``$NO_PROXY``.
+
+    What ``requests`` does for the sync client. httpx would do it too, but its
+    proxy transports would bypass :class:`PolicyTransport`, so the client is
+    built with ``trust_env=False`` and the proxy is given to the inner transport.
+    """
+    parts = urlsplit(endpoint)
+    if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
+
+
+def create_async_http_client(
+    endpoint: str = "", *, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
+    """A new ``httpx.AsyncClient`` with the app's User-Agent, timeouts, retries and TLS.
+
+    ``endpoint`` is the base URL the client talks to (for the environment's
+    proxy); ``transport`` replaces the network transport (the policy still
+    wraps it). Redirects are not followed unless a call asks
+    (``follow_redirects=True``).
+    """
+    timeout = httpx_timeout()
+    verify = tls_verify()
+    if transport is None:
+        transport = httpx.AsyncHTTPTransport(verify=verify, proxy=environment_proxy(endpoint))
+    return httpx.AsyncClient(
+        transport=PolicyTransport(transport, timeout=timeout),
+        timeout=timeout,
+        verify=verify,
+        trust_env=False,
+        headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
+        follow_redirects=False,
+    )
+
+
+def without_secrets(err: Exception, method: str, url: str) -> Exception:
+    """The error to raise, in place of ``err``, to the caller of an async call.
+
+    As ``transport.without_secrets`` does for requests: the frames of httpx
+    and httpcore hold the ``Authorization`` header and its text may quote a
+    URL, so an ``httpx`` error becomes a new one of the same class (``except
+    httpx.TimeoutException`` still works) naming the method, host and path and
+    the cause; any other error is kept with no traceback and no chained cause.
+    The caller raises it outside its ``except`` block ``from None``.
+    """
+    if not isinstance(err, httpx.HTTPError):
+        return transport.without_secrets(err, method, url)
+    parts = urlsplit(without_userinfo(url))
+    timed_out = isinstance(err, httpx.TimeoutException)
+    cause = "timed out" if timed_out else f"failed ({type(err).__name__})"
+    message = f"{method.upper()} {parts.netloc}{parts.path} {cause}"
+    try:
+        return type(err)(message)
+    except Exception:  # a subclass with another signature (HTTPStatusError): the base will do
+        return httpx.TransportError(message)
