@@ -234,7 +234,7 @@ def test_contradictory_settings_are_reported_in_french(settings):
     )
 
 
-def test_a_check_summary_is_in_french(credential):
+def test_a_check_summary_is_in_french():
     from django_apiauth.check_result import CheckResult
 
     ok = CheckResult(True, "token", 200, 87.2, "token valid for 600s")
@@ -245,18 +245,15 @@ def test_a_check_summary_is_in_french(credential):
     assert ok.summary == "OK in 87 ms (token, HTTP 200, token valid for 600s)"
 
 
-def test_an_undecryptable_credential_is_reported_in_french(credential):
-    from django.db import connection
-
+def test_an_undecryptable_credential_is_reported_in_french(staging_credential):
     from django_apiauth.connectivity import check_credentials
+    from tests.helpers import write_raw_column
 
-    with connection.cursor() as cursor:  # as a restore from another key ring would leave it
-        cursor.execute(
-            f"UPDATE {ApiCredential._meta.db_table} SET api_secret = %s WHERE id = %s",
-            ["v1:nokey:broken", credential.pk],
-        )
+    # As a restore under another key ring would leave it.
+    write_raw_column(staging_credential.pk, "api_secret", "v1:nokey:broken")
+    rows = ApiCredential.objects.filter(pk=staging_credential.pk)
     with translation.override("fr"):
-        (result,) = check_credentials(ApiCredential.objects.filter(pk=credential.pk), save=False)
+        (result,) = check_credentials(rows, save=False)
         assert result.summary.startswith(
             "échec : les secrets ne peuvent pas être déchiffrés avec les clés"
         )
