@@ -14,8 +14,9 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The example shop has one async view (AsyncApiClient), hence httpx.
 $(DEMO_STAMP): pyproject.toml | $(PY)
-	$(PIP) -e .
+	$(PIP) -e '.[async]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)
