@@ -1,6 +1,6 @@
 # The commands of the README. Each creates .venv and installs what it needs;
 # stamp files keep them fast once set up (redone when pyproject.toml changes).
-# `make demo` installs only the package (no test, bench or lint tools).
+# `make demo` installs only the package and its async extra (no test, bench or lint tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
