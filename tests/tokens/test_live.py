@@ -137,8 +137,12 @@ def test_a_fleet_fetches_one_token_per_lifetime(live_sandbox, redis_cache_settin
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes)
     counters = live_sandbox.state.snapshot()
-    # A token is replaced once per (lifetime - leeway - margin): never once per worker.
-    most = math.ceil(duration / (lifetime - leeway - margin)) + 1
+    # A token is replaced once per (lifetime - leeway - refresh window): never once per
+    # worker. The window starts at the margin and grows with the measured fetch latency,
+    # up to a quarter of the lifetime; on a saturated machine one refresh may also miss
+    # the cache budget and be fetched directly (the + 2: the cold start and that one).
+    window = lifetime / 4
+    most = math.ceil(duration / (lifetime - leeway - window)) + 2
     assert math.floor(duration / lifetime) <= counters["token_requests"] <= most
 
 
