@@ -1,4 +1,18 @@
-"""Shared fixtures: key ring hygiene, real services (Redis) and markers.
+"""Shared fixtures: key ring hygiene, the credentials and providers, real services (Redis), markers.
+
+Each fixture is defined here once, with one meaning:
+
+- ``fake_provider`` (the shipped plugin, ``django_apiauth.testing``): a fake
+  provider at ``https://provider.test`` with random secrets;
+- ``credential``: a saved ``ApiCredential`` ("shop") bound to ``fake_provider``'s account;
+- ``staging_credential``: a saved ``ApiCredential`` ("shop-fr") of the staging
+  environment holding the known ``tests.helpers.SECRETS``; no provider involved;
+- ``staging_provider``: a fake provider at the staging URL that knows ``SECRETS``,
+  so ``staging_credential`` checks against it;
+- ``shop``: a saved ``ApiCredential`` "shop" signing notifications with
+  ``tests.vectors.SIGNATURE_SECRET`` (the notification and signature tests);
+- ``secrets``: a copy of ``SECRETS``; ``apiauth``: edit ``settings.APIAUTH`` in place;
+- ``refusing_url`` / ``silent_url``: loopback URLs that refuse connections / never answer.
 
 Tests that need a service skip with a reason when it is absent, unless
 ``APIAUTH_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which turns the skip into a failure.
@@ -13,6 +27,8 @@ import socket
 import pytest
 
 from django_apiauth import crypto
+from tests.helpers import SECRETS, STAGING
+from tests.vectors import SIGNATURE_SECRET
 
 PLUGIN = "django_apiauth.testing.plugin"
 
@@ -78,6 +94,79 @@ def _clear_caches():
 
 
 @pytest.fixture
+def apiauth(settings):
+    """Edit ``settings.APIAUTH`` in place: ``apiauth(MAX_RETRIES=0)``."""
+
+    def update(**values):
+        settings.APIAUTH = {**settings.APIAUTH, **values}
+
+    return update
+
+
+@pytest.fixture
+def credential(fake_provider, db):
+    """A saved ``ApiCredential`` named "shop", bound to ``fake_provider``'s account."""
+    return fake_provider.create_credential(name="shop")
+
+
+@pytest.fixture
+def shop(db):
+    """A saved ``ApiCredential`` "shop" whose notifications are signed with ``SIGNATURE_SECRET``."""
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential.objects.create(
+        name="shop",
+        base_url="https://provider.example",
+        api_key="api-key-0123456789abcdef",
+        api_secret="api-secret-0123456789abcdef",
+        signature_secret=SIGNATURE_SECRET,
+    )
+
+
+@pytest.fixture
+def secrets():
+    return dict(SECRETS)
+
+
+@pytest.fixture
+def staging_credential(db):
+    """A saved ``ApiCredential`` "shop-fr" of the staging environment holding ``SECRETS``."""
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential.objects.create(
+        name="shop-fr",
+        environment="staging",
+        dashboard_username="ops@shop.example",
+        merchant_uid="mer_fr_001",
+        **SECRETS,
+    )
+
+
+@pytest.fixture
+def staging_provider():
+    """The provider (``responses``, no network) at the staging URL, knowing ``SECRETS``.
+
+    Any request to another URL fails with a ``ConnectionError``, so a check that
+    went anywhere but the stored endpoint cannot pass.
+    """
+    from django_apiauth.testing import FakeProvider
+
+    with FakeProvider(
+        STAGING, api_key=SECRETS["api_key"], api_secret=SECRETS["api_secret"]
+    ) as fake:
+        yield fake
+
+
+@pytest.fixture
+def attacker_allowed(settings):
+    """The worst case: even a host the settings allow must not receive old secrets."""
+    settings.APIAUTH = {
+        **settings.APIAUTH,
+        "ALLOWED_HOSTS": ["staging.back.ecard.pledg.co", "attacker.example"],
+    }
+
+
+@pytest.fixture
 def decryptions(monkeypatch):
     """A list that gets one entry per value the key ring decrypts (``len(decryptions)``)."""
     calls: list = []
@@ -90,6 +179,30 @@ def decryptions(monkeypatch):
 
     monkeypatch.setattr(crypto.KeyRing, name, counting)
     return calls
+
+
+@pytest.fixture
+def loopback(apiauth):
+    """Real sockets on 127.0.0.1 (no retries, short timeouts): the frames of a real failure."""
+    apiauth(ALLOW_INSECURE_LOOPBACK=True, MAX_RETRIES=0, TIMEOUT=(5, 0.2))
+
+
+@pytest.fixture
+def refusing_url(loopback):
+    """``http://127.0.0.1:<port>`` where nothing listens: connections are refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+def silent_url(loopback):
+    """``http://127.0.0.1:<port>`` that accepts connections and never answers: a read timeout."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)  # the kernel completes the handshakes; nobody ever reads
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 @pytest.fixture

@@ -1,34 +1,32 @@
-"""The public contract of DESIGN.md, exercised from the outside, name by name.
+"""The public surface of DESIGN.md, name by name: what users import, call and configure.
 
-Only names DESIGN.md marks as contract are imported here; each test checks
-behaviour a user relies on (not just that a name exists).
+Names, signatures, settings keys and defaults, model fields, the exception
+hierarchy, the commands and their options, and the contract additions of
+issues 7-12. Behaviour lives in the unit tests of each area (tests/tokens,
+tests/storage, tests/admin, tests/signing, tests/notifications, tests/testkit).
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import inspect
-from io import StringIO
+from importlib import metadata
+from pathlib import Path
 
-import jwt
 import pytest
-import requests
-from cryptography.fernet import Fernet
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
-from django.core.management.base import CommandError
-from django.db import connection
-from django.test import override_settings
+from django.core.management import load_command_class
+from django.dispatch import Signal
+from django.urls import get_resolver
 
-from django_apiauth import crypto, exceptions, signing
+from django_apiauth import crypto, exceptions, models, signing
 from django_apiauth.client import ApiClient, CheckResult, get_client
 from django_apiauth.conf import api_settings
+from django_apiauth.fields import EncryptedTextField
 from django_apiauth.models import ApiCredential
-from tests.vectors import HASH_NOTIFICATION, JWT_TOKEN
 
-pytestmark = pytest.mark.django_db
+POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+KEYWORD_ONLY = inspect.Parameter.KEYWORD_ONLY
 
 # --------------------------------------------------------------------- settings
 
@@ -48,6 +46,8 @@ CONTRACT_DEFAULTS = {
     "MAX_RETRIES": 2,
     "VERIFY": True,
     "ALLOW_INSECURE_LOOPBACK": False,
+    # None: the hosts of ENVIRONMENTS (issue 7).
+    "ALLOWED_HOSTS": None,
 }
 
 
@@ -57,42 +57,10 @@ def test_every_setting_has_its_contract_default(settings, key, default):
     assert getattr(api_settings, key) == default
 
 
-def test_settings_are_read_at_call_time():
-    with override_settings(APIAUTH={"TOKEN_PATH": "/oauth/token"}):
-        assert api_settings.TOKEN_PATH == "/oauth/token"
-    assert api_settings.TOKEN_PATH == "/api/token"
-
-
-def test_encryption_keys_default_to_the_comma_separated_environment_variable(settings, monkeypatch):
-    first, second = Fernet.generate_key().decode(), Fernet.generate_key().decode()
-    settings.APIAUTH = {}
-    monkeypatch.setenv("APIAUTH_ENCRYPTION_KEYS", f"{first},{second}")
-    assert [first, second] == api_settings.ENCRYPTION_KEYS
-    crypto.get_key_ring.cache_clear()
-    # The first key encrypts: a ring of the second key alone cannot read it.
-    token = crypto.encrypt("x")
-    settings.APIAUTH = {"ENCRYPTION_KEYS": [second]}
-    with pytest.raises(exceptions.DecryptionError):
-        crypto.decrypt(token)
-
-
-def test_encryption_keys_in_settings_win_over_the_environment(settings, monkeypatch):
-    key = Fernet.generate_key().decode()
-    monkeypatch.setenv("APIAUTH_ENCRYPTION_KEYS", Fernet.generate_key().decode())
-    settings.APIAUTH = {"ENCRYPTION_KEYS": [key]}
-    assert [key] == api_settings.ENCRYPTION_KEYS
-
-
-def test_without_any_key_one_is_derived_from_secret_key_and_survives_its_rotation(
-    settings, monkeypatch
-):
+def test_encryption_keys_default_to_none_configured(settings, monkeypatch):
     monkeypatch.delenv("APIAUTH_ENCRYPTION_KEYS", raising=False)
     settings.APIAUTH = {}
-    settings.SECRET_KEY = "old-secret-key-for-the-contract-test"
-    token = crypto.encrypt("survives")
-    settings.SECRET_KEY = "new-secret-key-for-the-contract-test"
-    settings.SECRET_KEY_FALLBACKS = ["old-secret-key-for-the-contract-test"]
-    assert crypto.decrypt(token) == "survives"
+    assert api_settings.ENCRYPTION_KEYS == []
 
 
 # ------------------------------------------------------------------------ model
@@ -115,33 +83,16 @@ CONTRACT_FIELDS = (
     "updated_at",
 )
 ENCRYPTED_FIELDS = ("api_key", "api_secret", "dashboard_password", "signature_secret")
-SECRETS = {
-    "api_key": "contract_key_Zq81Lm04Xv",
-    "api_secret": "contract_secret_Jh52Wk97Pd",
-    "dashboard_password": "contract_dash_Rf36Ty20",
-    "signature_secret": "contract_sig_Bn74Gx15Qe_long_enough_for_hs256",
-}
-
-
-def stored(pk: int, column: str) -> str:
-    table = connection.ops.quote_name(ApiCredential._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s", [pk]
-        )
-        return cursor.fetchone()[0]
-
-
-@pytest.fixture
-def credential():
-    return ApiCredential.objects.create(
-        name="shop", dashboard_username="ops@shop.example", merchant_uid="mer_1", **SECRETS
-    )
 
 
 @pytest.mark.parametrize("name", CONTRACT_FIELDS)
 def test_the_model_has_every_contract_field(name):
     assert ApiCredential._meta.get_field(name).name == name
+
+
+@pytest.mark.parametrize("name", ENCRYPTED_FIELDS)
+def test_the_secret_fields_are_encrypted_fields(name):
+    assert isinstance(ApiCredential._meta.get_field(name), EncryptedTextField)
 
 
 def test_name_is_a_unique_slug():
@@ -150,175 +101,65 @@ def test_name_is_a_unique_slug():
     assert field.get_internal_type() == "SlugField"
 
 
-def test_new_credentials_default_to_the_default_environment(settings):
-    settings.APIAUTH = {**settings.APIAUTH, "DEFAULT_ENVIRONMENT": "production"}
-    credential = ApiCredential.objects.create(name="prod", api_key="k", api_secret="s")
-    assert credential.environment == "production"
-    assert credential.endpoint == "https://back.ecard.pledg.co"
+def test_the_test_connectivity_permission_is_declared():
+    assert "test_connectivity" in [codename for codename, _ in ApiCredential._meta.permissions]
 
 
-def test_a_blank_base_url_means_the_environments(credential):
-    assert credential.endpoint == "https://staging.back.ecard.pledg.co"
-    credential.base_url = "https://merchant-host.example/"
-    assert credential.endpoint == "https://merchant-host.example"
-
-
-@pytest.mark.parametrize("column", ENCRYPTED_FIELDS)
-def test_secret_columns_are_stored_encrypted_and_read_back_in_clear(credential, column):
-    raw = stored(credential.pk, column)
-    assert raw.startswith("v1:")
-    assert SECRETS[column] not in raw
-    assert getattr(ApiCredential.objects.get(pk=credential.pk), column) == SECRETS[column]
-
-
-def test_none_and_empty_stay_as_they_are():
-    credential = ApiCredential.objects.create(name="bare", api_key="k", api_secret="s")
-    assert stored(credential.pk, "dashboard_password") == ""
-    assert stored(credential.pk, "signature_secret") == ""
-
-
-def test_a_value_no_key_decrypts_raises_decryption_error_naming_the_row(credential, settings):
-    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [Fernet.generate_key().decode()]}
-    reloaded = ApiCredential.objects.get(pk=credential.pk)  # loading never fails
-    with pytest.raises(exceptions.DecryptionError) as caught:
-        reloaded.api_secret
-    assert "api_secret" in str(caught.value)
-    assert f"pk={credential.pk}" in str(caught.value)
-
-
-def test_str_and_repr_never_show_a_secret(credential):
-    text = str(credential) + repr(credential)
-    assert "shop" in text
-    for value in SECRETS.values():
-        assert value not in text
-
-
-def test_the_test_connectivity_permission_exists():
-    assert ("test_connectivity", "Can test connectivity of API credentials") in [
-        (codename, str(name)) for codename, name in ApiCredential._meta.permissions
+def test_a_delivery_log_model_stores_the_body_encrypted():
+    logs = [
+        model
+        for model in vars(models).values()
+        if inspect.isclass(model)
+        and issubclass(model, models.models.Model)
+        and model._meta.app_label == "django_apiauth"
+        and model is not ApiCredential
+        and any(field.name == "body" for field in model._meta.fields)
     ]
-    assert Permission.objects.filter(
-        content_type__app_label="django_apiauth", codename="test_connectivity"
-    ).exists()
+    assert logs, "no delivery-log model with a body in django_apiauth.models"
+    assert all(isinstance(model._meta.get_field("body"), EncryptedTextField) for model in logs)
 
 
 # ----------------------------------------------------------------------- client
 
 
-def test_get_client_returns_a_client_of_the_active_credential(fake_provider):
-    fake_provider.create_credential(name="shop")
-    client = get_client("shop")
-    assert isinstance(client, ApiClient)
-    assert client.credential.name == "shop"
+def parameters(function) -> list[tuple[str, object, object]]:
+    """``(name, kind, default)`` of each parameter, ``self`` included."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(function).parameters.values()]
 
 
-@pytest.mark.parametrize("name", ["missing", "inactive"])
-def test_get_client_refuses_unknown_and_inactive_names(fake_provider, name):
-    fake_provider.create_credential(name="inactive", is_active=False)
-    with pytest.raises(exceptions.CredentialNotFound, match=name):
-        get_client(name)
+def test_get_client_takes_a_name():
+    assert [name for name, _, _ in parameters(get_client)] == ["name"]
 
 
-def test_api_client_is_built_from_a_credential(fake_provider):
-    credential = fake_provider.create_credential(name="shop")
-    assert ApiClient(credential).credential == credential
+def test_api_client_is_built_from_a_credential():
+    assert [name for name, _, _ in parameters(ApiClient.__init__)][:2] == ["self", "credential"]
 
 
-def test_request_signature_is_the_contracts():
+def test_request_takes_method_path_keyword_only_auth_and_requests_kwargs():
     params = inspect.signature(ApiClient.request).parameters
     assert list(params)[:3] == ["self", "method", "path"]
-    assert params["auth"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["auth"].kind is KEYWORD_ONLY
     assert params["auth"].default == "token"
     assert any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
-def last_authorization(fake_provider) -> str | None:
-    return fake_provider.mock.calls[-1].request.headers.get("Authorization")
-
-
-def test_token_auth_sends_a_bearer_token_from_the_token_endpoint(fake_provider):
-    fake_provider.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    response = client.request("GET", "/api/orders", params={"page": 2})
-    assert isinstance(response, requests.Response)
-    assert response.json() == {"orders": []}
-    assert last_authorization(fake_provider) == f"Bearer {client.access_token()}"
-    assert fake_provider.mock.calls[-1].request.url.endswith("/api/orders?page=2")
-
-
-def test_basic_auth_sends_the_dashboard_login(fake_provider):
-    fake_provider.add_basic_endpoint("GET", "/api/dashboard", json={"ok": True})
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    assert client.request("GET", "/api/dashboard", auth="basic").status_code == 200
-    login = f"{fake_provider.dashboard_username}:{fake_provider.dashboard_password}"
-    assert last_authorization(fake_provider) == "Basic " + base64.b64encode(login.encode()).decode()
-    assert fake_provider.token_requests == 0
-
-
-def test_basic_auth_without_a_dashboard_login_is_a_configuration_error(fake_provider):
-    client = ApiClient(fake_provider.create_credential(name="shop", dashboard_password=""))
-    with pytest.raises(exceptions.ConfigurationError, match="shop"):
-        client.get("/api/dashboard", auth="basic")
-    assert len(fake_provider.mock.calls) == 0
-
-
-def test_none_auth_sends_no_credentials(fake_provider):
-    fake_provider.mock.add("GET", f"{fake_provider.base_url}/api/status", json={})
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    assert client.request("GET", "/api/status", auth="none").status_code == 200
-    assert last_authorization(fake_provider) is None
-    assert fake_provider.token_requests == 0
-
-
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
-def test_shortcuts_send_their_method(fake_provider, method):
-    fake_provider.add_bearer_endpoint(method.upper(), "/api/thing", json={"m": method})
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    response = getattr(client, method)("/api/thing")
-    assert response.json() == {"m": method}
-    assert fake_provider.mock.calls[-1].request.method == method.upper()
+def test_every_http_shortcut_exists(method):
+    params = inspect.signature(getattr(ApiClient, method)).parameters
+    assert list(params)[:2] == ["self", "path"]
 
 
-def test_access_token_is_cached_and_invalidate_token_drops_it(fake_provider):
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    first = client.access_token()
-    assert isinstance(first, str) and first
-    assert client.access_token() == first
-    assert get_client("shop").access_token() == first  # shared, not per client
-    assert fake_provider.token_requests == 1
-    client.invalidate_token()
-    second = client.access_token()
-    assert second != first
-    assert fake_provider.token_requests == 2
+@pytest.mark.parametrize("method", ["access_token", "invalidate_token", "check"])
+def test_token_and_check_methods_take_no_argument(method):
+    assert [name for name, _, _ in parameters(getattr(ApiClient, method))] == ["self"]
 
 
-def test_a_401_drops_the_token_fetches_a_new_one_and_replays_once(fake_provider):
-    fake_provider.add_bearer_endpoint("POST", "/api/orders", json={"created": True})
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    client.access_token()
-    fake_provider.revoke_tokens()
-    response = client.post("/api/orders", json={"reference": "A-1"})
-    assert response.status_code == 200
-    assert fake_provider.bearer_rejected == 1
-    assert fake_provider.token_requests == 2
-    assert fake_provider.mock.calls[-1].request.body == b'{"reference": "A-1"}'
-
-
-def test_client_sign_makes_an_hs256_jwt_with_the_signature_secret(fake_provider):
-    credential = fake_provider.create_credential(
-        name="shop", signature_secret=SECRETS["signature_secret"]
-    )
-    token = ApiClient(credential).sign({"data": {"amountCents": 1500}}, expires_in=600)
-    assert jwt.get_unverified_header(token)["alg"] == "HS256"
-    claims = jwt.decode(token, SECRETS["signature_secret"], algorithms=["HS256"])
-    assert claims["data"] == {"amountCents": 1500}
-    assert claims["exp"] - claims["iat"] == 600
-
-
-def test_client_sign_without_a_signature_secret_is_a_configuration_error(fake_provider):
-    client = ApiClient(fake_provider.create_credential(name="shop"))
-    with pytest.raises(exceptions.ConfigurationError, match="shop"):
-        client.sign({"data": {}})
+def test_client_sign_takes_a_payload_and_keyword_only_expires_in():
+    assert parameters(ApiClient.sign)[:3] == [
+        ("self", POSITIONAL, inspect.Parameter.empty),
+        ("payload", POSITIONAL, inspect.Parameter.empty),
+        ("expires_in", KEYWORD_ONLY, None),
+    ]
 
 
 def test_check_result_has_the_contract_fields():
@@ -331,115 +172,47 @@ def test_check_result_has_the_contract_fields():
     ]
 
 
-def test_check_reports_a_fresh_token(fake_provider):
-    client = get_client(fake_provider.create_credential(name="shop").name)
-    client.access_token()
-    result = client.check()
-    assert isinstance(result, CheckResult)
-    assert result.ok is True
-    assert result.method == "token"
-    assert result.status_code == 200
-    assert result.latency_ms >= 0
-    assert fake_provider.token_requests == 2  # bypassed the cached token
+def test_aget_client_is_awaitable_and_the_async_client_has_the_contract_methods():
+    pytest.importorskip("httpx", reason="the async client needs httpx: django-apiauth[async]")
+    from django_apiauth.client import AsyncApiClient, aget_client
 
-
-def test_check_gets_check_path_when_set(fake_provider, settings):
-    settings.APIAUTH = {**settings.APIAUTH, "CHECK_PATH": "/api/merchant"}
-    fake_provider.add_bearer_endpoint("GET", "/api/merchant", status=204)
-    result = get_client(fake_provider.create_credential(name="shop").name).check()
-    assert (result.ok, result.method, result.status_code) == (True, "token+GET /api/merchant", 204)
-
-
-@pytest.mark.parametrize(
-    ("failure", "status"),
-    [
-        ({"status": 401, "body": '{"error": "invalid_client"}'}, 401),
-        ({"status": 503, "body": "<html>down</html>", "content_type": "text/html"}, 503),
-        ({"exception": requests.ConnectTimeout()}, None),
-    ],
-)
-def test_check_never_raises_for_provider_errors(fake_provider, failure, status):
-    fake_provider.fail_token_requests(5, **failure)
-    result = get_client(fake_provider.create_credential(name="shop").name).check()
-    assert result.ok is False
-    assert result.status_code == status
-    assert "shop" in result.detail
-    assert fake_provider.api_secret not in result.detail
+    assert inspect.iscoroutinefunction(aget_client)
+    assert [name for name, _, _ in parameters(aget_client)] == ["name"]
+    for name in ["request", "get", "post", "put", "patch", "delete"]:
+        assert inspect.iscoroutinefunction(getattr(AsyncApiClient, name)), name
+    for name in ["access_token", "invalidate_token", "check"]:
+        assert inspect.iscoroutinefunction(getattr(AsyncApiClient, name)), name
+    assert not inspect.iscoroutinefunction(AsyncApiClient.sign)
 
 
 # ---------------------------------------------------------------------- signing
 
 
-def test_signing_sign_round_trips_through_decode_notification():
-    # A flat payload, as the provider's transfer notifications are (issue 11).
-    token = signing.sign(
-        {"reference": "r-1"}, "a-shared-secret-of-at-least-32-bytes", expires_in=60
-    )
-    assert (
-        signing.decode_notification(token, "a-shared-secret-of-at-least-32-bytes")["reference"]
-        == "r-1"
-    )
-    with pytest.raises(exceptions.SignatureError):
-        signing.decode_notification(token, "another-secret-of-at-least-32-bytes")
+def test_signing_sign_takes_payload_secret_and_keyword_only_expires_in():
+    assert parameters(signing.sign) == [
+        ("payload", POSITIONAL, inspect.Parameter.empty),
+        ("secret", POSITIONAL, inspect.Parameter.empty),
+        ("expires_in", KEYWORD_ONLY, None),
+    ]
 
 
-def test_decode_notification_refuses_the_merchants_own_signed_requests():
-    secret = "a-shared-secret-of-at-least-32-bytes"
-    with pytest.raises(exceptions.SignatureError):
-        signing.decode_notification(signing.sign({"data": {"reference": "r-1"}}, secret), secret)
-
-
-def test_verify_notification_accepts_the_providers_vector_and_rejects_a_change():
-    assert signing.verify_notification(HASH_NOTIFICATION, "SECRET") is True
-    assert signing.verify_notification({**HASH_NOTIFICATION, "status": "failed"}, "SECRET") is False
-    assert signing.verify_notification(HASH_NOTIFICATION, "OTHER") is False
-
-
-@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
-def test_decode_notification_decodes_the_providers_vector():
-    assert signing.decode_notification(JWT_TOKEN, "your-256-bit-secret") == {
-        "reference": "purchase_reference",
-        "created": "2020-09-17 15:00:02.052177",
-        "transfer_order_item_uid": "tri_fasdkfiasfsd234nfs7f5d",
-        "amount_cents": 10000,
-    }
-    with pytest.raises(exceptions.SignatureError) as caught:
-        signing.decode_notification(JWT_TOKEN, "wrong-secret")
-    assert JWT_TOKEN not in str(caught.value)
-
-
-def test_sign_accepts_expires_in_as_a_keyword_only_argument():
-    params = inspect.signature(signing.sign).parameters
-    assert params["expires_in"].kind is inspect.Parameter.KEYWORD_ONLY
-    assert params["expires_in"].default is None
+@pytest.mark.parametrize(
+    ("function", "first"),
+    [(signing.verify_notification, "payload"), (signing.decode_notification, "token")],
+)
+def test_notification_checks_take_the_notification_then_the_secret(function, first):
+    assert [name for name, _, _ in parameters(function)][:2] == [first, "secret"]
 
 
 # ----------------------------------------------------------------------- crypto
 
 
-def test_generate_key_makes_a_usable_fernet_key_each_time():
-    key = crypto.generate_key()
-    assert isinstance(key, str)
-    Fernet(key.encode())  # raises if it is not a Fernet key
-    assert crypto.generate_key() != key
-
-
-def test_encrypt_and_decrypt_round_trip_with_a_versioned_prefix():
-    token = crypto.encrypt("s3cr3t")
-    assert token.startswith("v1:") and "s3cr3t" not in token
-    assert crypto.decrypt(token) == "s3cr3t"
-
-
-def test_decrypt_of_garbage_is_a_decryption_error():
-    with pytest.raises(exceptions.DecryptionError):
-        crypto.decrypt("v1:00000000:not-a-fernet-token")
-
-
-def test_a_malformed_key_is_a_configuration_error_that_does_not_echo_it(settings):
-    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": ["my-malformed-key-value"]}
-    with pytest.raises(exceptions.ConfigurationError) as caught:
-        crypto.encrypt("x")
-    assert "my-malformed-key-value" not in str(caught.value)
+@pytest.mark.parametrize(
+    ("function", "names"),
+    [(crypto.generate_key, []), (crypto.encrypt, ["text"]), (crypto.decrypt, ["token"])],
+)
+def test_crypto_functions_take_their_contract_arguments(function, names):
+    assert [name for name, _, _ in parameters(function)][: len(names)] == names
 
 
 # ------------------------------------------------------------------- exceptions
@@ -465,134 +238,105 @@ def test_exception_hierarchy(child, parent):
     assert issubclass(child, parent)
 
 
-def test_invalid_credentials_error_names_the_credential_and_the_oauth_error(fake_provider):
-    client = ApiClient(
-        fake_provider.create_credential(name="shop", api_secret="wrong-secret-value")
-    )
-    with pytest.raises(exceptions.InvalidCredentialsError) as caught:
-        client.access_token()
-    assert caught.value.credential == "shop"
-    assert caught.value.status_code == 401
-    assert caught.value.error == "invalid_client"
-    assert "shop" in str(caught.value)
-    assert "wrong-secret-value" not in str(caught.value)
-
-
-def test_token_endpoint_error_after_retries(fake_provider):
-    fake_provider.fail_token_requests(10, status=500, body="")
-    with pytest.raises(exceptions.TokenEndpointError) as caught:
-        ApiClient(fake_provider.create_credential(name="shop")).access_token()
-    assert caught.value.status_code == 500
-    assert "shop" in str(caught.value)
-
-
-def test_malformed_token_response_error(fake_provider):
-    fake_provider.fail_token_requests(1, status=200, body='{"token_type": "Bearer"}')
-    with pytest.raises(exceptions.MalformedTokenResponseError, match="access_token"):
-        ApiClient(fake_provider.create_credential(name="shop")).access_token()
-
-
-def test_plain_http_is_an_insecure_transport_error():
-    credential = ApiCredential(
-        name="shop", base_url="http://provider.example", api_key="k", api_secret="s"
-    )
-    with pytest.raises(exceptions.InsecureTransportError):
-        ApiClient(credential).get("/api/x", auth="none")
-
-
 # --------------------------------------------------------------------- commands
 
 
-def run(*args, **options) -> tuple[str, str]:
-    out, err = StringIO(), StringIO()
-    call_command(*args, stdout=out, stderr=err, **options)
-    return out.getvalue(), err.getvalue()
+def parse(command: str, *args: str):
+    parser = load_command_class("django_apiauth", command).create_parser("manage.py", command)
+    return parser.parse_args(args)
 
 
-def test_apiauth_check_named_credentials_stores_the_result(fake_provider):
-    fake_provider.create_credential(name="shop")
-    out, _ = run("apiauth_check", "shop")
-    assert "shop" in out and "OK" in out
-    credential = ApiCredential.objects.get(name="shop")
-    assert credential.last_check_ok is True
-    assert credential.last_check_at is not None
+@pytest.mark.parametrize(
+    ("command", "args", "expected"),
+    [
+        ("apiauth_check", ["shop", "shop-de"], {"names": ["shop", "shop-de"]}),
+        ("apiauth_check", ["--all"], {}),
+        ("apiauth_rotate_keys", ["--dry-run"], {}),
+        ("apiauth_generate_key", [], {}),
+        ("apiauth_credential", ["set", "shop"], {"action": "set", "name": "shop"}),
+        ("apiauth_credential", ["list"], {"action": "list"}),
+        ("apiauth_credential", ["delete", "shop"], {"action": "delete", "name": "shop"}),
+        ("apiauth_clear_tokens", [], {"names": []}),
+        ("apiauth_clear_tokens", ["shop", "shop-de"], {"names": ["shop", "shop-de"]}),
+        ("apiauth_sandbox", ["127.0.0.1:8001"], {"addrport": "127.0.0.1:8001"}),
+        ("apiauth_sandbox", [], {}),
+    ],
+)
+def test_every_command_takes_its_contract_arguments(command, args, expected):
+    # An unknown option or a missing argument raises CommandError here.
+    options = vars(parse(command, *args))
+    assert {key: options.get(key) for key in expected} == expected
 
 
-def test_apiauth_check_all_exits_1_when_a_check_fails(fake_provider):
-    fake_provider.create_credential(name="good")
-    fake_provider.create_credential(name="bad", api_secret="not-the-secret")
-    fake_provider.create_credential(name="off", is_active=False, api_secret="not-the-secret")
-    with pytest.raises(CommandError) as caught:
-        run("apiauth_check", "--all")
-    assert caught.value.returncode == 1
-    assert "bad" in str(caught.value) and "off" not in str(caught.value)
-    assert ApiCredential.objects.get(name="off").last_check_at is None
+# ----------------------------------------------------------------- the test kit
 
 
-def test_apiauth_check_unknown_name_is_an_error(fake_provider):
-    with pytest.raises(CommandError, match="nope"):
-        run("apiauth_check", "nope")
+def project_metadata() -> tuple[set[str], dict[str, str]]:
+    """The extras and pytest11 entry points: of pyproject.toml in a source tree, else installed."""
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: read the installed metadata
+        tomllib = None
+    if pyproject.exists() and tomllib is not None:
+        project = tomllib.loads(pyproject.read_text())["project"]
+        return (
+            set(project.get("optional-dependencies", {})),
+            project.get("entry-points", {}).get("pytest11", {}),
+        )
+    distribution = metadata.distribution("django-apiauth")
+    entry_points = {ep.name: ep.value for ep in distribution.entry_points if ep.group == "pytest11"}
+    return set(distribution.metadata.get_all("Provides-Extra") or []), entry_points
 
 
-def test_apiauth_rotate_keys_dry_run_counts_and_changes_nothing(credential, settings):
-    old = settings.APIAUTH["ENCRYPTION_KEYS"][0]
-    before = stored(credential.pk, "api_secret")
-    settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [crypto.generate_key(), old]}
-    out, _ = run("apiauth_rotate_keys", "--dry-run")
-    assert "Would re-encrypt 4 value(s)" in out
-    assert stored(credential.pk, "api_secret") == before
-    run("apiauth_rotate_keys")
-    assert stored(credential.pk, "api_secret") != before
-    settings.APIAUTH = {
-        **settings.APIAUTH,
-        "ENCRYPTION_KEYS": settings.APIAUTH["ENCRYPTION_KEYS"][:1],
-    }
-    assert ApiCredential.objects.get(pk=credential.pk).api_secret == SECRETS["api_secret"]
+def test_the_test_kit_ships_the_fake_provider_and_the_sandbox():
+    from django_apiauth.testing import FakeProvider, start_sandbox
+
+    assert inspect.isclass(FakeProvider)
+    assert callable(start_sandbox)
 
 
-def test_apiauth_generate_key_prints_a_fernet_key():
-    out, _ = run("apiauth_generate_key")
-    Fernet(out.strip().encode())
+def test_the_test_kit_is_a_pytest_plugin_through_a_pytest11_entry_point():
+    _, entry_points = project_metadata()
+    assert "django_apiauth.testing.plugin" in entry_points.values()
 
 
-def test_apiauth_credential_set_list_delete(monkeypatch):
-    monkeypatch.setenv("APIAUTH_API_KEY", "cli_key_Wd93Lr27Ks")
-    monkeypatch.setenv("APIAUTH_API_SECRET", "cli_secret_Hm48Pz")
-    out, _ = run(
-        "apiauth_credential", "set", "cli-shop", "--environment", "production", "--no-input"
-    )
-    assert "cli_key_Wd93Lr27Ks" not in out
-    credential = ApiCredential.objects.get(name="cli-shop")
-    assert (credential.api_key, credential.api_secret) == (
-        "cli_key_Wd93Lr27Ks",
-        "cli_secret_Hm48Pz",
-    )
-    assert credential.environment == "production"
+@pytest.mark.parametrize("fixture", ["fake_provider", "sandbox_provider"])
+def test_the_plugin_provides_the_fixtures(fixture):
+    from django_apiauth.testing import plugin
 
-    out, _ = run("apiauth_credential", "list")
-    assert "cli-shop" in out and "••••27Ks" in out
-    assert "cli_key_Wd93Lr27Ks" not in out and "cli_secret_Hm48Pz" not in out
-
-    run("apiauth_credential", "delete", "cli-shop")
-    assert not ApiCredential.objects.filter(name="cli-shop").exists()
+    assert callable(getattr(plugin, fixture))
 
 
-def test_apiauth_credential_refuses_secrets_from_argv():
-    with pytest.raises(CommandError, match="--api-secret"):
-        run("apiauth_credential", "set", "x", "--api-secret", "from-argv", "--no-input")
-    assert not ApiCredential.objects.filter(name="x").exists()
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "testing",
+        "redis",
+        "async",
+    ],
+)
+def test_the_extras_exist(extra):
+    extras, _ = project_metadata()
+    assert extra in extras
 
 
-def test_apiauth_clear_tokens_named_and_all(fake_provider):
-    shop = get_client(fake_provider.create_credential(name="shop").name)
-    other = get_client(fake_provider.create_credential(name="other").name)
-    shop_token, other_token = shop.access_token(), other.access_token()
+# ---------------------------------------------------------------- notifications
 
-    out, _ = run("apiauth_clear_tokens", "shop")
-    assert out.strip() == "shop: token cleared"
-    assert shop.access_token() != shop_token
-    assert other.access_token() == other_token
 
-    out, _ = run("apiauth_clear_tokens")
-    assert "other: token cleared" in out and "shop: token cleared" in out
-    assert other.access_token() != other_token
+@pytest.mark.parametrize("name", ["notification_received", "notification_refused"])
+def test_the_notification_signals_exist(name):
+    from django_apiauth import signals
+
+    assert isinstance(getattr(signals, name), Signal)
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("payment_notification", "notifications/shop-fr/payment/"),
+        ("transfer_notification", "notifications/shop-fr/transfer/"),
+    ],
+)
+def test_the_notification_routes_are_served_by_the_apps_urls(name, path):
+    assert get_resolver("django_apiauth.urls").reverse(name, credential="shop-fr") == path

@@ -116,13 +116,6 @@ def test_form_labels_are_capitalised():
 
 
 @pytest.fixture
-def credential(db):
-    return ApiCredential.objects.create(
-        name="shop-fr", environment="staging", api_key="key_0123456789abcd", api_secret="s"
-    )
-
-
-@pytest.fixture
 def delivery(db):
     return NotificationDelivery.objects.create(
         credential="shop-fr",
@@ -156,12 +149,12 @@ def admin_urls(credential: ApiCredential, delivery: NotificationDelivery) -> lis
     "page", ["changelist", "add", "change", "delivery log", "delivery"], ids=str
 )
 def test_the_french_admin_page_shows_no_english_string_of_ours(
-    page, admin_client, credential, delivery
+    page, admin_client, staging_credential, delivery
 ):
     urls = dict(
         zip(
             ["changelist", "add", "change", "delivery log", "delivery"],
-            admin_urls(credential, delivery),
+            admin_urls(staging_credential, delivery),
             strict=True,
         )
     )
@@ -171,14 +164,14 @@ def test_the_french_admin_page_shows_no_english_string_of_ours(
     assert english != french
 
 
-def test_the_french_admin_page_uses_the_catalogue(admin_client, credential):
-    url = reverse("admin:django_apiauth_apicredential_change", args=[credential.pk])
+def test_the_french_admin_page_uses_the_catalogue(admin_client, staging_credential):
+    url = reverse("admin:django_apiauth_apicredential_change", args=[staging_credential.pk])
     french = rendered(admin_client, url, "fr")
     for msgid in ("Dashboard password", "Signature (JWT)", "Test connectivity"):
         assert CATALOGUE[msgid][0] in french, msgid
 
 
-def test_a_commands_output_in_french_has_no_english_string_of_ours(credential):
+def test_a_commands_output_in_french_has_no_english_string_of_ours(staging_credential):
     outputs = {}
     for language in ("en", "fr"):
         out = StringIO()

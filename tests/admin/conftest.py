@@ -1,4 +1,8 @@
-"""Fixtures for the admin tests: known secrets, users with and without the check permission."""
+"""Fixtures for the admin tests: users with and without the check permission, fake checks.
+
+The credential (``staging_credential``) and its provider (``staging_provider``)
+are the root conftest's.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +10,13 @@ import base64
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import connection
 
 from django_apiauth import connectivity
 from django_apiauth.connectivity import ConnectivityResult
 from django_apiauth.models import ApiCredential
+from tests.helpers import SECRETS, raw_column
 
-# Long and distinctive, so that finding one in a page cannot be a coincidence.
-SECRETS = {
-    "api_key": "adm_key_7Hq2Lp9Xw4Vt6Zs1",
-    "api_secret": "adm_secret_Nd8Kf3Jr5Gm0Yc2Bw",
-    "dashboard_password": "adm_dash_Qe4Ru7Ty1Ui3",
-    "signature_secret": "adm_sig_Mz6Xn9Cb2Vl5Ka8",
-}
 SECRET_COLUMNS = tuple(SECRETS)
-
-
-@pytest.fixture
-def secrets():
-    return dict(SECRETS)
-
-
-@pytest.fixture
-def credential(db):
-    return ApiCredential.objects.create(
-        name="shop-fr",
-        environment="staging",
-        dashboard_username="ops@shop.example",
-        merchant_uid="mer_fr_001",
-        **SECRETS,
-    )
-
-
-def raw_column(pk: int, column: str) -> str:
-    """A column's stored text (the ciphertext), read with SQL."""
-    table = connection.ops.quote_name(ApiCredential._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT {connection.ops.quote_name(column)} FROM {table} WHERE id = %s", [pk]
-        )
-        return cursor.fetchone()[0]
 
 
 def forbidden_strings(credential: ApiCredential, secrets: dict[str, str]) -> dict[str, str]:
@@ -137,21 +108,3 @@ def fake_checks(monkeypatch):
     fake = FakeChecks()
     monkeypatch.setattr(connectivity, "check_credential", fake)
     return fake
-
-
-STAGING = "https://staging.back.ecard.pledg.co"
-
-
-@pytest.fixture
-def provider():
-    """The provider (``responses``, no network) at the staging URL, knowing ``SECRETS``.
-
-    Any request to another URL fails with a ``ConnectionError``, so a check that
-    went anywhere but the stored endpoint cannot pass.
-    """
-    from django_apiauth.testing import FakeProvider
-
-    with FakeProvider(
-        STAGING, api_key=SECRETS["api_key"], api_secret=SECRETS["api_secret"]
-    ) as fake:
-        yield fake

@@ -9,8 +9,7 @@ from django.urls import reverse
 
 from django_apiauth.crypto import generate_key
 from django_apiauth.models import ApiCredential
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +28,20 @@ def make(name, **fields):
     )
 
 
-def test_change_list_shows_environment_endpoint_and_active_flag(admin_client, credential):
+def test_change_list_shows_environment_endpoint_and_active_flag(admin_client, staging_credential):
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "https://staging.back.ecard.pledg.co" in html
     assert "staging" in html
     assert 'alt="True"' in html  # the active icon
 
 
-def test_badge_says_never_before_any_check(admin_client, credential):
+def test_badge_says_never_before_any_check(admin_client, staging_credential):
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "apiauth-badge-never" in html
 
 
-def test_badge_shows_ok_with_time_and_latency(admin_client, credential):
-    ApiCredential.objects.filter(pk=credential.pk).update(
+def test_badge_shows_ok_with_time_and_latency(admin_client, staging_credential):
+    ApiCredential.objects.filter(pk=staging_credential.pk).update(
         last_check_ok=True,
         last_check_at=datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.timezone.utc),
         last_check_detail="OK in 87 ms (token, HTTP 200)",
@@ -53,8 +52,8 @@ def test_badge_shows_ok_with_time_and_latency(admin_client, credential):
     assert "2026" in html
 
 
-def test_badge_shows_failure_with_its_cause(admin_client, credential):
-    ApiCredential.objects.filter(pk=credential.pk).update(
+def test_badge_shows_failure_with_its_cause(admin_client, staging_credential):
+    ApiCredential.objects.filter(pk=staging_credential.pk).update(
         last_check_ok=False,
         last_check_at=datetime.datetime(2026, 3, 4, 5, 6, tzinfo=datetime.timezone.utc),
         last_check_detail="failed: invalid_client (token, HTTP 401, 80 ms)",
@@ -98,15 +97,15 @@ def test_search_by_merchant_uid(admin_client):
     assert listed_names(admin_client, q="mer_222") == ["shop-de"]
 
 
-def test_search_for_a_secret_finds_nothing_and_does_not_fail(admin_client, credential):
+def test_search_for_a_secret_finds_nothing_and_does_not_fail(admin_client, staging_credential):
     assert listed_names(admin_client, q=SECRETS["api_key"]) == []
 
 
 @pytest.fixture
-def undecryptable(credential, settings):
+def undecryptable(staging_credential, settings):
     """``credential`` written under a key that is no longer in the ring."""
     settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [generate_key()]}
-    return credential
+    return staging_credential
 
 
 def test_undecryptable_row_is_flagged_and_the_others_still_show(admin_client, undecryptable):

@@ -6,8 +6,7 @@ import pytest
 from django.urls import reverse
 
 from django_apiauth.models import NotificationDelivery
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 

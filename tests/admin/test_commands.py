@@ -14,8 +14,7 @@ from django_apiauth.client import ApiClient, get_client
 from django_apiauth.connectivity import check_credentials
 from django_apiauth.crypto import generate_key
 from django_apiauth.models import ApiCredential
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +33,7 @@ def run_failing(command, *args):
 
 
 @pytest.fixture
-def shops(db, provider):
+def shops(db, staging_provider):
     """shop-fr and shop-old hold the provider's secrets, shop-de a wrong one."""
     return [
         ApiCredential.objects.create(
@@ -57,10 +56,15 @@ def test_check_prints_one_line_per_named_credential(shops):
     assert "OK in " in output
 
 
-def test_check_all_checks_every_active_credential(shops, provider):
+def test_check_all_checks_every_active_credential(shops, staging_provider):
     output, _ = run_failing("apiauth_check", "--all")
-    assert provider.token_requests == 2
+    assert staging_provider.token_requests == 2
     assert "shop-old" not in output
+
+
+def test_check_all_leaves_inactive_credentials_unchecked(shops):
+    run_failing("apiauth_check", "--all")
+    assert ApiCredential.objects.get(name="shop-old").last_check_at is None
 
 
 def test_check_stores_the_results(shops):
@@ -96,10 +100,10 @@ def test_check_output_contains_no_secret(shops, capsys, caplog):
         assert "wrong-secret" not in text
 
 
-def test_check_refuses_unknown_names(shops, provider):
+def test_check_refuses_unknown_names(shops, staging_provider):
     _, error = run_failing("apiauth_check", "shop-fr", "shop-xx")
     assert "'shop-xx'" in str(error)
-    assert provider.token_requests == 0
+    assert staging_provider.token_requests == 0
 
 
 def test_check_needs_names_or_all(shops):
@@ -107,9 +111,9 @@ def test_check_needs_names_or_all(shops):
     assert "--all" in str(error)
 
 
-def test_check_refuses_names_with_all(shops, provider):
+def test_check_refuses_names_with_all(shops, staging_provider):
     run_failing("apiauth_check", "shop-fr", "--all")
-    assert provider.token_requests == 0
+    assert staging_provider.token_requests == 0
 
 
 def test_check_all_with_no_active_credential_fails(db):
@@ -117,21 +121,21 @@ def test_check_all_with_no_active_credential_fails(db):
     assert "no active credential" in str(error)
 
 
-def test_check_reports_an_undecryptable_credential_as_failed(shops, provider, settings):
+def test_check_reports_an_undecryptable_credential_as_failed(shops, staging_provider, settings):
     settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [generate_key()]}
     output, error = run_failing("apiauth_check", "shop-fr")
     assert "cannot be decrypted" in output
-    assert provider.token_requests == 0
+    assert staging_provider.token_requests == 0
 
 
-def test_clear_tokens_makes_the_next_call_fetch_a_new_token(shops, provider):
+def test_clear_tokens_makes_the_next_call_fetch_a_new_token(shops, staging_provider):
     client = get_client("shop-fr")
     client.access_token()
     client.access_token()
-    assert provider.tokens_issued == 1
+    assert staging_provider.tokens_issued == 1
     run("apiauth_clear_tokens", "shop-fr")
     get_client("shop-fr").access_token()
-    assert provider.tokens_issued == 2
+    assert staging_provider.tokens_issued == 2
 
 
 def test_clear_tokens_reports_an_undecryptable_credential(shops, settings):
@@ -179,7 +183,7 @@ def test_check_timeout_option_is_passed_to_the_checks(shops):
     assert spy.call_args.kwargs["timeout"] == 5.0
 
 
-def test_check_refuses_a_timeout_that_is_not_positive(shops, provider):
+def test_check_refuses_a_timeout_that_is_not_positive(shops, staging_provider):
     _, error = run_failing("apiauth_check", "shop-fr", "--timeout", "0")
     assert "--timeout" in str(error)
-    assert provider.token_requests == 0
+    assert staging_provider.token_requests == 0

@@ -14,8 +14,7 @@ from django.urls import reverse
 
 from django_apiauth.connectivity import check_credentials
 from django_apiauth.models import ApiCredential
-
-from .conftest import SECRETS, raw_column
+from tests.helpers import SECRETS, raw_column
 
 ATTACKER = "https://attacker.example"
 
@@ -30,56 +29,55 @@ def stored(credential):
     return {name: raw_column(credential.pk, name) for name in SECRETS}
 
 
-@pytest.fixture
-def attacker_allowed(settings):
-    settings.APIAUTH = {
-        **settings.APIAUTH,
-        "ALLOWED_HOSTS": ["staging.back.ecard.pledg.co", "attacker.example"],
-    }
-
-
 def test_a_change_only_user_cannot_point_kept_secrets_at_another_host(
-    staff_client, credential, attacker_allowed
+    staff_client, staging_credential, attacker_allowed
 ):
-    before = stored(credential)
-    response = change(staff_client, credential, base_url=ATTACKER)
+    before = stored(staging_credential)
+    response = change(staff_client, staging_credential, base_url=ATTACKER)
     assert response.status_code == 200
     errors = response.context["adminform"].form.errors
     assert set(errors) == set(SECRETS)
     assert "enter this secret again" in errors["api_secret"][0]
-    assert stored(credential) == before
-    assert ApiCredential.objects.get(pk=credential.pk).base_url == ""
+    assert stored(staging_credential) == before
+    assert ApiCredential.objects.get(pk=staging_credential.pk).base_url == ""
 
 
 def test_the_endpoint_changes_when_the_secrets_are_typed_again(
-    staff_client, credential, attacker_allowed
+    staff_client, staging_credential, attacker_allowed
 ):
     new = {name: f"{value}-new" for name, value in SECRETS.items()}
-    response = change(staff_client, credential, base_url=ATTACKER, **new)
+    response = change(staff_client, staging_credential, base_url=ATTACKER, **new)
     assert response.status_code == 302
-    saved = ApiCredential.objects.get(pk=credential.pk)
+    saved = ApiCredential.objects.get(pk=staging_credential.pk)
     assert saved.endpoint == ATTACKER and saved.api_secret == new["api_secret"]
 
 
-def test_a_host_outside_allowed_hosts_is_refused_on_the_form(staff_client, credential):
-    response = change(staff_client, credential, base_url=ATTACKER, **SECRETS)
+def test_a_host_outside_allowed_hosts_is_refused_on_the_form(staff_client, staging_credential):
+    response = change(staff_client, staging_credential, base_url=ATTACKER, **SECRETS)
     assert "ALLOWED_HOSTS" in response.context["adminform"].form.errors["base_url"][0]
 
 
-def test_the_command_refuses_a_new_endpoint_without_the_secrets(credential, attacker_allowed):
-    before = stored(credential)
+def test_the_command_refuses_a_new_endpoint_without_the_secrets(
+    staging_credential, attacker_allowed
+):
+    before = stored(staging_credential)
     with pytest.raises(CommandError) as caught:
         call_command(
-            "apiauth_credential", "set", credential.name, "--base-url", ATTACKER, "--no-input"
+            "apiauth_credential",
+            "set",
+            staging_credential.name,
+            "--base-url",
+            ATTACKER,
+            "--no-input",
         )
     message = str(caught.value)
     assert "$APIAUTH_API_KEY" in message and "$APIAUTH_SIGNATURE_SECRET" in message
     assert "Nothing was changed" in message
-    assert stored(credential) == before
+    assert stored(staging_credential) == before
 
 
 def test_the_command_moves_the_endpoint_with_secrets_from_the_environment(
-    credential, attacker_allowed, monkeypatch
+    staging_credential, attacker_allowed, monkeypatch
 ):
     env = {
         "APIAUTH_API_KEY": "cli-key-0123456789",
@@ -92,20 +90,25 @@ def test_the_command_moves_the_endpoint_with_secrets_from_the_environment(
     call_command(
         "apiauth_credential",
         "set",
-        credential.name,
+        staging_credential.name,
         "--base-url",
         ATTACKER,
         "--no-input",
         stdout=StringIO(),
     )
-    saved = ApiCredential.objects.get(pk=credential.pk)
+    saved = ApiCredential.objects.get(pk=staging_credential.pk)
     assert saved.endpoint == ATTACKER and saved.api_secret == "cli-secret-0123456789"
 
 
-def test_the_command_refuses_a_host_outside_allowed_hosts(credential):
+def test_the_command_refuses_a_host_outside_allowed_hosts(staging_credential):
     with pytest.raises(CommandError, match="ALLOWED_HOSTS"):
         call_command(
-            "apiauth_credential", "set", credential.name, "--base-url", ATTACKER, "--no-input"
+            "apiauth_credential",
+            "set",
+            staging_credential.name,
+            "--base-url",
+            ATTACKER,
+            "--no-input",
         )
 
 
@@ -122,9 +125,11 @@ def test_a_check_never_reaches_a_host_outside_allowed_hosts(db, settings):
     assert "not in APIAUTH['ALLOWED_HOSTS']" in result.detail
 
 
-def test_a_check_does_not_describe_what_answered(provider, credential):
-    provider.fail_token_requests(status=200, body="<html>" + "x" * 1234, content_type="text/html")
-    (result,) = check_credentials([credential])
+def test_a_check_does_not_describe_what_answered(staging_provider, staging_credential):
+    staging_provider.fail_token_requests(
+        status=200, body="<html>" + "x" * 1234, content_type="text/html"
+    )
+    (result,) = check_credentials([staging_credential])
     assert not result.ok
     assert "html" not in result.summary and "1240" not in result.summary
     assert "bytes" not in result.summary

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 from django_apiauth.models import ApiCredential
+from tests.helpers import SECRETS
 
-from .conftest import SECRETS, assert_no_secret
+from .conftest import assert_no_secret
 
 pytestmark = pytest.mark.django_db
 
@@ -36,62 +37,63 @@ def form_errors(response):
     return response.context["adminform"].form.errors
 
 
-def test_secret_inputs_are_password_inputs_without_a_value(admin_client, credential):
-    html = admin_client.get(change_url(credential)).content.decode()
+def test_secret_inputs_are_password_inputs_without_a_value(admin_client, staging_credential):
+    html = admin_client.get(change_url(staging_credential)).content.decode()
     for name in SECRETS:
         assert f'<input type="password" name="{name}"' in html
     assert "value=" not in html.split('name="api_secret"')[1].split(">")[0]
 
 
-def test_blank_secret_inputs_keep_the_stored_values(admin_client, credential, secrets):
-    saved = post_change(admin_client, credential, merchant_uid="mer_fr_002")
+def test_blank_secret_inputs_keep_the_stored_values(admin_client, staging_credential, secrets):
+    saved = post_change(admin_client, staging_credential, merchant_uid="mer_fr_002")
     assert saved.merchant_uid == "mer_fr_002"
     assert {name: getattr(saved, name) for name in SECRETS} == secrets
 
 
-def test_typed_secret_replaces_only_that_secret(admin_client, credential, secrets):
-    saved = post_change(admin_client, credential, api_secret="adm_secret_new_Rt5Yu6")
+def test_typed_secret_replaces_only_that_secret(admin_client, staging_credential, secrets):
+    saved = post_change(admin_client, staging_credential, api_secret="adm_secret_new_Rt5Yu6")
     assert saved.api_secret == "adm_secret_new_Rt5Yu6"
     assert saved.api_key == secrets["api_key"]
 
 
-def test_clear_checkbox_empties_an_optional_secret(admin_client, credential, secrets):
-    saved = post_change(admin_client, credential, clear_dashboard_password="on")
+def test_clear_checkbox_empties_an_optional_secret(admin_client, staging_credential, secrets):
+    saved = post_change(admin_client, staging_credential, clear_dashboard_password="on")
     assert saved.dashboard_password == ""
     assert saved.signature_secret == secrets["signature_secret"]
 
 
-def test_clear_checkbox_empties_the_signature_secret(admin_client, credential):
-    saved = post_change(admin_client, credential, clear_signature_secret="on")
+def test_clear_checkbox_empties_the_signature_secret(admin_client, staging_credential):
+    saved = post_change(admin_client, staging_credential, clear_signature_secret="on")
     assert saved.signature_secret == ""
 
 
-def test_clearing_and_typing_a_value_at_once_is_refused(admin_client, credential, secrets):
+def test_clearing_and_typing_a_value_at_once_is_refused(admin_client, staging_credential, secrets):
     response = admin_client.post(
-        change_url(credential),
+        change_url(staging_credential),
         {**BASE_POST, "clear_signature_secret": "on", "signature_secret": "adm_sig_other_Xx1"},
     )
     assert "signature_secret" in form_errors(response)
     assert (
-        ApiCredential.objects.get(pk=credential.pk).signature_secret == secrets["signature_secret"]
+        ApiCredential.objects.get(pk=staging_credential.pk).signature_secret
+        == secrets["signature_secret"]
     )
 
 
-def test_required_secrets_have_no_clear_checkbox(admin_client, credential):
-    form = admin_client.get(change_url(credential)).context["adminform"].form
+def test_required_secrets_have_no_clear_checkbox(admin_client, staging_credential):
+    form = admin_client.get(change_url(staging_credential)).context["adminform"].form
     assert "clear_dashboard_password" in form.fields
     assert "clear_api_key" not in form.fields
     assert "clear_api_secret" not in form.fields
 
 
-def test_help_text_says_a_value_is_set(admin_client, credential):
-    form = admin_client.get(change_url(credential)).context["adminform"].form
+def test_help_text_says_a_value_is_set(admin_client, staging_credential):
+    form = admin_client.get(change_url(staging_credential)).context["adminform"].form
     assert "A value is set" in form.fields["api_secret"].help_text
 
 
-def test_help_text_says_no_value_is_set(admin_client, credential):
-    ApiCredential.objects.filter(pk=credential.pk).update(signature_secret="")
-    form = admin_client.get(change_url(credential)).context["adminform"].form
+def test_help_text_says_no_value_is_set(admin_client, staging_credential):
+    ApiCredential.objects.filter(pk=staging_credential.pk).update(signature_secret="")
+    form = admin_client.get(change_url(staging_credential)).context["adminform"].form
     assert form.fields["signature_secret"].help_text == "No value is set."
 
 
@@ -108,49 +110,59 @@ def test_adding_stores_the_typed_secrets_encrypted(admin_client, secrets):
     assert {name: getattr(saved, name) for name in SECRETS} == secrets
 
 
-def test_plain_http_base_url_is_refused_on_the_field(admin_client, credential):
+def test_plain_http_base_url_is_refused_on_the_field(admin_client, staging_credential):
     response = admin_client.post(
-        change_url(credential), {**BASE_POST, "base_url": "http://provider.example"}
+        change_url(staging_credential), {**BASE_POST, "base_url": "http://provider.example"}
     )
     assert "http://" in " ".join(form_errors(response)["base_url"])
 
 
-def test_http_loopback_base_url_is_accepted_when_allowed(admin_client, credential, settings):
+def test_http_loopback_base_url_is_accepted_when_allowed(
+    admin_client, staging_credential, settings
+):
     settings.APIAUTH = {**settings.APIAUTH, "ALLOW_INSECURE_LOOPBACK": True}
-    saved = post_change(admin_client, credential, base_url="http://127.0.0.1:8001", **SECRETS)
+    saved = post_change(
+        admin_client, staging_credential, base_url="http://127.0.0.1:8001", **SECRETS
+    )
     assert saved.endpoint == "http://127.0.0.1:8001"
 
 
-def test_unknown_environment_is_refused_on_the_field(admin_client, credential):
-    response = admin_client.post(change_url(credential), {**BASE_POST, "environment": "moon"})
+def test_unknown_environment_is_refused_on_the_field(admin_client, staging_credential):
+    response = admin_client.post(
+        change_url(staging_credential), {**BASE_POST, "environment": "moon"}
+    )
     assert form_errors(response)["environment"]
 
 
-def test_environment_choices_follow_the_settings(admin_client, credential, settings):
+def test_environment_choices_follow_the_settings(admin_client, staging_credential, settings):
     settings.APIAUTH = {
         **settings.APIAUTH,
         "ENVIRONMENTS": {**settings.APIAUTH.get("ENVIRONMENTS", {}), "eu": "https://eu.example"},
     }
-    saved = post_change(admin_client, credential, environment="eu", **SECRETS)
+    saved = post_change(admin_client, staging_credential, environment="eu", **SECRETS)
     assert saved.endpoint == "https://eu.example"
 
 
-def test_history_names_changed_secrets_without_their_values(admin_client, credential, secrets):
+def test_history_names_changed_secrets_without_their_values(
+    admin_client, staging_credential, secrets
+):
     post_change(
         admin_client,
-        credential,
+        staging_credential,
         api_secret="adm_secret_new_Rt5Yu6",
         clear_signature_secret="on",
     )
-    entry = LogEntry.objects.get(object_id=str(credential.pk))
+    entry = LogEntry.objects.get(object_id=str(staging_credential.pk))
     message = entry.get_change_message()
     assert "API secret" in message
     assert_no_secret(entry.change_message + message, {**secrets, "new": "adm_secret_new_Rt5Yu6"})
 
 
 @pytest.mark.parametrize("view", ["add", "change"])
-def test_add_and_change_views_hide_secrets_from_error_reports(admin_client, credential, view):
-    url = add_url() if view == "add" else change_url(credential)
+def test_add_and_change_views_hide_secrets_from_error_reports(
+    admin_client, staging_credential, view
+):
+    url = add_url() if view == "add" else change_url(staging_credential)
     response = admin_client.post(url, {**BASE_POST, "name": "bad name", **SECRETS})
     request = response.wsgi_request
     hidden = SafeExceptionReporterFilter().get_post_parameters(request)

@@ -8,29 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from django_apiauth import tokens
-
 
 @pytest.fixture
 def anyio_backend():
     return "asyncio"
-
-
-@pytest.fixture(autouse=True)
-def _clean_token_memory():
-    tokens.clear_process_memory()
-    yield
-    tokens.clear_process_memory()
-
-
-@pytest.fixture
-def apiauth(settings):
-    """Edit ``settings.APIAUTH`` in place: ``apiauth(MAX_RETRIES=0)``."""
-
-    def update(**values):
-        settings.APIAUTH = {**settings.APIAUTH, **values}
-
-    return update
 
 
 @pytest.fixture
@@ -49,6 +30,6 @@ async def _async_orm_connection(anyio_backend):
 
 
 @pytest.fixture
-def credential(fake_provider, transactional_db, _async_orm_connection):
-    # Transactional: the async ORM runs in a thread with its own connection.
+def committed_credential(fake_provider, transactional_db, _async_orm_connection):
+    """The root ``credential``, committed: the async ORM reads it from a thread of its own."""
     return fake_provider.create_credential(name="shop")

@@ -10,7 +10,7 @@ from django_apiauth.client import aget_client
 pytestmark = pytest.mark.anyio
 
 
-async def test_check_fetches_a_fresh_token_and_reports_ok(credential, fake_provider):
+async def test_check_fetches_a_fresh_token_and_reports_ok(committed_credential, fake_provider):
     client = await aget_client("shop")
     await client.access_token()
 
@@ -18,11 +18,11 @@ async def test_check_fetches_a_fresh_token_and_reports_ok(credential, fake_provi
 
     assert isinstance(result, CheckResult)
     assert (result.ok, result.method, result.status_code) == (True, "token", 200)
-    assert result.name == "shop" and result.pk == credential.pk
+    assert result.name == "shop" and result.pk == committed_credential.pk
     assert fake_provider.token_requests == 2  # bypassed the cached token
 
 
-async def test_check_gets_check_path_when_set(credential, fake_provider, apiauth):
+async def test_check_gets_check_path_when_set(committed_credential, fake_provider, apiauth):
     apiauth(CHECK_PATH="/api/merchant")
     client = await aget_client("shop")
 
@@ -31,7 +31,9 @@ async def test_check_gets_check_path_when_set(credential, fake_provider, apiauth
     assert (result.ok, result.method, result.status_code) == (True, "token+GET /api/merchant", 200)
 
 
-async def test_check_reports_refused_credentials_without_raising(credential, fake_provider):
+async def test_check_reports_refused_credentials_without_raising(
+    committed_credential, fake_provider
+):
     fake_provider.api_secret = "rotated-on-the-provider-side"
     client = await aget_client("shop")
 
@@ -42,7 +44,7 @@ async def test_check_reports_refused_credentials_without_raising(credential, fak
 
 
 async def test_check_reports_a_failing_check_path_without_raising(
-    credential, fake_provider, apiauth
+    committed_credential, fake_provider, apiauth
 ):
     apiauth(CHECK_PATH="/api/merchant", MAX_RETRIES=0)
     fake_provider.state.fail_next("api", 1, status=500)
@@ -53,7 +55,9 @@ async def test_check_reports_a_failing_check_path_without_raising(
     assert (result.ok, result.status_code) == (False, 500)
 
 
-async def test_check_reports_a_bad_check_path_setting_without_raising(credential, apiauth):
+async def test_check_reports_a_bad_check_path_setting_without_raising(
+    committed_credential, apiauth
+):
     apiauth(CHECK_PATH="https://elsewhere.example/x")
     client = await aget_client("shop")
 

@@ -17,20 +17,20 @@ from django_apiauth.models import ApiCredential
 pytestmark = pytest.mark.anyio
 
 
-async def test_aget_client_returns_the_async_client_of_the_active_credential(credential):
+async def test_aget_client_returns_the_async_client_of_the_active_credential(committed_credential):
     client = await aget_client("shop")
 
     assert isinstance(client, AsyncApiClient)
-    assert client.credential.pk == credential.pk
+    assert client.credential.pk == committed_credential.pk
 
 
-async def test_aget_client_refuses_an_unknown_name(credential):
+async def test_aget_client_refuses_an_unknown_name(committed_credential):
     with pytest.raises(CredentialNotFound, match="'nope'"):
         await aget_client("nope")
 
 
-async def test_aget_client_refuses_an_inactive_credential(credential):
-    await ApiCredential.objects.filter(pk=credential.pk).aupdate(is_active=False)
+async def test_aget_client_refuses_an_inactive_credential(committed_credential):
+    await ApiCredential.objects.filter(pk=committed_credential.pk).aupdate(is_active=False)
 
     with pytest.raises(CredentialNotFound, match="'shop'"):
         await aget_client("shop")
@@ -47,7 +47,7 @@ def test_the_client_module_imports_without_httpx_and_names_the_extra_on_use():
     assert 'pip install "django-apiauth[async]"' in out.stdout
 
 
-async def test_a_bearer_call_sends_the_shared_token(credential, fake_provider):
+async def test_a_bearer_call_sends_the_shared_token(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     response = await client.get("/api/merchant")
@@ -58,7 +58,7 @@ async def test_a_bearer_call_sends_the_shared_token(credential, fake_provider):
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
-async def test_each_shortcut_sends_its_method(credential, fake_provider, method):
+async def test_each_shortcut_sends_its_method(committed_credential, fake_provider, method):
     client = await aget_client("shop")
 
     response = await getattr(client, method)("/api/echo", params={"q": "1"})
@@ -67,7 +67,7 @@ async def test_each_shortcut_sends_its_method(credential, fake_provider, method)
     assert response.json()["method"] == method.upper()
 
 
-async def test_a_json_body_reaches_the_provider(credential):
+async def test_a_json_body_reaches_the_provider(committed_credential):
     client = await aget_client("shop")
 
     response = await client.post("/api/echo", json={"amount": 1200})
@@ -75,7 +75,7 @@ async def test_a_json_body_reaches_the_provider(credential):
     assert json.loads(response.json()["body"]) == {"amount": 1200}
 
 
-async def test_basic_auth_sends_the_dashboard_login(credential, fake_provider):
+async def test_basic_auth_sends_the_dashboard_login(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     response = await client.get("/api/dashboard/merchant", auth="basic")
@@ -102,7 +102,7 @@ async def test_basic_auth_without_a_dashboard_login_names_the_missing_field(fake
         await client.get("/api/dashboard/merchant", auth="basic")
 
 
-async def test_auth_none_sends_no_authorization_header(credential, fake_provider):
+async def test_auth_none_sends_no_authorization_header(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     response = await client.get("/api/merchant", auth="none")
@@ -112,7 +112,7 @@ async def test_auth_none_sends_no_authorization_header(credential, fake_provider
     assert fake_provider.token_requests == 0
 
 
-async def test_an_unknown_auth_mode_is_refused_without_echoing_a_tuple(credential):
+async def test_an_unknown_auth_mode_is_refused_without_echoing_a_tuple(committed_credential):
     client = await aget_client("shop")
 
     with pytest.raises(ValueError, match="token, basic, none") as caught:
@@ -121,14 +121,14 @@ async def test_an_unknown_auth_mode_is_refused_without_echoing_a_tuple(credentia
     assert "hunter2" not in str(caught.value)
 
 
-async def test_a_url_instead_of_a_path_is_refused(credential):
+async def test_a_url_instead_of_a_path_is_refused(committed_credential):
     client = await aget_client("shop")
 
     with pytest.raises(ConfigurationError, match="pass a path, not a URL"):
         await client.get("https://elsewhere.example/api/merchant")
 
 
-async def test_access_token_is_the_token_the_calls_send(credential, fake_provider):
+async def test_access_token_is_the_token_the_calls_send(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     token = await client.access_token()
@@ -138,7 +138,9 @@ async def test_access_token_is_the_token_the_calls_send(credential, fake_provide
     assert fake_provider.token_requests == 1
 
 
-async def test_invalidate_token_makes_the_next_call_fetch_a_new_one(credential, fake_provider):
+async def test_invalidate_token_makes_the_next_call_fetch_a_new_one(
+    committed_credential, fake_provider
+):
     client = await aget_client("shop")
     first = await client.access_token()
 
@@ -159,7 +161,7 @@ async def test_sign_makes_an_hs256_jwt_with_the_signature_secret(fake_provider, 
     assert decoded["data"] == {"amount": 1}
 
 
-async def test_the_client_closes_its_connections_as_a_context_manager(credential):
+async def test_the_client_closes_its_connections_as_a_context_manager(committed_credential):
     async with await aget_client("shop") as client:
         http = client.http
         await client.get("/api/merchant")
@@ -167,13 +169,13 @@ async def test_the_client_closes_its_connections_as_a_context_manager(credential
     assert http.is_closed
 
 
-async def test_repr_names_the_credential_only(credential):
+async def test_repr_names_the_credential_only(committed_credential):
     client = await aget_client("shop")
 
     assert repr(client) == "<AsyncApiClient credential='shop'>"
 
 
-async def test_a_response_is_an_httpx_response(credential):
+async def test_a_response_is_an_httpx_response(committed_credential):
     client = await aget_client("shop")
 
     assert isinstance(await client.get("/api/merchant"), httpx.Response)

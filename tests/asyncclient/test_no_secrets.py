@@ -24,7 +24,7 @@ def secrets_of(provider):
     ]
 
 
-async def test_calls_log_no_secret(credential, fake_provider, caplog):
+async def test_calls_log_no_secret(committed_credential, fake_provider, caplog):
     caplog.set_level(logging.DEBUG)
     client = await aget_client("shop")
     await client.get("/api/merchant")
@@ -36,7 +36,7 @@ async def test_calls_log_no_secret(credential, fake_provider, caplog):
 
 
 @pytest.mark.parametrize("auth", ["token", "basic"])
-async def test_a_failing_call_reports_no_secret(credential, fake_provider, auth, apiauth):
+async def test_a_failing_call_reports_no_secret(committed_credential, fake_provider, auth, apiauth):
     apiauth(MAX_RETRIES=0)
     client = await aget_client("shop")
     await client.access_token()
@@ -55,7 +55,7 @@ async def test_a_failing_call_reports_no_secret(credential, fake_provider, auth,
     assert str(failure) == f"GET provider.test{path} failed (ConnectError)"
 
 
-async def test_a_token_failure_reports_no_secret(credential, fake_provider, apiauth):
+async def test_a_token_failure_reports_no_secret(committed_credential, fake_provider, apiauth):
     apiauth(MAX_RETRIES=0)
     fake_provider.fail_token_requests(1, status=500)
     client = await aget_client("shop")
@@ -71,7 +71,7 @@ async def test_a_token_failure_reports_no_secret(credential, fake_provider, apia
     assert leaks(secrets_of(fake_provider), shown) == []
 
 
-async def test_reprs_show_no_secret(credential, fake_provider):
+async def test_reprs_show_no_secret(committed_credential, fake_provider):
     client = await aget_client("shop")
     response = await client.get("/api/merchant")
 

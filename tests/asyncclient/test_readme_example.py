@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.anyio, pytest.mark.urls("tests.asyncclient.readme_exam
 
 
 async def test_the_readme_async_view_calls_the_provider_with_the_shared_token(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     first = await AsyncClient().get("/orders/A-17/status/")
     second = await AsyncClient().get("/orders/A-18/status/")

@@ -19,9 +19,9 @@ def on_redis(redis_cache_settings, fake_provider, apiauth):
 
 
 async def test_an_async_process_adopts_the_token_a_sync_process_put_in_redis(
-    on_redis, credential, fake_provider
+    on_redis, committed_credential, fake_provider
 ):
-    token = await asyncio.to_thread(ApiClient(credential).access_token)
+    token = await asyncio.to_thread(ApiClient(committed_credential).access_token)
     tokens.clear_process_memory()  # as another process: only Redis is left
 
     assert await (await aget_client("shop")).access_token() == token
@@ -29,7 +29,7 @@ async def test_an_async_process_adopts_the_token_a_sync_process_put_in_redis(
 
 
 async def test_tasks_of_two_loops_in_two_threads_share_one_fetch_through_redis(
-    on_redis, credential, fake_provider
+    on_redis, committed_credential, fake_provider
 ):
     client = await aget_client("shop")
 

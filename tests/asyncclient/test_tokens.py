@@ -42,9 +42,9 @@ async def until(event: threading.Event) -> None:
 
 
 async def test_a_token_fetched_by_the_sync_client_serves_the_async_client(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
-    sync_response = await asyncio.to_thread(ApiClient(credential).get, "/api/merchant")
+    sync_response = await asyncio.to_thread(ApiClient(committed_credential).get, "/api/merchant")
 
     response = await (await aget_client("shop")).get("/api/merchant")
 
@@ -55,18 +55,18 @@ async def test_a_token_fetched_by_the_sync_client_serves_the_async_client(
 
 
 async def test_a_token_fetched_by_the_async_client_serves_the_sync_client_of_another_process(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     from django_apiauth import tokens
 
     token = await (await aget_client("shop")).access_token()
     tokens.clear_process_memory()  # as another process: only the shared cache is left
 
-    assert await asyncio.to_thread(ApiClient(credential).access_token) == token
+    assert await asyncio.to_thread(ApiClient(committed_credential).access_token) == token
     assert fake_provider.token_requests == 1
 
 
-async def test_the_async_client_writes_the_sync_cache_key_encrypted(credential):
+async def test_the_async_client_writes_the_sync_cache_key_encrypted(committed_credential):
     client = await aget_client("shop")
     token = await client.access_token()
 
@@ -79,7 +79,7 @@ async def test_the_async_client_writes_the_sync_cache_key_encrypted(credential):
 # -- single flight and refresh ahead ---------------------------------------------
 
 
-async def test_64_tasks_starting_cold_make_one_token_request(credential, fake_provider):
+async def test_64_tasks_starting_cold_make_one_token_request(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     responses = await asyncio.gather(*(client.get("/api/merchant") for _ in range(64)))
@@ -89,13 +89,17 @@ async def test_64_tasks_starting_cold_make_one_token_request(credential, fake_pr
 
 
 async def test_tasks_and_sync_threads_starting_cold_share_one_token_request(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     gate, entered = gate_token_requests(fake_provider)
     client = await aget_client("shop")
     tasks = [asyncio.ensure_future(client.access_token()) for _ in range(16)]
-    threads = [asyncio.ensure_future(asyncio.to_thread(ApiClient(credential).access_token))]
-    threads += [asyncio.ensure_future(asyncio.to_thread(ApiClient(credential).access_token))]
+    threads = [
+        asyncio.ensure_future(asyncio.to_thread(ApiClient(committed_credential).access_token))
+    ]
+    threads += [
+        asyncio.ensure_future(asyncio.to_thread(ApiClient(committed_credential).access_token))
+    ]
     await until(entered)
     gate.set()
 
@@ -106,7 +110,7 @@ async def test_tasks_and_sync_threads_starting_cold_share_one_token_request(
 
 
 async def test_a_call_in_the_refresh_window_does_not_wait_for_the_refresh(
-    credential, fake_provider, monkeypatch
+    committed_credential, fake_provider, monkeypatch
 ):
     from django_apiauth import clock
 
@@ -130,7 +134,7 @@ async def test_a_call_in_the_refresh_window_does_not_wait_for_the_refresh(
 # -- the one-shot replay ---------------------------------------------------------
 
 
-async def test_a_401_swaps_the_token_and_replays_once(credential, fake_provider):
+async def test_a_401_swaps_the_token_and_replays_once(committed_credential, fake_provider):
     client = await aget_client("shop")
     await client.get("/api/merchant")
     fake_provider.revoke_tokens()
@@ -142,7 +146,9 @@ async def test_a_401_swaps_the_token_and_replays_once(credential, fake_provider)
     assert fake_provider.token_requests == 2
 
 
-async def test_a_403_invalid_token_swaps_the_token_and_replays_once(credential, fake_provider):
+async def test_a_403_invalid_token_swaps_the_token_and_replays_once(
+    committed_credential, fake_provider
+):
     client = await aget_client("shop")
     await client.get("/api/merchant")
     challenge = {"WWW-Authenticate": 'Bearer realm="p", error="invalid_token"'}
@@ -154,7 +160,7 @@ async def test_a_403_invalid_token_swaps_the_token_and_replays_once(credential, 
     assert fake_provider.token_requests == 2
 
 
-async def test_a_plain_403_is_handed_back_without_a_new_token(credential, fake_provider):
+async def test_a_plain_403_is_handed_back_without_a_new_token(committed_credential, fake_provider):
     client = await aget_client("shop")
     await client.get("/api/merchant")
     fake_provider.state.fail_next("api", 1, status=403, body='{"error": "forbidden"}')
@@ -165,7 +171,7 @@ async def test_a_plain_403_is_handed_back_without_a_new_token(credential, fake_p
     assert fake_provider.token_requests == 1
 
 
-async def test_a_second_401_is_handed_back_not_replayed_again(credential, fake_provider):
+async def test_a_second_401_is_handed_back_not_replayed_again(committed_credential, fake_provider):
     client = await aget_client("shop")
     await client.get("/api/merchant")
     fake_provider.state.fail_next("api", 2, status=401, body='{"error": "invalid_token"}')
@@ -177,7 +183,7 @@ async def test_a_second_401_is_handed_back_not_replayed_again(credential, fake_p
 
 
 async def test_a_streamed_body_is_not_replayed_but_the_dead_token_is_dropped(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     client = await aget_client("shop")
     dead = await client.access_token()
@@ -196,7 +202,7 @@ async def test_a_streamed_body_is_not_replayed_but_the_dead_token_is_dropped(
 
 
 async def test_a_task_cancelled_while_waiting_for_the_token_leaves_no_one_stuck(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     gate, entered = gate_token_requests(fake_provider)
     client = await aget_client("shop")
@@ -214,7 +220,7 @@ async def test_a_task_cancelled_while_waiting_for_the_token_leaves_no_one_stuck(
 
 
 async def test_a_task_cancelled_during_the_fetch_leaves_the_fleet_lease_free(
-    credential, fake_provider
+    committed_credential, fake_provider
 ):
     gate, entered = gate_token_requests(fake_provider)
     client = await aget_client("shop")
@@ -228,8 +234,10 @@ async def test_a_task_cancelled_during_the_fetch_leaves_the_fleet_lease_free(
     assert caches[api_settings.CACHE_ALIAS].get(client.store.lease_key) is None
 
 
-def test_a_client_survives_its_event_loop_closing_between_calls(credential, fake_provider):
-    client = AsyncApiClient(credential)
+def test_a_client_survives_its_event_loop_closing_between_calls(
+    committed_credential, fake_provider
+):
+    client = AsyncApiClient(committed_credential)
 
     first = asyncio.run(client.get("/api/merchant"))
     second = asyncio.run(client.get("/api/merchant"))
@@ -238,7 +246,7 @@ def test_a_client_survives_its_event_loop_closing_between_calls(credential, fake
 
 
 async def test_calls_succeed_with_the_token_cache_down(
-    credential, fake_provider, settings, apiauth
+    committed_credential, fake_provider, settings, apiauth
 ):
     settings.CACHES = {
         **settings.CACHES,

@@ -58,7 +58,7 @@ def record_pauses(client):
 # -- what every request carries ---------------------------------------------------
 
 
-async def test_calls_send_the_sync_clients_user_agent(credential, fake_provider):
+async def test_calls_send_the_sync_clients_user_agent(committed_credential, fake_provider):
     client = await aget_client("shop")
 
     await client.get("/api/merchant")
@@ -78,7 +78,7 @@ async def test_a_call_asking_for_no_timeout_gets_the_configured_one(
 
 
 async def test_a_provider_hanging_past_the_timeout_ends_in_a_timeout_error(
-    credential, fake_provider, apiauth
+    committed_credential, fake_provider, apiauth
 ):
     apiauth(TIMEOUT=0.05, MAX_RETRIES=0)
     client = await aget_client("shop")
@@ -89,7 +89,7 @@ async def test_a_provider_hanging_past_the_timeout_ends_in_a_timeout_error(
         await client.get("/api/merchant")
 
 
-async def test_tls_verification_cannot_be_switched_off(credential, apiauth):
+async def test_tls_verification_cannot_be_switched_off(committed_credential, apiauth):
     apiauth(VERIFY=False)
     client = await aget_client("shop")
 
@@ -150,7 +150,7 @@ async def test_a_redirect_hop_to_plain_http_is_refused(other_client, other_origi
 
 
 async def test_a_followed_redirect_to_another_origin_carries_no_token(
-    credential, fake_provider, other_origin
+    committed_credential, fake_provider, other_origin
 ):
     seen, reply = other_origin
     fake_provider.state.fail_next("api", 1, status=302, headers={"Location": f"{OTHER}/elsewhere"})
@@ -167,7 +167,7 @@ async def test_a_followed_redirect_to_another_origin_carries_no_token(
 # -- retries ----------------------------------------------------------------------
 
 
-async def test_an_idempotent_call_is_retried_after_a_503(credential, fake_provider):
+async def test_an_idempotent_call_is_retried_after_a_503(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, status=503)
     client = await aget_client("shop")
 
@@ -177,7 +177,7 @@ async def test_an_idempotent_call_is_retried_after_a_503(credential, fake_provid
     assert fake_provider.state.snapshot()["injected_failures"] == 1
 
 
-async def test_a_post_is_not_retried_after_a_503(credential, fake_provider):
+async def test_a_post_is_not_retried_after_a_503(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, status=503)
     client = await aget_client("shop")
 
@@ -186,7 +186,7 @@ async def test_a_post_is_not_retried_after_a_503(credential, fake_provider):
     assert response.status_code == 503
 
 
-async def test_retries_stop_after_max_retries(credential, fake_provider, apiauth):
+async def test_retries_stop_after_max_retries(committed_credential, fake_provider, apiauth):
     apiauth(MAX_RETRIES=2)
     fake_provider.state.fail_next("api", 5, status=502)
     client = await aget_client("shop")
@@ -198,7 +198,9 @@ async def test_retries_stop_after_max_retries(credential, fake_provider, apiauth
     assert fake_provider.state.snapshot()["injected_failures"] == 3
 
 
-async def test_retries_back_off_exponentially_with_jitter(credential, fake_provider, apiauth):
+async def test_retries_back_off_exponentially_with_jitter(
+    committed_credential, fake_provider, apiauth
+):
     apiauth(MAX_RETRIES=4)
     fake_provider.state.fail_next("api", 4, status=500)
     client = await aget_client("shop")
@@ -210,7 +212,7 @@ async def test_retries_back_off_exponentially_with_jitter(credential, fake_provi
     assert 0.4 <= pauses[1] <= 0.6 and 0.8 <= pauses[2] <= 1.0 and 1.6 <= pauses[3] <= 1.8
 
 
-async def test_a_short_retry_after_is_waited_for(credential, fake_provider):
+async def test_a_short_retry_after_is_waited_for(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, status=429, retry_after=1)
     client = await aget_client("shop")
     pauses = record_pauses(client)
@@ -221,7 +223,7 @@ async def test_a_short_retry_after_is_waited_for(credential, fake_provider):
     assert pauses == [1]
 
 
-async def test_a_long_retry_after_is_handed_back_to_the_caller(credential, fake_provider):
+async def test_a_long_retry_after_is_handed_back_to_the_caller(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, status=503, retry_after=120)
     client = await aget_client("shop")
 
@@ -231,7 +233,7 @@ async def test_a_long_retry_after_is_handed_back_to_the_caller(credential, fake_
     assert response.headers["Retry-After"] == "120"
 
 
-async def test_a_connection_error_is_retried_even_for_a_post(credential, fake_provider):
+async def test_a_connection_error_is_retried_even_for_a_post(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, exception=requests.ConnectionError())
     client = await aget_client("shop")
 
@@ -240,7 +242,7 @@ async def test_a_connection_error_is_retried_even_for_a_post(credential, fake_pr
     assert response.status_code == 200
 
 
-async def test_a_read_timeout_on_a_post_is_not_retried(credential, fake_provider):
+async def test_a_read_timeout_on_a_post_is_not_retried(committed_credential, fake_provider):
     fake_provider.state.fail_next("api", 1, exception=requests.ReadTimeout())
     client = await aget_client("shop")
 

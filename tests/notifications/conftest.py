@@ -1,4 +1,4 @@
-"""Fixtures: a credential, receivers recording the signals, notification builders."""
+"""Fixtures: receivers recording the signals, notification builders (``shop`` is the root's)."""
 
 from __future__ import annotations
 
@@ -21,19 +21,6 @@ def _forget_received():
     views.RECEIVED.clear()
     yield
     views.RECEIVED.clear()
-
-
-@pytest.fixture
-def shop(db):
-    from django_apiauth.models import ApiCredential
-
-    return ApiCredential.objects.create(
-        name="shop",
-        base_url="https://provider.example",
-        api_key="api-key-0123456789abcdef",
-        api_secret="api-secret-0123456789abcdef",
-        signature_secret=SIGNATURE_SECRET,
-    )
 
 
 class Recorder:

@@ -11,7 +11,6 @@ import pytest
 
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ConfigurationError
-from django_apiauth.testing import FakeProvider
 from django_apiauth.transport import create_session
 
 pytestmark = pytest.mark.django_db
@@ -20,10 +19,10 @@ REFUSED = [False, None, 0, 0.0, "", "/nonexistent/ca.pem", []]
 
 
 @pytest.fixture
-def provider():
-    with FakeProvider() as fake:
-        fake.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
-        yield fake
+def orders_provider(fake_provider):
+    """``fake_provider`` serving a bearer-protected ``GET /api/orders``."""
+    fake_provider.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
+    return fake_provider
 
 
 @pytest.fixture
@@ -34,25 +33,25 @@ def ca_bundle(tmp_path):
 
 
 @pytest.mark.parametrize("verify", REFUSED, ids=repr)
-def test_a_per_call_verify_other_than_true_or_a_ca_bundle_is_refused(provider, verify):
-    client = ApiClient(provider.create_credential(name="shop"))
+def test_a_per_call_verify_other_than_true_or_a_ca_bundle_is_refused(orders_provider, verify):
+    client = ApiClient(orders_provider.create_credential(name="shop"))
 
     with pytest.raises(ConfigurationError, match="TLS verification cannot be switched off"):
         client.get("/api/orders", verify=verify)
 
-    assert len(provider.mock.calls) == 0  # not even the token request
+    assert len(orders_provider.mock.calls) == 0  # not even the token request
 
 
 @pytest.mark.parametrize("verify", REFUSED, ids=repr)
-def test_a_session_refuses_the_same_values(provider, verify):
+def test_a_session_refuses_the_same_values(orders_provider, verify):
     with pytest.raises(ConfigurationError, match=r"verify=.* is refused"):
-        create_session().get(provider.base_url + "/api/orders", verify=verify)
+        create_session().get(orders_provider.base_url + "/api/orders", verify=verify)
 
-    assert len(provider.mock.calls) == 0
+    assert len(orders_provider.mock.calls) == 0
 
 
 @pytest.mark.parametrize("verify", [0, ""], ids=repr)
-def test_a_falsy_session_verify_is_refused_when_sending(provider, monkeypatch, verify):
+def test_a_falsy_session_verify_is_refused_when_sending(orders_provider, monkeypatch, verify):
     # With REQUESTS_CA_BUNDLE set, requests would use it instead of the session's value.
     monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
@@ -60,9 +59,9 @@ def test_a_falsy_session_verify_is_refused_when_sending(provider, monkeypatch, v
     session.verify = verify  # a create_session() override, say
 
     with pytest.raises(ConfigurationError, match="TLS verification cannot be switched off"):
-        session.get(provider.base_url + "/api/orders")
+        session.get(orders_provider.base_url + "/api/orders")
 
-    assert len(provider.mock.calls) == 0
+    assert len(orders_provider.mock.calls) == 0
 
 
 @pytest.mark.parametrize("verify", [0, ""], ids=repr)
@@ -73,9 +72,9 @@ def test_a_falsy_verify_setting_is_refused_at_request_time(settings, verify):
         create_session()
 
 
-def test_true_or_an_existing_ca_bundle_per_call_is_used(provider, ca_bundle):
-    client = ApiClient(provider.create_credential(name="shop"))
+def test_true_or_an_existing_ca_bundle_per_call_is_used(orders_provider, ca_bundle):
+    client = ApiClient(orders_provider.create_credential(name="shop"))
 
     assert client.get("/api/orders", verify=True).status_code == 200
     assert client.get("/api/orders", verify=ca_bundle).status_code == 200
-    assert provider.mock.calls[-1].request.req_kwargs["verify"] == ca_bundle
+    assert orders_provider.mock.calls[-1].request.req_kwargs["verify"] == ca_bundle

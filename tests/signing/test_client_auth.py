@@ -24,7 +24,8 @@ BASE = "https://provider.example"
 
 
 @pytest.fixture
-def provider(settings):
+def provider_mock(settings):
+    """A bare ``responses`` mock for the provider at ``BASE`` (the tests register each answer)."""
     settings.APIAUTH = {**settings.APIAUTH, "ALLOWED_HOSTS": ["provider.example"]}
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield mock
@@ -38,21 +39,21 @@ def dashboard_credential(make_credential):
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "patch", "delete"])
-def test_basic_auth_sends_the_seed_vector(provider, dashboard_credential, method):
-    provider.add(method.upper(), f"{BASE}/api/dashboard_endpoint", json={"ok": True})
+def test_basic_auth_sends_the_seed_vector(provider_mock, dashboard_credential, method):
+    provider_mock.add(method.upper(), f"{BASE}/api/dashboard_endpoint", json={"ok": True})
 
     response = getattr(get_client("shop"), method)("/api/dashboard_endpoint", auth="basic")
 
     assert response.status_code == 200
-    assert provider.calls[0].request.headers["Authorization"] == BASIC_HEADER
+    assert provider_mock.calls[0].request.headers["Authorization"] == BASIC_HEADER
 
 
-def test_basic_auth_fetches_no_access_token(provider, dashboard_credential):
-    provider.get(f"{BASE}/api/dashboard_endpoint", json={})
+def test_basic_auth_fetches_no_access_token(provider_mock, dashboard_credential):
+    provider_mock.get(f"{BASE}/api/dashboard_endpoint", json={})
 
     get_client("shop").get("/api/dashboard_endpoint", auth="basic")
 
-    assert [call.request.url for call in provider.calls] == [f"{BASE}/api/dashboard_endpoint"]
+    assert [call.request.url for call in provider_mock.calls] == [f"{BASE}/api/dashboard_endpoint"]
 
 
 @pytest.mark.parametrize(
@@ -61,21 +62,21 @@ def test_basic_auth_fetches_no_access_token(provider, dashboard_credential):
     ids=["nothing", "no-password", "no-username"],
 )
 def test_basic_auth_without_a_dashboard_login_names_the_credential_and_sends_nothing(
-    provider, make_credential, login
+    provider_mock, make_credential, login
 ):
     make_credential("shop-without-login", **login)
 
     with pytest.raises(ConfigurationError, match="shop-without-login"):
         get_client("shop-without-login").get("/api/dashboard_endpoint", auth="basic")
 
-    assert len(provider.calls) == 0
+    assert len(provider_mock.calls) == 0
 
 
 def test_basic_auth_logs_neither_the_password_nor_the_header(
-    provider, dashboard_credential, caplog
+    provider_mock, dashboard_credential, caplog
 ):
     caplog.set_level(logging.DEBUG)  # urllib3 included
-    provider.get(f"{BASE}/api/dashboard_endpoint", status=401)
+    provider_mock.get(f"{BASE}/api/dashboard_endpoint", status=401)
 
     get_client("shop").get("/api/dashboard_endpoint", auth="basic")
 
@@ -102,13 +103,13 @@ def test_client_sign_without_a_signature_secret_names_the_credential(make_creden
         client.sign({"data": {}})
 
 
-def test_a_signature_travels_in_the_query_string(provider, make_credential):
-    provider.post(f"{BASE}/api/purchase_link/", json={"url": "https://pay.example/xyz"})
+def test_a_signature_travels_in_the_query_string(provider_mock, make_credential):
+    provider_mock.post(f"{BASE}/api/purchase_link/", json={"url": "https://pay.example/xyz"})
     client = get_client(make_credential("shop").name)
 
     client.post(
         "/api/purchase_link/", params={"signature": client.sign({"data": {"a": 1}})}, auth="none"
     )
 
-    (token,) = parse_qs(urlsplit(provider.calls[0].request.url).query)["signature"]
+    (token,) = parse_qs(urlsplit(provider_mock.calls[0].request.url).query)["signature"]
     assert jwt.decode(token, SIGNATURE_SECRET, algorithms=["HS256"])["data"] == {"a": 1}

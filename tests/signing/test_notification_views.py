@@ -51,11 +51,6 @@ def _forget_received():
     views.RECEIVED.clear()
 
 
-@pytest.fixture
-def shop(make_credential):
-    return make_credential("shop", signature_secret=SIGNATURE_SECRET)
-
-
 def hash_notification(fields=PAYMENT_FIELDS, secret=SIGNATURE_SECRET, **extra):
     return {**fields, "signature": notification_digest(fields, secret), **extra}
 

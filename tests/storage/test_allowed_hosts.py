@@ -9,8 +9,7 @@ from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.models import ApiCredential
 from django_apiauth.testing import FakeProvider
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 

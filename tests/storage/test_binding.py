@@ -14,22 +14,12 @@ from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import DecryptionError, SecretsNotReenteredError
 from django_apiauth.models import ApiCredential
 from django_apiauth.rotation import rotate_keys
+from tests.helpers import SECRETS, raw_column, write_raw_column
 from tests.storage.encmodels.models import Vault
-
-from .conftest import SECRETS, raw_column, write_raw_column
 
 pytestmark = pytest.mark.django_db
 
 ATTACKER = "https://attacker.example"
-
-
-@pytest.fixture
-def attacker_allowed(settings):
-    """The worst case: even a host the settings allow must not receive old secrets."""
-    settings.APIAUTH = {
-        **settings.APIAUTH,
-        "ALLOWED_HOSTS": ["staging.back.ecard.pledg.co", "attacker.example"],
-    }
 
 
 def reload(credential):
@@ -39,26 +29,30 @@ def reload(credential):
 @pytest.mark.parametrize(
     ("column", "value"), [("base_url", ATTACKER), ("environment", "production")]
 )
-def test_an_sql_update_of_the_endpoint_makes_every_secret_undecryptable(credential, column, value):
-    write_raw_column(credential.pk, column, value)
-    loaded = reload(credential)
+def test_an_sql_update_of_the_endpoint_makes_every_secret_undecryptable(
+    staging_credential, column, value
+):
+    write_raw_column(staging_credential.pk, column, value)
+    loaded = reload(staging_credential)
     for name in SECRETS:
-        with pytest.raises(DecryptionError, match=f"{name} of pk={credential.pk}"):
+        with pytest.raises(DecryptionError, match=f"{name} of pk={staging_credential.pk}"):
             getattr(loaded, name)
 
 
-def test_a_queryset_update_of_the_endpoint_sends_nothing_anywhere(credential, attacker_allowed):
-    ApiCredential.objects.filter(pk=credential.pk).update(base_url=ATTACKER)
+def test_a_queryset_update_of_the_endpoint_sends_nothing_anywhere(
+    staging_credential, attacker_allowed
+):
+    ApiCredential.objects.filter(pk=staging_credential.pk).update(base_url=ATTACKER)
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         with pytest.raises(DecryptionError):
-            ApiClient(reload(credential)).get("/api/orders", auth="basic")
+            ApiClient(reload(staging_credential)).get("/api/orders", auth="basic")
         with pytest.raises(DecryptionError):
-            ApiClient(reload(credential)).access_token()
+            ApiClient(reload(staging_credential)).access_token()
         assert len(mock.calls) == 0
 
 
-def test_an_endpoint_changed_in_memory_makes_the_secrets_unreadable(credential):
-    loaded = reload(credential)
+def test_an_endpoint_changed_in_memory_makes_the_secrets_unreadable(staging_credential):
+    loaded = reload(staging_credential)
     assert loaded.api_secret == SECRETS["api_secret"]  # decrypted once, for staging
     loaded.base_url = ATTACKER
     with pytest.raises(DecryptionError):
@@ -66,35 +60,35 @@ def test_an_endpoint_changed_in_memory_makes_the_secrets_unreadable(credential):
 
 
 def test_saving_a_new_endpoint_with_kept_secrets_is_refused_naming_them(
-    credential, attacker_allowed
+    staging_credential, attacker_allowed
 ):
-    before = {name: raw_column(credential.pk, name) for name in SECRETS}
-    loaded = reload(credential)
+    before = {name: raw_column(staging_credential.pk, name) for name in SECRETS}
+    loaded = reload(staging_credential)
     loaded.base_url = ATTACKER
     loaded.api_key = "typed-again-key-123456"
     with pytest.raises(SecretsNotReenteredError) as caught:
         loaded.save()
     assert caught.value.fields == ("api_secret", "dashboard_password", "signature_secret")
     assert "enter api_secret, dashboard_password, signature_secret again" in str(caught.value)
-    assert {name: raw_column(credential.pk, name) for name in SECRETS} == before
-    assert reload(credential).base_url == ""
+    assert {name: raw_column(staging_credential.pk, name) for name in SECRETS} == before
+    assert reload(staging_credential).base_url == ""
 
 
 def test_saving_a_new_endpoint_with_every_secret_entered_again_binds_them_to_it(
-    credential, attacker_allowed
+    staging_credential, attacker_allowed
 ):
-    loaded = reload(credential)
+    loaded = reload(staging_credential)
     loaded.base_url = ATTACKER
     for name in SECRETS:
         setattr(loaded, name, f"new-{name}-0123456789")
     loaded.save()
-    assert reload(credential).api_secret == "new-api_secret-0123456789"
+    assert reload(staging_credential).api_secret == "new-api_secret-0123456789"
 
 
 def test_assigning_a_read_secret_back_does_not_count_as_entering_it_again(
-    credential, attacker_allowed
+    staging_credential, attacker_allowed
 ):
-    loaded = reload(credential)
+    loaded = reload(staging_credential)
     secrets = {name: getattr(loaded, name) for name in SECRETS}
     loaded.base_url = ATTACKER
     for name, value in secrets.items():
@@ -103,29 +97,29 @@ def test_assigning_a_read_secret_back_does_not_count_as_entering_it_again(
         loaded.save()
 
 
-def test_full_clean_reports_the_secrets_to_enter_again(credential, attacker_allowed):
+def test_full_clean_reports_the_secrets_to_enter_again(staging_credential, attacker_allowed):
     from django.core.exceptions import ValidationError
 
-    loaded = reload(credential)
+    loaded = reload(staging_credential)
     loaded.base_url = ATTACKER
     with pytest.raises(ValidationError) as caught:
         loaded.full_clean()
     assert set(caught.value.message_dict) == set(SECRETS)
 
 
-def test_a_ciphertext_copied_to_another_row_does_not_decrypt(credential):
+def test_a_ciphertext_copied_to_another_row_does_not_decrypt(staging_credential):
     other = ApiCredential.objects.create(name="other", api_key="k" * 12, api_secret="s" * 12)
-    write_raw_column(other.pk, "api_secret", raw_column(credential.pk, "api_secret"))
+    write_raw_column(other.pk, "api_secret", raw_column(staging_credential.pk, "api_secret"))
     with pytest.raises(DecryptionError):
         reload(other).api_secret
 
 
-def test_a_save_that_changes_nothing_keeps_the_stored_ciphertexts(credential):
-    before = raw_column(credential.pk, "api_secret")
-    loaded = reload(credential)
+def test_a_save_that_changes_nothing_keeps_the_stored_ciphertexts(staging_credential):
+    before = raw_column(staging_credential.pk, "api_secret")
+    loaded = reload(staging_credential)
     loaded.merchant_uid = "m-2"
     loaded.save()
-    assert raw_column(credential.pk, "api_secret") == before
+    assert raw_column(staging_credential.pk, "api_secret") == before
 
 
 def legacy(column, value):
@@ -133,35 +127,35 @@ def legacy(column, value):
     return crypto.encrypt(value, context=f"django_apiauth.apicredential.{column}")
 
 
-def test_legacy_unbound_values_still_decrypt(credential):
-    write_raw_column(credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
-    assert reload(credential).api_secret == "legacy-secret-1"
+def test_legacy_unbound_values_still_decrypt(staging_credential):
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    assert reload(staging_credential).api_secret == "legacy-secret-1"
 
 
-def test_rotation_binds_legacy_values_so_an_sql_endpoint_change_then_fails(credential):
-    write_raw_column(credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+def test_rotation_binds_legacy_values_so_an_sql_endpoint_change_then_fails(staging_credential):
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
     report = rotate_keys()
     assert report.bound == 1
-    assert reload(credential).api_secret == "legacy-secret-1"
-    write_raw_column(credential.pk, "base_url", ATTACKER)
+    assert reload(staging_credential).api_secret == "legacy-secret-1"
+    write_raw_column(staging_credential.pk, "base_url", ATTACKER)
     with pytest.raises(DecryptionError):
-        reload(credential).api_secret
+        reload(staging_credential).api_secret
 
 
-def test_saving_a_legacy_row_in_place_binds_its_values(credential):
-    write_raw_column(credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
-    loaded = reload(credential)
+def test_saving_a_legacy_row_in_place_binds_its_values(staging_credential):
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    loaded = reload(staging_credential)
     loaded.merchant_uid = "m-3"
     loaded.save()
-    assert reload(credential).api_secret == "legacy-secret-1"
-    write_raw_column(credential.pk, "environment", "production")
+    assert reload(staging_credential).api_secret == "legacy-secret-1"
+    write_raw_column(staging_credential.pk, "environment", "production")
     with pytest.raises(DecryptionError):
-        reload(credential).api_secret
+        reload(staging_credential).api_secret
 
 
-def test_a_legacy_row_moved_through_the_orm_is_refused(credential, attacker_allowed):
-    write_raw_column(credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
-    loaded = reload(credential)
+def test_a_legacy_row_moved_through_the_orm_is_refused(staging_credential, attacker_allowed):
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    loaded = reload(staging_credential)
     loaded.base_url = ATTACKER
     for name in ("api_key", "dashboard_password", "signature_secret"):
         setattr(loaded, name, f"new-{name}-0123456789")
@@ -170,7 +164,7 @@ def test_a_legacy_row_moved_through_the_orm_is_refused(credential, attacker_allo
     assert caught.value.fields == ("api_secret",)
 
 
-def test_a_dump_restored_into_a_new_database_still_decrypts(credential, tmp_path):
+def test_a_dump_restored_into_a_new_database_still_decrypts(staging_credential, tmp_path):
     out = StringIO()
     call_command("dumpdata", "django_apiauth", stdout=out)
     data = json.loads(out.getvalue())
@@ -183,7 +177,7 @@ def test_a_dump_restored_into_a_new_database_still_decrypts(credential, tmp_path
     assert {name: getattr(restored, name) for name in SECRETS} == SECRETS
 
 
-def test_a_dump_whose_endpoint_was_edited_is_refused_on_loaddata(credential, tmp_path):
+def test_a_dump_whose_endpoint_was_edited_is_refused_on_loaddata(staging_credential, tmp_path):
     out = StringIO()
     call_command("dumpdata", "django_apiauth", stdout=out)
     data = json.loads(out.getvalue())
@@ -206,11 +200,11 @@ def test_an_unbound_field_of_a_users_model_works_as_before():
     assert stored == "vault-secret-1"
 
 
-def test_a_queryset_update_of_a_bound_secret_is_refused(credential):
+def test_a_queryset_update_of_a_bound_secret_is_refused(staging_credential):
     from django.core.exceptions import FieldError
 
     with pytest.raises(FieldError, match="assign it on an instance and call save"):
-        ApiCredential.objects.filter(pk=credential.pk).update(api_secret="x" * 12)
+        ApiCredential.objects.filter(pk=staging_credential.pk).update(api_secret="x" * 12)
 
 
 # ---------------------------------------------------------------- item 7: pickling
@@ -221,8 +215,8 @@ def assert_no_secret_in(data: bytes, secrets):
     assert not leaked, f"pickle carries {leaked}"
 
 
-def test_a_pickled_loaded_credential_carries_ciphertexts_only(credential):
-    loaded = reload(credential)
+def test_a_pickled_loaded_credential_carries_ciphertexts_only(staging_credential):
+    loaded = reload(staging_credential)
     assert loaded.api_secret == SECRETS["api_secret"]  # the decrypted value is cached
     data = pickle.dumps(loaded)
     assert_no_secret_in(data, SECRETS)
@@ -236,8 +230,8 @@ def test_a_pickled_credential_with_fresh_secrets_carries_ciphertexts_only():
     assert pickle.loads(data).dashboard_password == SECRETS["dashboard_password"]
 
 
-def test_caching_a_credential_puts_no_secret_in_the_cache(credential):
-    loaded = reload(credential)
+def test_caching_a_credential_puts_no_secret_in_the_cache(staging_credential):
+    loaded = reload(staging_credential)
     cache.set("cred", loaded)
     stored = b"".join(v if isinstance(v, bytes) else b"" for v in cache._cache.values())
     assert stored
@@ -245,6 +239,6 @@ def test_caching_a_credential_puts_no_secret_in_the_cache(credential):
     assert cache.get("cred").api_key == SECRETS["api_key"]
 
 
-def test_a_read_secret_pickled_on_its_own_stays_sealed(credential):
-    value = reload(credential).api_secret
+def test_a_read_secret_pickled_on_its_own_stays_sealed(staging_credential):
+    value = reload(staging_credential).api_secret
     assert_no_secret_in(pickle.dumps(value), SECRETS)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django_apiauth.bulk_write import update_rows
 from django_apiauth.fields import Sealed
 from django_apiauth.models import ApiCredential
+from tests.helpers import raw_column
 
 pytestmark = pytest.mark.django_db
 
@@ -26,12 +27,6 @@ def make(count):
         ApiCredential.objects.create(name=f"c{i:03d}", api_key=f"key{i}", api_secret="s")
         for i in range(count)
     ]
-
-
-def raw_column(pk, column):
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM django_apiauth_apicredential WHERE id = %s", [pk])
-        return cursor.fetchone()[0]
 
 
 def test_each_row_gets_its_own_values():

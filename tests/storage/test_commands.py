@@ -8,8 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from django_apiauth.models import ApiCredential
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 
@@ -95,38 +94,50 @@ def test_invalid_values_are_reported_per_field(secret_env):
     assert not ApiCredential.objects.exists()
 
 
-def test_list_masks_keys(credential):
+def test_list_masks_keys(staging_credential):
     output = run("apiauth_credential", "list")
-    assert "shop\tstaging" in output
+    assert "shop-fr\tstaging" in output
     assert "••••" + SECRETS["api_key"][-4:] in output
     assert SECRETS["api_key"] not in output
 
 
-def test_list_survives_an_undecryptable_row(credential, settings, new_key):
+def test_list_survives_an_undecryptable_row(staging_credential, settings, new_key):
     settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
     assert "(undecryptable)" in run("apiauth_credential", "list")
 
 
-def test_delete(credential):
-    assert "Deleted credential 'shop'" in run("apiauth_credential", "delete", "shop")
+def test_delete(staging_credential):
+    assert "Deleted credential 'shop-fr'" in run("apiauth_credential", "delete", "shop-fr")
     assert not ApiCredential.objects.exists()
-    with pytest.raises(CommandError, match="no credential named 'shop'"):
-        run("apiauth_credential", "delete", "shop")
+    with pytest.raises(CommandError, match="no credential named 'shop-fr'"):
+        run("apiauth_credential", "delete", "shop-fr")
 
 
 def test_set_repairs_a_credential_whose_secrets_no_longer_decrypt(
-    credential, settings, new_key, monkeypatch
+    staging_credential, settings, new_key, monkeypatch
 ):
-    from .conftest import raw_column
+    from tests.helpers import raw_column
 
-    stored_signature = raw_column(credential.pk, "signature_secret")
+    stored_signature = raw_column(staging_credential.pk, "signature_secret")
     settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
     for var in ["APIAUTH_API_KEY", "APIAUTH_API_SECRET", "APIAUTH_SIGNATURE_SECRET"]:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("APIAUTH_API_SECRET", "fresh-secret-value")
-    output = run("apiauth_credential", "set", "shop", "--merchant-uid", "mer_9", "--no-input")
-    assert "Updated credential 'shop' (API key undecryptable)" in output
+    output = run("apiauth_credential", "set", "shop-fr", "--merchant-uid", "mer_9", "--no-input")
+    assert "Updated credential 'shop-fr' (API key undecryptable)" in output
     assert "cannot be decrypted" in output
-    cred = ApiCredential.objects.get(name="shop")
+    cred = ApiCredential.objects.get(name="shop-fr")
     assert (cred.api_secret, cred.merchant_uid) == ("fresh-secret-value", "mer_9")
-    assert raw_column(credential.pk, "signature_secret") == stored_signature  # kept as stored
+    assert (
+        raw_column(staging_credential.pk, "signature_secret") == stored_signature
+    )  # kept as stored
+
+
+def test_rotate_keys_dry_run_says_how_many_values_it_would_re_encrypt(
+    staging_credential, settings, new_key
+):
+    settings.APIAUTH = {
+        **settings.APIAUTH,
+        "ENCRYPTION_KEYS": [new_key, *settings.APIAUTH["ENCRYPTION_KEYS"]],
+    }
+    assert "Would re-encrypt 4 value(s)" in run("apiauth_rotate_keys", "--dry-run")

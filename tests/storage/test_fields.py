@@ -10,16 +10,15 @@ from hypothesis import strategies as st
 from django_apiauth.exceptions import DecryptionError
 from django_apiauth.fields import Sealed
 from django_apiauth.models import ApiCredential
+from tests.helpers import SECRETS, raw_column, write_raw_column
 from tests.storage.encmodels.models import Vault
-
-from .conftest import SECRETS, raw_column, write_raw_column
 
 pytestmark = pytest.mark.django_db
 
 ENCRYPTED = ["api_key", "api_secret", "dashboard_password", "signature_secret"]
 
 
-def test_no_secret_in_any_column(credential):
+def test_no_secret_in_any_column(staging_credential):
     table = connection.ops.quote_name(ApiCredential._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT * FROM {table}")
@@ -28,16 +27,16 @@ def test_no_secret_in_any_column(credential):
     for value in SECRETS.values():
         assert value not in dump
     for column in ENCRYPTED:
-        assert raw_column(credential.pk, column).startswith("v1:")
+        assert raw_column(staging_credential.pk, column).startswith("v1:")
 
 
-def test_values_round_trip_through_the_database(credential):
-    loaded = ApiCredential.objects.get(pk=credential.pk)
+def test_values_round_trip_through_the_database(staging_credential):
+    loaded = ApiCredential.objects.get(pk=staging_credential.pk)
     for field, value in SECRETS.items():
         assert getattr(loaded, field) == value
 
 
-def test_values_queries_of_a_bound_field_give_sealed_values_not_secrets(credential):
+def test_values_queries_of_a_bound_field_give_sealed_values_not_secrets(staging_credential):
     # Without its row there is no binding to decrypt with: load instances instead.
     (value,) = ApiCredential.objects.values_list("api_secret", flat=True)
     assert isinstance(value, Sealed)
@@ -49,11 +48,11 @@ def test_values_queries_of_an_unbound_field_decrypt():
     assert list(Vault.objects.values_list("secret", flat=True)) == ["vault-secret-1"]
 
 
-def test_empty_string_stays_empty_and_is_not_encrypted(credential):
-    credential.signature_secret = ""
-    credential.save()
-    assert raw_column(credential.pk, "signature_secret") == ""
-    assert ApiCredential.objects.get(pk=credential.pk).signature_secret == ""
+def test_empty_string_stays_empty_and_is_not_encrypted(staging_credential):
+    staging_credential.signature_secret = ""
+    staging_credential.save()
+    assert raw_column(staging_credential.pk, "signature_secret") == ""
+    assert ApiCredential.objects.get(pk=staging_credential.pk).signature_secret == ""
 
 
 def test_none_stays_null():
@@ -62,7 +61,7 @@ def test_none_stays_null():
     assert field.from_db_value(None, None, connection) is None
 
 
-def test_only_isnull_lookup_is_allowed(credential):
+def test_only_isnull_lookup_is_allowed(staging_credential):
     assert ApiCredential.objects.filter(dashboard_password__isnull=False).count() == 1
     for lookup in ["api_key", "api_key__exact", "api_key__icontains", "api_key__in"]:
         value = ["x"] if lookup.endswith("__in") else "x"
@@ -81,55 +80,61 @@ def test_bytes_are_refused_with_a_clear_error():
         ApiCredential.objects.create(name="b", api_key=b"raw", api_secret="s")
 
 
-def test_ciphertext_moved_to_another_column_fails_loudly(credential):
-    write_raw_column(credential.pk, "api_secret", raw_column(credential.pk, "api_key"))
-    loaded = ApiCredential.objects.get(pk=credential.pk)
+def test_ciphertext_moved_to_another_column_fails_loudly(staging_credential):
+    write_raw_column(
+        staging_credential.pk, "api_secret", raw_column(staging_credential.pk, "api_key")
+    )
+    loaded = ApiCredential.objects.get(pk=staging_credential.pk)
     assert loaded.api_key == SECRETS["api_key"]
-    with pytest.raises(DecryptionError, match=rf"ApiCredential.api_secret of pk={credential.pk}"):
+    with pytest.raises(
+        DecryptionError, match=rf"ApiCredential.api_secret of pk={staging_credential.pk}"
+    ):
         loaded.api_secret
 
 
-def test_plaintext_legacy_value_is_not_returned_as_if_decrypted(credential):
-    write_raw_column(credential.pk, "api_secret", "legacy-plaintext")
-    loaded = ApiCredential.objects.get(pk=credential.pk)
+def test_plaintext_legacy_value_is_not_returned_as_if_decrypted(staging_credential):
+    write_raw_column(staging_credential.pk, "api_secret", "legacy-plaintext")
+    loaded = ApiCredential.objects.get(pk=staging_credential.pk)
     with pytest.raises(DecryptionError, match="apiauth_rotate_keys"):
         loaded.api_secret
 
 
-def test_undecryptable_row_loads_and_saves_without_losing_the_value(credential, settings, new_key):
-    stored = raw_column(credential.pk, "api_secret")
+def test_undecryptable_row_loads_and_saves_without_losing_the_value(
+    staging_credential, settings, new_key
+):
+    stored = raw_column(staging_credential.pk, "api_secret")
     settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key]}
-    loaded = ApiCredential.objects.get(pk=credential.pk)  # loading never raises
-    assert str(loaded) == "shop" and "shop" in repr(loaded)
+    loaded = ApiCredential.objects.get(pk=staging_credential.pk)  # loading never raises
+    assert str(loaded) == "shop-fr" and "shop-fr" in repr(loaded)
     assert not loaded.has_readable_secrets()
     loaded.merchant_uid = "m-1"
     loaded.save()
-    assert raw_column(credential.pk, "api_secret") == stored
+    assert raw_column(staging_credential.pk, "api_secret") == stored
     assert isinstance(loaded.__dict__["api_secret"], Sealed)
     assert "v1:" not in repr(loaded.__dict__["api_secret"])
 
 
-def test_deferred_field_is_loaded_and_decrypted(credential):
-    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+def test_deferred_field_is_loaded_and_decrypted(staging_credential):
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=staging_credential.pk)
     assert loaded.api_secret == SECRETS["api_secret"]
 
 
-def test_a_deferred_field_saved_by_name_keeps_its_value(credential):
-    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
-    stored = raw_column(credential.pk, "api_secret")
+def test_a_deferred_field_saved_by_name_keeps_its_value(staging_credential):
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=staging_credential.pk)
+    stored = raw_column(staging_credential.pk, "api_secret")
     loaded.save(update_fields=["api_secret", "merchant_uid"])  # used to write NULL
-    assert ApiCredential.objects.get(pk=credential.pk).api_secret == SECRETS["api_secret"]
-    assert raw_column(credential.pk, "api_secret") == stored  # an unchanged secret is kept
+    assert ApiCredential.objects.get(pk=staging_credential.pk).api_secret == SECRETS["api_secret"]
+    assert raw_column(staging_credential.pk, "api_secret") == stored  # an unchanged secret is kept
 
 
 def test_a_deferred_undecryptable_field_saved_by_name_is_written_back(
-    credential, settings, new_key
+    staging_credential, settings, new_key
 ):
-    stored = raw_column(credential.pk, "api_secret")
+    stored = raw_column(staging_credential.pk, "api_secret")
     settings.APIAUTH = {**settings.APIAUTH, "ENCRYPTION_KEYS": [new_key]}
-    loaded = ApiCredential.objects.defer("api_secret").get(pk=credential.pk)
+    loaded = ApiCredential.objects.defer("api_secret").get(pk=staging_credential.pk)
     loaded.save(update_fields=["api_secret"])
-    assert raw_column(credential.pk, "api_secret") == stored
+    assert raw_column(staging_credential.pk, "api_secret") == stored
 
 
 @pytest.mark.slow  # 60 examples through the database

@@ -8,8 +8,7 @@ from django.core.management import call_command
 from django_apiauth import checks, crypto
 from django_apiauth.models import ApiCredential
 from django_apiauth.rotation import values_per_key
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 

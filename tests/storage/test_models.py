@@ -5,21 +5,20 @@ from django.core.exceptions import ValidationError
 
 from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.models import ApiCredential, mask
-
-from .conftest import SECRETS
+from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db
 
 
-def test_str_and_repr_show_no_secret(credential):
-    text = str(credential) + repr(credential)
+def test_str_and_repr_show_no_secret(staging_credential):
+    text = str(staging_credential) + repr(staging_credential)
     for value in SECRETS.values():
         assert value not in text
     assert "shop" in text
 
 
-def test_masked_api_key_shows_last_four_only(credential):
-    assert credential.masked_api_key() == "••••" + SECRETS["api_key"][-4:]
+def test_masked_api_key_shows_last_four_only(staging_credential):
+    assert staging_credential.masked_api_key() == "••••" + SECRETS["api_key"][-4:]
 
 
 def test_short_values_are_masked_entirely():

@@ -8,8 +8,7 @@ from django.core.management.base import CommandError
 
 from django_apiauth import crypto, rotation
 from django_apiauth.models import ApiCredential
-
-from .conftest import SECRETS, raw_column, write_raw_column
+from tests.helpers import SECRETS, raw_column, write_raw_column
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,7 @@
-"""Fixtures of the token/client tests: a fake provider, a credential, a client, a clock."""
+"""Fixtures of the token/client tests: a client, a clock, every log record.
+
+``fake_provider``, ``credential`` and ``apiauth`` are the root conftest's.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +10,16 @@ import logging
 import pytest
 
 from django_apiauth import clock as apiauth_clock
-from django_apiauth import tokens
 from django_apiauth.client import ApiClient
-from django_apiauth.testing import FakeProvider
-
-
-@pytest.fixture(autouse=True)
-def _clean_token_memory():
-    tokens.clear_process_memory()
-    yield
-    tokens.clear_process_memory()
 
 
 @pytest.fixture
-def apiauth(settings):
-    """Edit ``settings.APIAUTH`` in place: ``apiauth(REFRESH_MARGIN=1)``."""
+def apiauth_token_cache():
+    """Keep ``CACHE_ALIAS`` at ``"default"``: these tests put their own backends there and look in.
 
-    def update(**values):
-        settings.APIAUTH = {**settings.APIAUTH, **values}
-
-    return update
-
-
-@pytest.fixture
-def provider():
-    with FakeProvider() as fake:
-        yield fake
-
-
-@pytest.fixture
-def credential(provider, db):
-    return provider.create_credential(name="shop")
+    (Overrides the plugin's private cache; the root conftest empties LocMem caches after each test.)
+    """
+    return "default"
 
 
 @pytest.fixture

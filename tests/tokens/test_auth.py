@@ -15,10 +15,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def orders(provider):
-    provider.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
-    provider.add_bearer_endpoint("POST", "/api/orders", json={"created": True}, status=201)
-    return provider
+def orders(fake_provider):
+    fake_provider.add_bearer_endpoint("GET", "/api/orders", json={"orders": []})
+    fake_provider.add_bearer_endpoint("POST", "/api/orders", json={"created": True}, status=201)
+    return fake_provider
 
 
 def sent_authorization(provider, index=-1):
@@ -64,12 +64,12 @@ def test_a_file_body_is_rewound_for_the_replay(api_client, orders):
     assert response.status_code == 201
 
 
-def test_a_second_401_is_returned_not_retried_forever(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/locked", status=401)  # refuses all
+def test_a_second_401_is_returned_not_retried_forever(api_client, fake_provider):
+    fake_provider.mock.add("GET", "https://provider.test/api/locked", status=401)  # refuses all
     response = api_client.get("/api/locked")
     assert response.status_code == 401
-    assert provider.token_requests == 2
-    locked = [c for c in provider.mock.calls if c.request.url.endswith("/api/locked")]
+    assert fake_provider.token_requests == 2
+    locked = [c for c in fake_provider.mock.calls if c.request.url.endswith("/api/locked")]
     assert len(locked) == 2
 
 
@@ -96,40 +96,43 @@ def test_a_401_for_a_token_already_replaced_does_not_drop_the_new_one(api_client
     assert api_client.store.cached().value == fresh
 
 
-def test_other_statuses_are_left_alone(api_client, provider):
-    provider.add_bearer_endpoint("GET", "/api/forbidden", json={}, status=403)
+def test_other_statuses_are_left_alone(api_client, fake_provider):
+    fake_provider.add_bearer_endpoint("GET", "/api/forbidden", json={}, status=403)
     response = api_client.get("/api/forbidden")
     assert response.status_code == 403
     assert response.history == []
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_the_seed_basic_test_vector(provider, db):
-    credential = provider.create_credential(
+def test_the_seed_basic_test_vector(fake_provider, db):
+    credential = fake_provider.create_credential(
         name="vector", dashboard_username="random@domain.com", dashboard_password="john123"
     )
-    provider.dashboard_username, provider.dashboard_password = "random@domain.com", "john123"
-    provider.add_basic_endpoint("GET", "/api/dashboard", json={"ok": True})
+    fake_provider.dashboard_username, fake_provider.dashboard_password = (
+        "random@domain.com",
+        "john123",
+    )
+    fake_provider.add_basic_endpoint("GET", "/api/dashboard", json={"ok": True})
     response = ApiClient(credential).get("/api/dashboard", auth="basic")
     assert response.status_code == 200
-    assert sent_authorization(provider) == "Basic cmFuZG9tQGRvbWFpbi5jb206am9objEyMw=="
-    assert provider.token_requests == 0
+    assert sent_authorization(fake_provider) == "Basic cmFuZG9tQGRvbWFpbi5jb206am9objEyMw=="
+    assert fake_provider.token_requests == 0
 
 
 @pytest.mark.parametrize("missing", ["dashboard_username", "dashboard_password"])
-def test_basic_without_a_dashboard_login_is_refused_before_sending(provider, db, missing):
-    credential = provider.create_credential(name="no-login", **{missing: ""})
-    provider.add_basic_endpoint("GET", "/api/dashboard", json={})
+def test_basic_without_a_dashboard_login_is_refused_before_sending(fake_provider, db, missing):
+    credential = fake_provider.create_credential(name="no-login", **{missing: ""})
+    fake_provider.add_basic_endpoint("GET", "/api/dashboard", json={})
     with pytest.raises(ConfigurationError, match=f"'no-login'.*{missing}"):
         ApiClient(credential).get("/api/dashboard", auth="basic")
-    assert len(provider.mock.calls) == 0
+    assert len(fake_provider.mock.calls) == 0
 
 
-def test_auth_none_sends_no_authorization(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/status", json={"up": True})
+def test_auth_none_sends_no_authorization(api_client, fake_provider):
+    fake_provider.mock.add("GET", "https://provider.test/api/status", json={"up": True})
     api_client.get("/api/status", auth="none")
-    assert sent_authorization(provider) is None
-    assert provider.token_requests == 0
+    assert sent_authorization(fake_provider) is None
+    assert fake_provider.token_requests == 0
 
 
 def test_an_unknown_auth_mode_is_refused(api_client):
@@ -137,13 +140,13 @@ def test_an_unknown_auth_mode_is_refused(api_client):
         api_client.get("/api/orders", auth="digest")
 
 
-def test_an_auth_tuple_is_refused_without_echoing_the_password(api_client, provider):
+def test_an_auth_tuple_is_refused_without_echoing_the_password(api_client, fake_provider):
     # requests users write auth=(user, password); the refusal must not quote it.
     with pytest.raises(ValueError, match="auth must be one of") as caught:
         api_client.get("/api/orders", auth=("ops@shop.example", "hunter2-password"))
     assert "hunter2-password" not in str(caught.value)
     assert "'shop'" in str(caught.value)
-    assert len(provider.mock.calls) == 0
+    assert len(fake_provider.mock.calls) == 0
 
 
 def test_auth_objects_do_not_show_secrets_in_their_repr(api_client, credential):

@@ -41,7 +41,7 @@ def write_elsewhere(credential: ApiCredential, *, bump: bool = True, **columns: 
 
 
 @pytest.fixture
-def stopped_cache(settings):
+def stoppable_stamp_cache(settings):
     settings.CACHES = {
         "default": {"BACKEND": "tests.tokens.cachebackends.StoppableCache", "LOCATION": "stamps"}
     }
@@ -105,8 +105,8 @@ def test_calls_through_get_client_reuse_one_keep_alive_connection(db, apiauth):
         assert server.connections == opened
 
 
-def test_threads_share_the_client_and_its_single_token(credential, provider):
-    provider.add_bearer_endpoint("GET", "/api/things", json={"ok": True})
+def test_threads_share_the_client_and_its_single_token(credential, fake_provider):
+    fake_provider.add_bearer_endpoint("GET", "/api/things", json={"ok": True})
     get_client("shop")  # the row is read here: the threads share the in-memory test database
     barrier = threading.Barrier(8)
     seen, errors = [], []
@@ -129,12 +129,12 @@ def test_threads_share_the_client_and_its_single_token(credential, provider):
     assert errors == []
     assert {status for _, _, status in seen} == {200}
     assert len({id(session) for _, session, _ in seen}) == 1
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_shared_client_builds_one_session_when_threads_race(provider):
-    credential = provider.create_credential(name="racy")
+def test_a_shared_client_builds_one_session_when_threads_race(fake_provider):
+    credential = fake_provider.create_credential(name="racy")
     client = ApiClient(credential)
     barrier = threading.Barrier(8)
     sessions = []
@@ -218,9 +218,11 @@ def test_an_edit_whose_stamp_was_lost_is_seen_by_the_database_recheck(credential
     assert get_client("shop").credential.merchant_uid == "m-2"
 
 
-def test_with_the_cache_down_an_edit_is_seen_through_the_database(credential, clock, stopped_cache):
+def test_with_the_cache_down_an_edit_is_seen_through_the_database(
+    credential, clock, stoppable_stamp_cache
+):
     before = get_client("shop")
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     write_elsewhere(credential, merchant_uid="m-2")  # its stamp write fails too
     clock.advance(credential_cache.STAMP_INTERVAL)
     after = get_client("shop")
@@ -229,10 +231,10 @@ def test_with_the_cache_down_an_edit_is_seen_through_the_database(credential, cl
 
 
 def test_with_the_cache_down_the_database_is_asked_once_per_interval(
-    credential, clock, stopped_cache, django_assert_num_queries
+    credential, clock, stoppable_stamp_cache, django_assert_num_queries
 ):
     get_client("shop")
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     clock.advance(credential_cache.STAMP_INTERVAL)
     with django_assert_num_queries(1):
         for _ in range(20):
@@ -240,13 +242,13 @@ def test_with_the_cache_down_the_database_is_asked_once_per_interval(
 
 
 def test_a_client_built_while_the_cache_was_down_is_reloaded_when_it_is_back(
-    credential, clock, stopped_cache
+    credential, clock, stoppable_stamp_cache
 ):
     from django_apiauth import token_cache
 
-    stopped_cache.stopped = True
+    stoppable_stamp_cache.stopped = True
     before = get_client("shop")
-    stopped_cache.stopped = False
+    stoppable_stamp_cache.stopped = False
     token_cache.reset()
     clock.advance(credential_cache.STAMP_INTERVAL)
     assert get_client("shop") is not before
@@ -337,12 +339,12 @@ def test_an_edit_here_is_seen_at_once(credential):
     assert get_client("shop") is not before
 
 
-def test_a_new_row_under_a_cached_name_replaces_the_cached_client(provider, db):
-    old = provider.create_credential(name="shop")
+def test_a_new_row_under_a_cached_name_replaces_the_cached_client(fake_provider, db):
+    old = fake_provider.create_credential(name="shop")
     get_client("shop")
     with connection.cursor() as cursor:  # gone without a signal (a rolled-back test, say)
         cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [old.pk])
-    new = provider.create_credential(name="shop")
+    new = fake_provider.create_credential(name="shop")
     assert get_client("shop").credential.pk == new.pk
 
 

@@ -25,7 +25,7 @@ def worker(redis_cache_settings):
         **os.environ,
         "WORKER_DATABASE": connection.settings_dict["NAME"],
         "WORKER_REDIS_URL": redis_cache_settings,
-        "PYTHONPATH": os.pathsep.join([ROOT, os.path.join(ROOT, "example_project")]),
+        "PYTHONPATH": ROOT,  # the worker needs tests.settings, not the example project
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.tokens.fleet_client_worker"],

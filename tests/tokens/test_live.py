@@ -24,7 +24,7 @@ THREADS = 8
 
 
 @pytest.fixture
-def sandbox(apiauth):
+def live_sandbox(apiauth):
     # Not the plugin's sandbox_provider: that one moves the token cache to a
     # private in-memory alias, and these tests are about the real shared cache.
     apiauth(ALLOW_INSECURE_LOOPBACK=True)
@@ -33,11 +33,11 @@ def sandbox(apiauth):
 
 
 @pytest.fixture
-def sandbox_credential(sandbox):
-    account = sandbox.account
+def sandbox_credential(live_sandbox):
+    account = live_sandbox.account
     return ApiCredential.objects.create(
         name="sandbox",
-        base_url=sandbox.url,
+        base_url=live_sandbox.url,
         api_key=account.api_key,
         api_secret=account.api_secret,
         dashboard_username=account.dashboard_username,
@@ -74,42 +74,42 @@ def assert_all_succeeded(outcomes, calls_per_thread=None):
 # --- one process against the real server ----------------------------------------------
 
 
-def test_calls_share_one_token_over_real_http(sandbox, sandbox_credential):
+def test_calls_share_one_token_over_real_http(live_sandbox, sandbox_credential):
     client = ApiClient(sandbox_credential)
     for _ in range(5):
         assert client.get("/api/merchant").status_code == 200
-    assert sandbox.state.snapshot()["token_requests"] == 1
+    assert live_sandbox.state.snapshot()["token_requests"] == 1
 
 
-def test_a_token_revoked_early_heals_with_one_refetch(sandbox, sandbox_credential):
+def test_a_token_revoked_early_heals_with_one_refetch(live_sandbox, sandbox_credential):
     client = ApiClient(sandbox_credential)
     client.get("/api/merchant")
-    sandbox.state.revoke_tokens()
+    live_sandbox.state.revoke_tokens()
     response = client.post("/api/echo", json={"n": 1})
     assert response.status_code == 200
     assert response.json()["body"] == '{"n": 1}'
-    assert sandbox.state.snapshot()["token_requests"] == 2
+    assert live_sandbox.state.snapshot()["token_requests"] == 2
 
 
-def test_basic_calls_reach_the_dashboard_endpoint(sandbox, sandbox_credential):
+def test_basic_calls_reach_the_dashboard_endpoint(live_sandbox, sandbox_credential):
     response = ApiClient(sandbox_credential).get("/api/dashboard/merchant", auth="basic")
     assert response.status_code == 200
 
 
-def test_check_against_the_sandbox(sandbox, sandbox_credential, apiauth):
+def test_check_against_the_sandbox(live_sandbox, sandbox_credential, apiauth):
     apiauth(CHECK_PATH="/api/merchant")
     result = ApiClient(sandbox_credential).check()
     assert result.ok, result.detail
     assert result.status_code == 200
 
 
-def test_a_wrong_secret_costs_the_provider_one_request(sandbox, sandbox_credential):
+def test_a_wrong_secret_costs_the_provider_one_request(live_sandbox, sandbox_credential):
     sandbox_credential.api_secret = "wrong"
     client = ApiClient(sandbox_credential)
     for _ in range(10):
         with pytest.raises(Exception, match="invalid_client"):
             client.get("/api/merchant")
-    assert sandbox.state.snapshot()["token_requests"] == 1
+    assert live_sandbox.state.snapshot()["token_requests"] == 1
 
 
 # --- fleets: processes x threads through real Redis ---------------------------------------
@@ -117,24 +117,26 @@ def test_a_wrong_secret_costs_the_provider_one_request(sandbox, sandbox_credenti
 
 @pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
-def test_a_cold_fleet_shares_exactly_one_token(sandbox, redis_cache_settings):
-    config = fleet_config(sandbox, redis_cache(redis_cache_settings), calls=5)
+def test_a_cold_fleet_shares_exactly_one_token(live_sandbox, redis_cache_settings):
+    config = fleet_config(live_sandbox, redis_cache(redis_cache_settings), calls=5)
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes, calls_per_thread=5)
-    assert sandbox.state.snapshot()["token_requests"] == 1
+    assert live_sandbox.state.snapshot()["token_requests"] == 1
 
 
 @pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
-def test_a_fleet_fetches_one_token_per_lifetime(sandbox, redis_cache_settings, apiauth):
+def test_a_fleet_fetches_one_token_per_lifetime(live_sandbox, redis_cache_settings, apiauth):
     # The leeway covers a request's trip to the provider on a loaded 2-core machine.
     lifetime, leeway, margin, duration = 3, 0.75, 0.3, 7.5
     apiauth(EXPIRY_LEEWAY=leeway, REFRESH_MARGIN=margin)
-    sandbox.state.token_lifetime = lifetime
-    config = fleet_config(sandbox, redis_cache(redis_cache_settings), duration=duration, pause=0.02)
+    live_sandbox.state.token_lifetime = lifetime
+    config = fleet_config(
+        live_sandbox, redis_cache(redis_cache_settings), duration=duration, pause=0.02
+    )
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes)
-    counters = sandbox.state.snapshot()
+    counters = live_sandbox.state.snapshot()
     # A token is replaced once per (lifetime - leeway - margin): never once per worker.
     most = math.ceil(duration / (lifetime - leeway - margin)) + 1
     assert math.floor(duration / lifetime) <= counters["token_requests"] <= most
@@ -147,18 +149,18 @@ def closed_port() -> int:
 
 
 @pytest.mark.slow  # a fleet of processes
-def test_with_redis_stopped_every_call_of_a_fleet_succeeds(sandbox):
+def test_with_redis_stopped_every_call_of_a_fleet_succeeds(live_sandbox):
     dead_redis = redis_cache(f"redis://127.0.0.1:{closed_port()}/13")
-    config = fleet_config(sandbox, dead_redis, calls=5)
+    config = fleet_config(live_sandbox, dead_redis, calls=5)
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes, calls_per_thread=5)
     # No shared cache: one token per process, still not one per thread.
-    assert 1 <= sandbox.state.snapshot()["token_requests"] <= PROCESSES
+    assert 1 <= live_sandbox.state.snapshot()["token_requests"] <= PROCESSES
 
 
 @pytest.mark.redis
 def test_redis_stopping_mid_run_does_not_fail_calls(
-    sandbox, sandbox_credential, redis_cache_settings, settings
+    live_sandbox, sandbox_credential, redis_cache_settings, settings
 ):
     client = ApiClient(sandbox_credential)
     assert client.get("/api/merchant").status_code == 200
@@ -169,13 +171,13 @@ def test_redis_stopping_mid_run_does_not_fail_calls(
 
 @pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
-def test_a_killed_lease_holder_is_waited_out(sandbox, redis_cache_settings, apiauth):
+def test_a_killed_lease_holder_is_waited_out(live_sandbox, redis_cache_settings, apiauth):
     apiauth(LOCK_TIMEOUT=2)
-    config = fleet_config(sandbox, redis_cache(redis_cache_settings))
+    config = fleet_config(live_sandbox, redis_cache(redis_cache_settings))
     # The same (unsaved) credential as the worker's: same pk, same fingerprint.
     credential = ApiCredential(pk=1, name="fleet", **config["credential"])
     lease_key = ApiClient(credential).store.lease_key
-    sandbox.state.set_delay(10, "token")  # the holder's fetch hangs...
+    live_sandbox.state.set_delay(10, "token")  # the holder's fetch hangs...
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
     holder = context.Process(target=hold_lease_forever, args=(config, ready))
@@ -189,15 +191,15 @@ def test_a_killed_lease_holder_is_waited_out(sandbox, redis_cache_settings, apia
     finally:
         holder.kill()  # ...and the holder dies with the lease taken
         holder.join()
-    sandbox.state.set_delay(0, "token")
+    live_sandbox.state.set_delay(0, "token")
     assert caches["default"].get(lease_key) is not None
     assert ApiClient(credential).get("/api/merchant").status_code == 200
-    assert sandbox.state.snapshot()["tokens_issued"] == 1
+    assert live_sandbox.state.snapshot()["tokens_issued"] == 1
 
 
 @pytest.mark.redis
 def test_the_token_in_redis_is_encrypted_and_expires(
-    sandbox, sandbox_credential, redis_cache_settings
+    live_sandbox, sandbox_credential, redis_cache_settings
 ):
     import redis
 

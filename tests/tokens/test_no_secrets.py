@@ -37,11 +37,13 @@ def cache_contents() -> list[str]:
     return [repr(pickle.loads(value)) for value in cache._cache.values()]  # LocMem internals
 
 
-def test_nothing_secret_leaks_anywhere(provider, db, all_logs, apiauth, clock, settings):
+def test_nothing_secret_leaks_anywhere(fake_provider, db, all_logs, apiauth, clock, settings):
     apiauth(CHECK_PATH="/api/me", MAX_RETRIES=1)
-    provider.add_bearer_endpoint("GET", "/api/me", json={"uid": "m1"})
-    provider.add_basic_endpoint("GET", "/api/dashboard", json={})
-    credential = provider.create_credential(name="shop", signature_secret="sig-secret-value-123")
+    fake_provider.add_bearer_endpoint("GET", "/api/me", json={"uid": "m1"})
+    fake_provider.add_basic_endpoint("GET", "/api/dashboard", json={})
+    credential = fake_provider.create_credential(
+        name="shop", signature_secret="sig-secret-value-123"
+    )
     client = ApiClient(credential)
     seen: list[str] = []
     errors: list[BaseException] = []
@@ -58,25 +60,27 @@ def test_nothing_secret_leaks_anywhere(provider, db, all_logs, apiauth, clock, s
 
     # The happy path, a revoked token healed by a replay, a Basic call, a check.
     attempt(lambda: client.get("/api/me"))
-    provider.revoke_tokens()
+    fake_provider.revoke_tokens()
     attempt(lambda: client.get("/api/me"))
     attempt(lambda: client.get("/api/dashboard", auth="basic"))
     attempt(client.check)
     # A refresh that fails while the token is valid, then an expired token with a
     # provider that is down.
     clock.advance(560)
-    provider.fail_token_requests(2, status=503, body="<html>down</html>", content_type="text/html")
+    fake_provider.fail_token_requests(
+        2, status=503, body="<html>down</html>", content_type="text/html"
+    )
     attempt(client.access_token)
     clock.advance(100)
-    provider.fail_token_requests(2, status=503)
+    fake_provider.fail_token_requests(2, status=503)
     attempt(client.access_token)
     # A 200 that echoes a token of the wrong type, an error answer, a wrong secret.
-    provider.fail_token_requests(
+    fake_provider.fail_token_requests(
         status=200,
         body=json.dumps({"access_token": "echoed-token-value-42", "token_type": "mac"}),
     )
     attempt(client.access_token)
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     attempt(client.access_token)
     attempt(client.access_token)  # remembered
     attempt(client.check)
@@ -95,19 +99,19 @@ def test_nothing_secret_leaks_anywhere(provider, db, all_logs, apiauth, clock, s
     attempt(lambda: client.get("/api/me"))
 
     secrets = [
-        provider.api_key,
-        provider.api_secret,
-        provider.dashboard_password,
+        fake_provider.api_key,
+        fake_provider.api_secret,
+        fake_provider.dashboard_password,
         "sig-secret-value-123",
-        base64.b64encode(f"{provider.api_key}:{provider.api_secret}".encode()).decode(),
+        base64.b64encode(f"{fake_provider.api_key}:{fake_provider.api_secret}".encode()).decode(),
         base64.b64encode(
-            f"{provider.dashboard_username}:{provider.dashboard_password}".encode()
+            f"{fake_provider.dashboard_username}:{fake_provider.dashboard_password}".encode()
         ).decode(),
         "echoed-token-value-42",
         "hunter2",  # the password inside the fake cache error's text
-        *issued_tokens(provider),
+        *issued_tokens(fake_provider),
     ]
-    assert len(issued_tokens(provider)) >= 3
+    assert len(issued_tokens(fake_provider)) >= 3
     assert errors, "the scenario should have produced errors"
 
     texts = [all_logs.text]
@@ -133,7 +137,7 @@ def test_nothing_secret_leaks_anywhere(provider, db, all_logs, apiauth, clock, s
     assert not re.search(r"(Bearer|Basic) [A-Za-z0-9._~+/=-]{16,}", haystack)
 
 
-def test_the_shared_cache_never_holds_a_token_in_clear(api_client, provider):
+def test_the_shared_cache_never_holds_a_token_in_clear(api_client, fake_provider):
     token = api_client.access_token()
     stored = cache_contents()
     assert stored

@@ -31,14 +31,14 @@ def publish(store, clock=None, value="put-there-by-another-host", lifetime=600):
 
 
 @pytest.fixture
-def hung_endpoint(provider):
+def hung_endpoint(fake_provider):
     started, release = threading.Event(), threading.Event()
 
     def hang(request):
         started.set()
         release.wait(30)
 
-    provider.before_token_request = hang
+    fake_provider.before_token_request = hang
     yield started
     release.set()
 
@@ -65,7 +65,7 @@ def test_a_cancelled_waiter_does_not_cancel_the_obtain(api_client, hung_endpoint
 
 
 def test_a_dead_lease_holder_costs_nobody_a_wait_while_the_token_is_valid(
-    api_client, provider, clock
+    api_client, fake_provider, clock
 ):
     store = api_client.store
     old = store.get()
@@ -74,10 +74,10 @@ def test_a_dead_lease_holder_costs_nobody_a_wait_while_the_token_is_valid(
     assert store.get().value == old.value  # at once, with the lease held by a dead process
     new = store.pending().result(timeout=20)  # the background obtain waited the lease out
     assert new.value != old.value
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_the_lease_is_renewed_while_a_slow_fetch_runs(api_client, provider, apiauth, clock):
+def test_the_lease_is_renewed_while_a_slow_fetch_runs(api_client, fake_provider, apiauth, clock):
     apiauth(LOCK_TIMEOUT=3)
     store = api_client.store
     renewed = threading.Event()
@@ -88,7 +88,7 @@ def test_the_lease_is_renewed_while_a_slow_fetch_runs(api_client, provider, apia
             if renewed.wait(0.05):
                 return
 
-    provider.before_token_request = slow_answer
+    fake_provider.before_token_request = slow_answer
     original = token_cache.renew_lease
 
     def spy(key, lease, timeout):
@@ -118,15 +118,15 @@ def hanging_cache(settings, apiauth):
     HangingCache.release.set()
 
 
-def test_a_hung_cache_does_not_hold_a_cold_call(api_client, provider, hanging_cache, caplog):
+def test_a_hung_cache_does_not_hold_a_cold_call(api_client, fake_provider, hanging_cache, caplog):
     with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
         assert api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
     assert token_cache.is_down()
     assert "no answer within 0.05s" in caplog.text
 
 
-def test_a_hung_cache_is_not_asked_again_at_once(api_client, provider, hanging_cache):
+def test_a_hung_cache_is_not_asked_again_at_once(api_client, fake_provider, hanging_cache):
     api_client.access_token()
     calls = hanging_cache.calls
     api_client.invalidate_token()
@@ -137,7 +137,7 @@ def test_a_hung_cache_is_not_asked_again_at_once(api_client, provider, hanging_c
 # --- memory is bounded -------------------------------------------------------------
 
 
-def credential(pk, secret="secret"):
+def unsaved_credential(pk, secret="secret"):
     return ApiCredential(
         pk=pk,
         name=f"shop-{pk}",
@@ -153,7 +153,7 @@ def test_a_thousand_credentials_edited_three_times_hold_at_most_a_thousand_entri
 
     for edit in range(4):
         for pk in range(1, 1001):
-            store = TokenStore(credential(pk, secret=f"secret-{edit}"))
+            store = TokenStore(unsaved_credential(pk, secret=f"secret-{edit}"))
             publish(store, value=f"token-{pk}-{edit}")
             assert store.get().value == f"token-{pk}-{edit}"
     assert token_memory.size() <= 1000
@@ -162,17 +162,17 @@ def test_a_thousand_credentials_edited_three_times_hold_at_most_a_thousand_entri
 def test_an_edit_replaces_the_entry_of_its_credential(db):
     from django_apiauth import token_memory
 
-    TokenStore(credential(1, secret="before"))
-    TokenStore(credential(1, secret="after"))
+    TokenStore(unsaved_credential(1, secret="before"))
+    TokenStore(unsaved_credential(1, secret="after"))
     assert token_memory.size() == 1
 
 
 def test_expired_entries_are_swept(db, clock):
     from django_apiauth import token_memory
 
-    store = TokenStore(credential(1))
+    store = TokenStore(unsaved_credential(1))
     publish(store, clock, lifetime=60)
     store.get()
     clock.advance(token_memory.SWEEP_INTERVAL + 61)
-    TokenStore(credential(2))
+    TokenStore(unsaved_credential(2))
     assert token_memory.size() == 1

@@ -17,39 +17,41 @@ def another_process():
     tokens.clear_process_memory()
 
 
-def test_a_permanent_401_costs_at_most_three_token_requests_for_twenty_calls(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/locked", status=401)  # refuses all
+def test_a_permanent_401_costs_at_most_three_token_requests_for_twenty_calls(
+    api_client, fake_provider
+):
+    fake_provider.mock.add("GET", "https://provider.test/api/locked", status=401)  # refuses all
     for _ in range(20):
         assert api_client.get("/api/locked").status_code == 401
-    assert provider.token_requests <= 3
+    assert fake_provider.token_requests <= 3
 
 
-def test_a_permanent_401_is_rate_limited_fleet_wide(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/locked", status=401)
+def test_a_permanent_401_is_rate_limited_fleet_wide(api_client, fake_provider):
+    fake_provider.mock.add("GET", "https://provider.test/api/locked", status=401)
     api_client.get("/api/locked")
     for _ in range(5):
         another_process()
         assert ApiClient(api_client.credential).get("/api/locked").status_code == 401
-    assert provider.token_requests <= 3
+    assert fake_provider.token_requests <= 3
 
 
-def test_a_token_fetched_after_a_rejection_is_not_dropped_again(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/locked", status=401)
+def test_a_token_fetched_after_a_rejection_is_not_dropped_again(api_client, fake_provider):
+    fake_provider.mock.add("GET", "https://provider.test/api/locked", status=401)
     api_client.get("/api/locked")  # the first token is dropped, a second one fetched
     fresh = api_client.access_token()
     assert api_client.store.note_rejected(fresh) is False
     assert api_client.access_token() == fresh
 
 
-def test_a_rejection_of_a_token_already_replaced_asks_for_a_replay(api_client, provider):
+def test_a_rejection_of_a_token_already_replaced_asks_for_a_replay(api_client, fake_provider):
     old = api_client.access_token()
     api_client.store.invalidate(old)
     api_client.access_token()
     assert api_client.store.note_rejected(old) is True
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_a_403_invalid_token_challenge_is_treated_like_a_401(api_client, provider):
+def test_a_403_invalid_token_challenge_is_treated_like_a_401(api_client, fake_provider):
     first = api_client.access_token()
 
     def refuse_the_first_token(request):
@@ -57,7 +59,7 @@ def test_a_403_invalid_token_challenge_is_treated_like_a_401(api_client, provide
             return 403, INVALID_TOKEN, "{}"
         return 200, {}, '{"ok": true}'
 
-    provider.mock.add_callback(
+    fake_provider.mock.add_callback(
         "GET", "https://provider.test/api/oauth-toolkit", callback=refuse_the_first_token
     )
     response = api_client.get("/api/oauth-toolkit")
@@ -66,12 +68,12 @@ def test_a_403_invalid_token_challenge_is_treated_like_a_401(api_client, provide
     assert api_client.access_token() != first
 
 
-def test_a_plain_403_keeps_the_token(api_client, provider):
-    provider.mock.add("GET", "https://provider.test/api/forbidden", status=403)
+def test_a_plain_403_keeps_the_token(api_client, fake_provider):
+    fake_provider.mock.add("GET", "https://provider.test/api/forbidden", status=403)
     token = api_client.access_token()
     assert api_client.get("/api/forbidden").status_code == 403
     assert api_client.access_token() == token
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ from django_apiauth.token_values import INVALID_CLIENT_MEMORY, MAX_BACKOFF
 pytestmark = pytest.mark.django_db
 
 
-def test_a_token_copied_under_another_credentials_key_is_refused(provider, api_client):
-    other = provider.create_credential(name="other")
+def test_a_token_copied_under_another_credentials_key_is_refused(fake_provider, api_client):
+    other = fake_provider.create_credential(name="other")
     from django_apiauth.client import ApiClient
 
     victim = ApiClient(other)
@@ -24,17 +24,17 @@ def test_a_token_copied_under_another_credentials_key_is_refused(provider, api_c
     assert victim.access_token() != stolen
 
 
-def test_a_forged_invalid_client_block_is_capped(api_client, provider, clock):
+def test_a_forged_invalid_client_block_is_capped(api_client, fake_provider, clock):
     far = clock.wall_time + 1e8
     caches["default"].set(
         api_client.store.invalid_key, {"until": far, "status": 401, "error": "invalid_client"}
     )
     with pytest.raises(InvalidCredentialsError, match=f"for {INVALID_CLIENT_MEMORY}s"):
         api_client.access_token()
-    assert provider.token_requests == 0
+    assert fake_provider.token_requests == 0
 
 
-def test_a_forged_retry_after_block_is_capped(api_client, provider, clock):
+def test_a_forged_retry_after_block_is_capped(api_client, fake_provider, clock):
     far = clock.wall_time + 1e8
     caches["default"].set(api_client.store.backoff_key, {"until": far, "status": 503})
     with pytest.raises(TokenEndpointError, match=f"for {MAX_BACKOFF}s"):
@@ -42,10 +42,10 @@ def test_a_forged_retry_after_block_is_capped(api_client, provider, clock):
 
 
 def test_a_long_retry_after_blocks_for_at_most_the_documented_maximum(
-    api_client, provider, clock, apiauth
+    api_client, fake_provider, clock, apiauth
 ):
     apiauth(MAX_RETRIES=0)
-    provider.fail_token_requests(status=503, headers={"Retry-After": "3000"})
+    fake_provider.fail_token_requests(status=503, headers={"Retry-After": "3000"})
     with pytest.raises(TokenEndpointError):
         api_client.access_token()
     block = caches["default"].get(api_client.store.backoff_key)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import parse_qs
 
 import pytest
@@ -24,34 +23,36 @@ def token_call(provider):
     )
 
 
-def test_token_request_is_a_client_credentials_post_with_basic_key_and_secret(api_client, provider):
+def test_token_request_is_a_client_credentials_post_with_basic_key_and_secret(
+    api_client, fake_provider
+):
     api_client.access_token()
-    request = token_call(provider).request
+    request = token_call(fake_provider).request
     assert request.method == "POST"
     assert request.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert parse_qs(request.body) == {"grant_type": ["client_credentials"]}
-    expected = requests.auth._basic_auth_str(provider.api_key, provider.api_secret)
+    expected = requests.auth._basic_auth_str(fake_provider.api_key, fake_provider.api_secret)
     assert request.headers["Authorization"] == expected
 
 
-def test_token_request_carries_a_versioned_user_agent(api_client, provider):
+def test_token_request_carries_a_versioned_user_agent(api_client, fake_provider):
     api_client.access_token()
     assert (
-        token_call(provider)
+        token_call(fake_provider)
         .request.headers["User-Agent"]
         .startswith(f"django-apiauth/{__version__} ")
     )
 
 
-def test_token_request_always_has_a_timeout(api_client, provider, apiauth):
+def test_token_request_always_has_a_timeout(api_client, fake_provider, apiauth):
     apiauth(TIMEOUT=(1.5, 4))
     api_client.access_token()
-    assert token_call(provider).request.req_kwargs["timeout"] == (1.5, 4)
+    assert token_call(fake_provider).request.req_kwargs["timeout"] == (1.5, 4)
 
 
 @pytest.mark.parametrize("status", [400, 401])
-def test_wrong_secret_is_invalid_credentials(api_client, provider, status):
-    provider.fail_token_requests(status=status, body='{"error": "invalid_client"}')
+def test_wrong_secret_is_invalid_credentials(api_client, fake_provider, status):
+    fake_provider.fail_token_requests(status=status, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError) as info:
         api_client.access_token()
     assert info.value.status_code == status
@@ -61,8 +62,8 @@ def test_wrong_secret_is_invalid_credentials(api_client, provider, status):
     assert "invalid_client" in str(info.value)
 
 
-def test_real_wrong_secret_is_refused_by_the_provider(provider, db):
-    credential = provider.create_credential(name="typo", api_secret="not-the-secret")
+def test_real_wrong_secret_is_refused_by_the_provider(fake_provider, db):
+    credential = fake_provider.create_credential(name="typo", api_secret="not-the-secret")
     from django_apiauth.client import ApiClient
 
     with pytest.raises(InvalidCredentialsError) as info:
@@ -70,24 +71,26 @@ def test_real_wrong_secret_is_refused_by_the_provider(provider, db):
     assert info.value.error == "invalid_client"
 
 
-def test_unsupported_grant_answer_is_invalid_credentials_with_its_code(api_client, provider):
-    provider.fail_token_requests(status=400, body='{"error": "unsupported_grant_type"}')
+def test_unsupported_grant_answer_is_invalid_credentials_with_its_code(api_client, fake_provider):
+    fake_provider.fail_token_requests(status=400, body='{"error": "unsupported_grant_type"}')
     with pytest.raises(InvalidCredentialsError) as info:
         api_client.access_token()
     assert info.value.error == "unsupported_grant_type"
 
 
 def test_a_401_without_an_oauth_error_is_an_endpoint_failure_not_a_credentials_one(
-    api_client, provider
+    api_client, fake_provider
 ):
-    provider.fail_token_requests(status=401, body="<html>Login</html>", content_type="text/html")
+    fake_provider.fail_token_requests(
+        status=401, body="<html>Login</html>", content_type="text/html"
+    )
     with pytest.raises(TokenEndpointError) as info:
         api_client.access_token()
     assert info.value.status_code == 401
 
 
-def test_an_error_code_with_odd_characters_is_not_echoed(api_client, provider):
-    provider.fail_token_requests(status=401, body='{"error": "<script>x</script>"}')
+def test_an_error_code_with_odd_characters_is_not_echoed(api_client, fake_provider):
+    fake_provider.fail_token_requests(status=401, body='{"error": "<script>x</script>"}')
     with pytest.raises(TokenEndpointError) as info:
         api_client.access_token()
     assert "script" not in str(info.value)
@@ -103,8 +106,10 @@ def test_an_error_code_with_odd_characters_is_not_echoed(api_client, provider):
     ],
     ids=["html", "empty", "json-list", "json-null"],
 )
-def test_a_200_that_is_not_a_json_object_is_malformed(api_client, provider, body, content_type):
-    provider.fail_token_requests(status=200, body=body, content_type=content_type)
+def test_a_200_that_is_not_a_json_object_is_malformed(
+    api_client, fake_provider, body, content_type
+):
+    fake_provider.fail_token_requests(status=200, body=body, content_type=content_type)
     with pytest.raises(MalformedTokenResponseError) as info:
         api_client.access_token()
     assert "not a JSON object" in str(info.value)
@@ -112,46 +117,46 @@ def test_a_200_that_is_not_a_json_object_is_malformed(api_client, provider, body
 
 
 @pytest.mark.parametrize("access_token", [None, "", "   ", 42])
-def test_json_without_a_usable_access_token_is_malformed(api_client, provider, access_token):
+def test_json_without_a_usable_access_token_is_malformed(api_client, fake_provider, access_token):
     body = {"token_type": "Bearer", "expires_in": 600}
     if access_token is not None:
         body["access_token"] = access_token
     import json
 
-    provider.fail_token_requests(status=200, body=json.dumps(body))
+    fake_provider.fail_token_requests(status=200, body=json.dumps(body))
     with pytest.raises(MalformedTokenResponseError, match="without an access_token"):
         api_client.access_token()
 
 
 @pytest.mark.parametrize("access_token", ["tok-SECRET\nX-Injected: 1", "tok SECRET", "tok-SECRÉT"])
 def test_an_access_token_a_header_cannot_carry_is_malformed_and_not_echoed(
-    api_client, provider, access_token
+    api_client, fake_provider, access_token
 ):
     import json
 
     body = {"access_token": access_token, "token_type": "Bearer", "expires_in": 600}
-    provider.fail_token_requests(status=200, body=json.dumps(body))
+    fake_provider.fail_token_requests(status=200, body=json.dumps(body))
     with pytest.raises(MalformedTokenResponseError, match="cannot be sent in a header") as info:
         api_client.access_token()
     assert "SECR" not in str(info.value)
 
 
 @pytest.mark.parametrize("token_type", ["mac", "Basic", 7])
-def test_a_token_type_other_than_bearer_is_malformed(api_client, provider, token_type):
+def test_a_token_type_other_than_bearer_is_malformed(api_client, fake_provider, token_type):
     import json
 
     body = {"access_token": "tok-123", "token_type": token_type, "expires_in": 600}
-    provider.fail_token_requests(status=200, body=json.dumps(body))
+    fake_provider.fail_token_requests(status=200, body=json.dumps(body))
     with pytest.raises(MalformedTokenResponseError, match="only Bearer"):
         api_client.access_token()
 
 
 @pytest.mark.parametrize("token_type", ["bearer", "BEARER"])
-def test_token_type_is_compared_case_insensitively(api_client, provider, token_type):
+def test_token_type_is_compared_case_insensitively(api_client, fake_provider, token_type):
     import json
 
     body = {"access_token": "tok-123", "token_type": token_type, "expires_in": 600}
-    provider.fail_token_requests(status=200, body=json.dumps(body))
+    fake_provider.fail_token_requests(status=200, body=json.dumps(body))
     assert api_client.access_token() == "tok-123"
 
 
@@ -162,112 +167,104 @@ def token_with(provider, **fields):
     provider.fail_token_requests(status=200, body=json.dumps(body))
 
 
-def test_missing_expires_in_means_the_documented_ten_minutes(api_client, provider):
-    token_with(provider)
+def test_missing_expires_in_means_the_documented_ten_minutes(api_client, fake_provider):
+    token_with(fake_provider)
     assert api_client.store.get().lifetime == 600
 
 
-def test_a_numeric_string_expires_in_is_accepted(api_client, provider):
-    token_with(provider, expires_in="300")
+def test_a_numeric_string_expires_in_is_accepted(api_client, fake_provider):
+    token_with(fake_provider, expires_in="300")
     assert api_client.store.get().lifetime == 300
 
 
 @pytest.mark.parametrize("expires_in", [-5, 0, "soon", "", True, [600], {"s": 1}])
-def test_an_unusable_expires_in_is_malformed(api_client, provider, expires_in):
-    token_with(provider, expires_in=expires_in)
+def test_an_unusable_expires_in_is_malformed(api_client, fake_provider, expires_in):
+    token_with(fake_provider, expires_in=expires_in)
     with pytest.raises(MalformedTokenResponseError, match="expires_in"):
         api_client.access_token()
 
 
-def test_a_huge_expires_in_is_clamped_to_a_day(api_client, provider, caplog):
-    token_with(provider, expires_in=10**12)
+def test_a_huge_expires_in_is_clamped_to_a_day(api_client, fake_provider, caplog):
+    token_with(fake_provider, expires_in=10**12)
     token = api_client.store.get()
     assert token.lifetime == 24 * 3600
     assert "using it for at most" in caplog.text
 
 
-def test_a_503_burst_shorter_than_the_retries_is_absorbed(api_client, provider, apiauth):
+def test_a_503_burst_shorter_than_the_retries_is_absorbed(api_client, fake_provider, apiauth):
     apiauth(MAX_RETRIES=2)
-    provider.fail_token_requests(2, status=503)
+    fake_provider.fail_token_requests(2, status=503)
     assert api_client.access_token()
-    assert provider.token_requests == 3
+    assert fake_provider.token_requests == 3
 
 
-def test_a_503_burst_longer_than_the_retries_is_an_endpoint_error(api_client, provider, apiauth):
+def test_a_503_burst_longer_than_the_retries_is_an_endpoint_error(
+    api_client, fake_provider, apiauth
+):
     apiauth(MAX_RETRIES=2)
-    provider.fail_token_requests(5, status=503)
+    fake_provider.fail_token_requests(5, status=503)
     with pytest.raises(TokenEndpointError) as info:
         api_client.access_token()
     assert info.value.status_code == 503
-    assert provider.token_requests == 3
+    assert fake_provider.token_requests == 3
 
 
-def test_a_404_points_at_the_url_setup(api_client, provider):
-    provider.fail_token_requests(status=404, body="not found", content_type="text/plain")
+def test_a_404_points_at_the_url_setup(api_client, fake_provider):
+    fake_provider.fail_token_requests(status=404, body="not found", content_type="text/plain")
     with pytest.raises(TokenEndpointError, match="HTTP 404"):
         api_client.access_token()
 
 
-def test_a_redirect_is_not_followed_with_the_secret(api_client, provider):
-    provider.fail_token_requests(status=302, body="", headers={"Location": "https://evil.test/"})
+def test_a_redirect_is_not_followed_with_the_secret(api_client, fake_provider):
+    fake_provider.fail_token_requests(
+        status=302, body="", headers={"Location": "https://evil.test/"}
+    )
     with pytest.raises(TokenEndpointError, match="redirect"):
         api_client.access_token()
-    assert not any("evil.test" in call.request.url for call in provider.mock.calls)
+    assert not any("evil.test" in call.request.url for call in fake_provider.mock.calls)
 
 
-def test_a_timeout_is_an_endpoint_error_naming_the_credential(api_client, provider, apiauth):
+def test_a_timeout_is_an_endpoint_error_naming_the_credential(api_client, fake_provider, apiauth):
     apiauth(MAX_RETRIES=0)
-    provider.fail_token_requests(exception=requests.ReadTimeout("read timed out"))
+    fake_provider.fail_token_requests(exception=requests.ReadTimeout("read timed out"))
     with pytest.raises(TokenEndpointError, match="'shop'.*timed out"):
         api_client.access_token()
 
 
-def test_a_refused_connection_is_an_endpoint_error(api_client, provider, apiauth):
+def test_a_refused_connection_is_an_endpoint_error(api_client, fake_provider, apiauth):
     apiauth(MAX_RETRIES=0)
-    provider.fail_token_requests(exception=requests.ConnectionError("refused"))
+    fake_provider.fail_token_requests(exception=requests.ConnectionError("refused"))
     with pytest.raises(TokenEndpointError, match="to provider.test failed \\(ConnectionError\\)"):
         api_client.access_token()
 
 
-@pytest.fixture
-def loopback(apiauth):
-    apiauth(ALLOW_INSECURE_LOOPBACK=True, MAX_RETRIES=1, TIMEOUT=(0.5, 0.3))
-
-
-def test_a_real_refused_connection_is_an_endpoint_error(loopback, db):
+def test_a_real_refused_connection_is_an_endpoint_error(refusing_url, db):
     from django_apiauth.client import ApiClient
     from django_apiauth.models import ApiCredential
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]  # closed again when the block ends
     credential = ApiCredential.objects.create(
-        name="closed", base_url=f"http://127.0.0.1:{port}", api_key="k", api_secret="s"
+        name="closed", base_url=refusing_url, api_key="k", api_secret="s"
     )
     with pytest.raises(TokenEndpointError, match="failed \\(ConnectionError\\)"):
         ApiClient(credential).access_token()
 
 
-def test_a_real_server_that_never_answers_times_out(loopback, db):
+def test_a_real_server_that_never_answers_times_out(silent_url, db):
     from django_apiauth.client import ApiClient
     from django_apiauth.models import ApiCredential
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)  # the kernel accepts connections; nobody ever answers
-        port = sock.getsockname()[1]
-        credential = ApiCredential.objects.create(
-            name="silent", base_url=f"http://127.0.0.1:{port}", api_key="k", api_secret="s"
-        )
-        with pytest.raises(TokenEndpointError, match="timed out"):
-            ApiClient(credential).access_token()
+    credential = ApiCredential.objects.create(
+        name="silent", base_url=silent_url, api_key="k", api_secret="s"
+    )
+    with pytest.raises(TokenEndpointError, match="timed out"):
+        ApiClient(credential).access_token()
 
 
-def test_a_password_in_the_base_url_never_reaches_a_message(provider, db):
+def test_a_password_in_the_base_url_never_reaches_a_message(fake_provider, db):
     from django_apiauth.client import ApiClient
     from django_apiauth.exceptions import InsecureTransportError
 
-    credential = provider.create_credential(
+    credential = fake_provider.create_credential(
         name="userinfo", base_url="https://ops:url-pa55word@provider.test"
     )
     # Refused before anything is sent: requests would send the userinfo as Basic auth.
@@ -275,7 +272,7 @@ def test_a_password_in_the_base_url_never_reaches_a_message(provider, db):
         ApiClient(credential).access_token()
     assert "url-pa55word" not in str(info.value)
     assert "provider.test" in str(info.value)
-    assert provider.token_requests == 0
+    assert fake_provider.token_requests == 0
 
     result = ApiClient(credential).check()
     assert result.ok is False

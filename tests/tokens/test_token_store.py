@@ -54,9 +54,9 @@ def stoppable_cache(settings):
 # --- memory, then cache, then provider --------------------------------------------
 
 
-def test_the_second_call_is_served_from_process_memory(api_client, provider):
+def test_the_second_call_is_served_from_process_memory(api_client, fake_provider):
     assert api_client.access_token() == api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def test_a_memory_hit_makes_no_cache_round_trip_and_no_decryption(
@@ -69,11 +69,11 @@ def test_a_memory_hit_makes_no_cache_round_trip_and_no_decryption(
     assert RecordingCache.reads == reads
 
 
-def test_another_process_takes_the_token_from_the_shared_cache(api_client, provider):
+def test_another_process_takes_the_token_from_the_shared_cache(api_client, fake_provider):
     first = api_client.access_token()
     another_process()
     assert ApiClient(api_client.credential).access_token() == first
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def test_the_shared_value_is_encrypted_with_its_own_context(api_client, recording_cache):
@@ -92,17 +92,17 @@ def test_the_shared_value_lives_expires_in_minus_the_leeway(api_client, recordin
     assert 589 <= timeout <= 590
 
 
-def test_an_unreadable_shared_value_is_a_miss_not_an_error(api_client, provider):
+def test_an_unreadable_shared_value_is_a_miss_not_an_error(api_client, fake_provider):
     caches["default"].set(api_client.store.key, "v1:garbage:garbage")
     assert api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_the_cache_key_is_prefix_pk_and_a_fingerprint_without_secrets(credential, provider):
+def test_the_cache_key_is_prefix_pk_and_a_fingerprint_without_secrets(credential, fake_provider):
     store = TokenStore(credential)
     assert store.key.startswith(f"{TokenStore.key_prefix}{credential.pk}:")
-    assert provider.api_secret not in store.key
-    assert provider.api_key not in store.key
+    assert fake_provider.api_secret not in store.key
+    assert fake_provider.api_key not in store.key
 
 
 @pytest.mark.parametrize(
@@ -138,9 +138,9 @@ def test_a_token_never_shows_its_value_and_cannot_be_pickled(api_client):
 # --- lifetimes and refresh-ahead (fake clocks) ---------------------------------------
 
 
-def test_expiry_counts_from_when_the_request_was_sent(api_client, provider, clock, apiauth):
+def test_expiry_counts_from_when_the_request_was_sent(api_client, fake_provider, clock, apiauth):
     apiauth(EXPIRY_LEEWAY=10, REFRESH_MARGIN=60)
-    provider.before_token_request = lambda request: clock.advance(5)  # a slow answer
+    fake_provider.before_token_request = lambda request: clock.advance(5)  # a slow answer
     sent_at = clock.mono
     token = api_client.store.get()
     assert token.use_until == sent_at + 600 - 10
@@ -148,15 +148,15 @@ def test_expiry_counts_from_when_the_request_was_sent(api_client, provider, cloc
 
 
 def test_the_refresh_margin_is_at_most_a_quarter_of_the_lifetime(
-    api_client, provider, clock, apiauth
+    api_client, fake_provider, clock, apiauth
 ):
     apiauth(REFRESH_MARGIN=60, EXPIRY_LEEWAY=10)
-    provider.expires_in = 8
+    fake_provider.expires_in = 8
     api_client.access_token()
     for _ in range(3):  # 0..3 s of an 8 s token: no refresh yet
         clock.advance(1)
         api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def settled(store):
@@ -165,7 +165,7 @@ def settled(store):
 
 
 def test_within_the_margin_a_call_gets_the_current_token_and_a_refresh_starts_behind_it(
-    api_client, provider, clock, apiauth
+    api_client, fake_provider, clock, apiauth
 ):
     apiauth(REFRESH_MARGIN=60, EXPIRY_LEEWAY=10)
     old = api_client.access_token()
@@ -174,14 +174,14 @@ def test_within_the_margin_a_call_gets_the_current_token_and_a_refresh_starts_be
     new = settled(api_client.store).value
     assert new != old
     assert api_client.access_token() == new
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
 def test_the_refresh_window_grows_with_the_measured_fetch_latency(
-    api_client, provider, clock, apiauth
+    api_client, fake_provider, clock, apiauth
 ):
     apiauth(REFRESH_MARGIN=1, EXPIRY_LEEWAY=10)
-    provider.before_token_request = lambda request: clock.advance(20)  # a 20 s fetch
+    fake_provider.before_token_request = lambda request: clock.advance(20)  # a 20 s fetch
     token = api_client.store.get()
     # Twice the latency (plus jitter), not the 1 s floor: the refresh is done in time.
     assert token.use_until - token.refresh_at >= 40
@@ -193,21 +193,21 @@ def test_the_refresh_window_is_at_least_the_refresh_margin(api_client, clock, ap
     assert token.use_until - token.refresh_at == 45
 
 
-def test_an_expired_token_is_never_served(api_client, provider, clock):
+def test_an_expired_token_is_never_served(api_client, fake_provider, clock):
     old = api_client.access_token()
     clock.advance(601)
-    provider.fail_token_requests(5, status=503)
+    fake_provider.fail_token_requests(5, status=503)
     with pytest.raises(TokenEndpointError):
         api_client.access_token()
     assert api_client.store.cached().value == old  # still held, but not served
 
 
 def test_a_failed_refresh_keeps_the_valid_token_serving_and_logs_it(
-    api_client, provider, clock, caplog
+    api_client, fake_provider, clock, caplog
 ):
     old = api_client.access_token()
     clock.advance(560)  # inside the refresh margin, 30 s of validity left
-    provider.fail_token_requests(3, status=503)
+    fake_provider.fail_token_requests(3, status=503)
     with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
         assert api_client.access_token() == old
         assert settled(api_client.store).value == old
@@ -215,19 +215,19 @@ def test_a_failed_refresh_keeps_the_valid_token_serving_and_logs_it(
     assert old not in caplog.text
 
 
-def test_a_failed_refresh_is_retried_later_not_on_every_call(api_client, provider, clock):
+def test_a_failed_refresh_is_retried_later_not_on_every_call(api_client, fake_provider, clock):
     api_client.access_token()
     clock.advance(560)
-    provider.fail_token_requests(100, status=503)
+    fake_provider.fail_token_requests(100, status=503)
     for _ in range(20):
         api_client.access_token()
         settled(api_client.store)
-    attempts = provider.token_requests
+    attempts = fake_provider.token_requests
     clock.advance(5)
     api_client.access_token()
     settled(api_client.store)
     assert attempts == 1 + 3  # the first token, then one refresh attempt (3 tries)
-    assert provider.token_requests == attempts + 3  # retried once the pause was over
+    assert fake_provider.token_requests == attempts + 3  # retried once the pause was over
 
 
 def published_by_another_process(store, clock, value="from-another-process"):
@@ -239,7 +239,7 @@ def published_by_another_process(store, clock, value="from-another-process"):
     return value
 
 
-def test_a_refresh_done_by_another_process_is_adopted(api_client, provider, clock):
+def test_a_refresh_done_by_another_process_is_adopted(api_client, fake_provider, clock):
     store = api_client.store
     store.get()
     clock.advance(560)
@@ -247,26 +247,26 @@ def test_a_refresh_done_by_another_process_is_adopted(api_client, provider, cloc
     refreshed = published_by_another_process(store, clock)
     store.get()  # in the margin: starts the background refresh, which finds the lease taken
     assert settled(store).value == refreshed
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_a_wall_clock_jump_does_not_touch_a_token_in_memory(api_client, provider, clock):
+def test_a_wall_clock_jump_does_not_touch_a_token_in_memory(api_client, fake_provider, clock):
     token = api_client.access_token()
     clock.wall_time += 3600  # NTP step forward; monotonic time is unaffected
     assert api_client.access_token() == token
     clock.wall_time -= 7200
     assert api_client.access_token() == token
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def test_a_shared_value_read_after_the_wall_clock_jumped_ahead_is_not_used(
-    api_client, provider, clock
+    api_client, fake_provider, clock
 ):
     api_client.access_token()
     another_process()
     clock.wall_time += 3600
     api_client.access_token()
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
 def test_a_wall_clock_jump_back_cannot_stretch_a_shared_token(api_client, clock, apiauth):
@@ -282,8 +282,8 @@ def test_a_wall_clock_jump_back_cannot_stretch_a_shared_token(api_client, clock,
 # --- single flight ----------------------------------------------------------------------
 
 
-def test_concurrent_cold_calls_in_one_process_make_one_token_request(api_client, provider):
-    provider.before_token_request = lambda request: time.sleep(0.2)
+def test_concurrent_cold_calls_in_one_process_make_one_token_request(api_client, fake_provider):
+    fake_provider.before_token_request = lambda request: time.sleep(0.2)
     results = []
     threads = [
         threading.Thread(target=lambda: results.append(api_client.access_token()))
@@ -295,11 +295,11 @@ def test_concurrent_cold_calls_in_one_process_make_one_token_request(api_client,
         thread.join()
     assert len(set(results)) == 1
     assert len(results) == 16
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def test_during_a_refresh_other_threads_keep_the_current_token_without_waiting(
-    api_client, provider, clock
+    api_client, fake_provider, clock
 ):
     old = api_client.access_token()
     clock.advance(560)
@@ -309,7 +309,7 @@ def test_during_a_refresh_other_threads_keep_the_current_token_without_waiting(
         refreshing.set()
         release.wait(5)
 
-    provider.before_token_request = blocked_answer
+    fake_provider.before_token_request = blocked_answer
     assert api_client.access_token() == old  # starts the refresh
     assert refreshing.wait(5)
     try:
@@ -319,7 +319,7 @@ def test_during_a_refresh_other_threads_keep_the_current_token_without_waiting(
     assert settled(api_client.store).value != old
 
 
-def test_a_caller_waits_for_another_process_holding_the_lease(api_client, provider, clock):
+def test_a_caller_waits_for_another_process_holding_the_lease(api_client, fake_provider, clock):
     store = api_client.store
     caches["default"].add(store.lease_key, "someone-else", timeout=10)
     published = []
@@ -331,18 +331,22 @@ def test_a_caller_waits_for_another_process_holding_the_lease(api_client, provid
 
     clock.on_sleep = other_process_publishes
     token = store.get()
-    assert provider.token_requests == 0
+    assert fake_provider.token_requests == 0
     assert token.value == published[0]
 
 
-def test_a_dead_lease_holder_is_waited_out_then_the_caller_fetches(api_client, provider, apiauth):
+def test_a_dead_lease_holder_is_waited_out_then_the_caller_fetches(
+    api_client, fake_provider, apiauth
+):
     apiauth(LOCK_TIMEOUT=1)
     caches["default"].add(api_client.store.lease_key, "killed-worker", timeout=1)
     assert api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_a_holder_that_gave_up_lets_a_waiter_fetch_at_once(api_client, provider, clock, apiauth):
+def test_a_holder_that_gave_up_lets_a_waiter_fetch_at_once(
+    api_client, fake_provider, clock, apiauth
+):
     apiauth(LOCK_TIMEOUT=60)
     lease_key = api_client.store.lease_key
     caches["default"].add(lease_key, "failing-worker", timeout=60)
@@ -358,12 +362,12 @@ def test_a_holder_that_gave_up_lets_a_waiter_fetch_at_once(api_client, provider,
 
 
 def test_a_waiter_gives_up_after_the_lock_timeout_and_fetches(
-    api_client, provider, clock, apiauth, caplog
+    api_client, fake_provider, clock, apiauth, caplog
 ):
     apiauth(LOCK_TIMEOUT=2)
     caches["default"].add(api_client.store.lease_key, "stuck", timeout=3600)
     assert api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
     assert "gave up waiting" in caplog.text
 
 
@@ -380,95 +384,97 @@ def test_a_lock_timeout_under_a_second_still_holds_the_lease(api_client, apiauth
 # --- remembered failures ---------------------------------------------------------------
 
 
-def test_invalid_client_is_remembered_without_asking_again(api_client, provider, clock):
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+def test_invalid_client_is_remembered_without_asking_again(api_client, fake_provider, clock):
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
     for _ in range(5):
         with pytest.raises(InvalidCredentialsError, match="not asking again"):
             api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_invalid_client_is_remembered_fleet_wide(api_client, provider, clock):
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+def test_invalid_client_is_remembered_fleet_wide(api_client, fake_provider, clock):
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
     another_process()
     with pytest.raises(InvalidCredentialsError):
         ApiClient(api_client.credential).access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
-def test_invalid_client_is_asked_again_after_thirty_seconds(api_client, provider, clock):
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+def test_invalid_client_is_asked_again_after_thirty_seconds(api_client, fake_provider, clock):
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
     clock.advance(31)  # (the cache entry itself is still there: LocMem uses the real clock)
     assert api_client.access_token()
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_a_corrected_secret_is_tried_at_once(provider, clock):
-    credential = provider.create_credential(name="typo", api_secret="a-typo")
+def test_a_corrected_secret_is_tried_at_once(fake_provider, clock):
+    credential = fake_provider.create_credential(name="typo", api_secret="a-typo")
     with pytest.raises(InvalidCredentialsError):
         ApiClient(credential).access_token()
-    credential.api_secret = provider.api_secret  # fixed in the admin: a new fingerprint
+    credential.api_secret = fake_provider.api_secret  # fixed in the admin: a new fingerprint
     assert ApiClient(credential).access_token()
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_retry_after_is_honoured_fleet_wide(api_client, provider, clock, apiauth):
+def test_retry_after_is_honoured_fleet_wide(api_client, fake_provider, clock, apiauth):
     apiauth(MAX_RETRIES=0)
-    provider.fail_token_requests(status=503, headers={"Retry-After": "120"})
+    fake_provider.fail_token_requests(status=503, headers={"Retry-After": "120"})
     with pytest.raises(TokenEndpointError):
         api_client.access_token()
     another_process()
     with pytest.raises(TokenEndpointError, match="asked to wait"):
         ApiClient(api_client.credential).access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
     clock.advance(121)
     assert api_client.access_token()
 
 
-def test_a_long_retry_after_is_not_slept_inside_the_call(api_client, provider, apiauth):
+def test_a_long_retry_after_is_not_slept_inside_the_call(api_client, fake_provider, apiauth):
     apiauth(MAX_RETRIES=3)
-    provider.fail_token_requests(4, status=429, headers={"Retry-After": "3600"})
+    fake_provider.fail_token_requests(4, status=429, headers={"Retry-After": "3600"})
     with pytest.raises(TokenEndpointError) as info:
         api_client.access_token()
     assert info.value.status_code == 429
-    assert provider.token_requests == 1  # no retry: it would have had to wait an hour
+    assert fake_provider.token_requests == 1  # no retry: it would have had to wait an hour
 
 
-def test_a_short_retry_after_is_waited_within_the_call(api_client, provider, apiauth):
+def test_a_short_retry_after_is_waited_within_the_call(api_client, fake_provider, apiauth):
     apiauth(MAX_RETRIES=2)
-    provider.fail_token_requests(status=503, headers={"Retry-After": "1"})
+    fake_provider.fail_token_requests(status=503, headers={"Retry-After": "1"})
     assert api_client.access_token()
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
 # --- compare-and-delete ---------------------------------------------------------------
 
 
-def test_invalidating_a_dead_token_drops_it_everywhere(api_client, provider):
+def test_invalidating_a_dead_token_drops_it_everywhere(api_client, fake_provider):
     dead = api_client.access_token()
     api_client.store.invalidate(dead)
     another_process()
     assert api_client.access_token() != dead
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_invalidating_a_token_that_was_already_replaced_keeps_the_new_one(api_client, provider):
+def test_invalidating_a_token_that_was_already_replaced_keeps_the_new_one(
+    api_client, fake_provider
+):
     dead = api_client.access_token()
     api_client.store.invalidate(dead)
     fresh = api_client.access_token()
     api_client.store.invalidate(dead)  # a late 401 for the old token
     another_process()
     assert api_client.access_token() == fresh
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_invalidate_token_drops_it_unconditionally(api_client, provider):
+def test_invalidate_token_drops_it_unconditionally(api_client, fake_provider):
     token = api_client.access_token()
     api_client.invalidate_token()
     assert api_client.store.cached() is None
@@ -489,7 +495,7 @@ def hooked_cache(settings):
 
 @pytest.mark.parametrize("compare", [True, False], ids=["compare-and-delete", "unconditional"])
 def test_a_call_racing_an_invalidation_does_not_bring_the_token_back(
-    api_client, provider, hooked_cache, compare
+    api_client, fake_provider, hooked_cache, compare
 ):
     dead = api_client.access_token()
     # Another thread's call lands while the token is being dropped (the hook runs
@@ -498,11 +504,11 @@ def test_a_call_racing_an_invalidation_does_not_bring_the_token_back(
     api_client.store.invalidate(dead if compare else None)
     assert getattr(api_client.store.cached(), "value", None) != dead
     assert api_client.access_token() != dead
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
-def test_clear_also_forgets_remembered_failures(api_client, provider):
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+def test_clear_also_forgets_remembered_failures(api_client, fake_provider):
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
     api_client.store.clear()
@@ -512,26 +518,26 @@ def test_clear_also_forgets_remembered_failures(api_client, provider):
 # --- the shared cache failing --------------------------------------------------------
 
 
-def test_with_the_cache_down_calls_still_get_tokens(api_client, provider, stoppable_cache):
+def test_with_the_cache_down_calls_still_get_tokens(api_client, fake_provider, stoppable_cache):
     stoppable_cache.stopped = True
     assert api_client.access_token() == api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
     assert stoppable_cache.failures >= 1
 
 
 def test_the_cache_stopping_mid_run_does_not_fail_a_call(
-    api_client, provider, stoppable_cache, clock
+    api_client, fake_provider, stoppable_cache, clock
 ):
     first = api_client.access_token()
     stoppable_cache.stopped = True
     assert api_client.access_token() == first  # memory: the cache is not even asked
     clock.advance(601)
     assert api_client.access_token() != first  # expired: fetched directly
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
 def test_a_down_cache_is_warned_about_once_without_its_error_text(
-    api_client, provider, stoppable_cache, clock, caplog
+    api_client, fake_provider, stoppable_cache, clock, caplog
 ):
     stoppable_cache.stopped = True
     with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
@@ -545,7 +551,7 @@ def test_a_down_cache_is_warned_about_once_without_its_error_text(
     assert "hunter2" not in caplog.text
 
 
-def test_a_down_cache_is_left_alone_for_a_while(api_client, provider, stoppable_cache, clock):
+def test_a_down_cache_is_left_alone_for_a_while(api_client, fake_provider, stoppable_cache, clock):
     stoppable_cache.stopped = True
     api_client.access_token()
     failures = stoppable_cache.failures
@@ -554,7 +560,7 @@ def test_a_down_cache_is_left_alone_for_a_while(api_client, provider, stoppable_
     assert stoppable_cache.failures == failures
 
 
-def test_the_cache_is_used_again_once_it_is_back(api_client, provider, stoppable_cache, clock):
+def test_the_cache_is_used_again_once_it_is_back(api_client, fake_provider, stoppable_cache, clock):
     stoppable_cache.stopped = True
     api_client.access_token()
     stoppable_cache.stopped = False
@@ -565,42 +571,42 @@ def test_the_cache_is_used_again_once_it_is_back(api_client, provider, stoppable
 
 
 def test_with_the_cache_down_invalid_client_is_still_remembered(
-    api_client, provider, stoppable_cache
+    api_client, fake_provider, stoppable_cache
 ):
     stoppable_cache.stopped = True
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     for _ in range(3):
         with pytest.raises(InvalidCredentialsError):
             api_client.access_token()
-    assert provider.token_requests == 1
+    assert fake_provider.token_requests == 1
 
 
 def test_a_remembered_failure_ends_on_time_when_the_wall_clock_steps_back(
-    api_client, provider, stoppable_cache, clock
+    api_client, fake_provider, stoppable_cache, clock
 ):
     stoppable_cache.stopped = True  # only this process's memory of the failure counts
-    provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
+    fake_provider.fail_token_requests(status=401, body='{"error": "invalid_client"}')
     with pytest.raises(InvalidCredentialsError):
         api_client.access_token()
     clock.wall_time -= 3600  # NTP corrects a clock that ran an hour ahead
     clock.mono += 31
     assert api_client.access_token()  # asked again after 30 s, not after an hour
-    assert provider.token_requests == 2
+    assert fake_provider.token_requests == 2
 
 
 def test_a_cache_blip_during_a_fetch_does_not_leave_the_lease_behind(
-    api_client, provider, stoppable_cache, clock
+    api_client, fake_provider, stoppable_cache, clock
 ):
     def blip(request):
         stoppable_cache.fail_next = 1  # the write of the new token fails, then the cache is back
 
-    provider.before_token_request = blip
+    fake_provider.before_token_request = blip
     assert api_client.access_token()
     assert stoppable_cache.failures == 1
     # A lease left in place makes every other process wait LOCK_TIMEOUT for nothing.
     assert caches["default"].get(api_client.store.lease_key) is None
 
 
-def test_a_misconfigured_cache_alias_degrades_too(api_client, provider, apiauth):
+def test_a_misconfigured_cache_alias_degrades_too(api_client, fake_provider, apiauth):
     apiauth(CACHE_ALIAS="no-such-cache")
     assert api_client.access_token()

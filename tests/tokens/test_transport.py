@@ -71,14 +71,14 @@ def test_max_retries_zero_sends_once(mock, apiauth):
     assert len(mock.calls) == 1
 
 
-def test_a_bad_timeout_setting_fails_a_check_without_raising(provider, apiauth):
+def test_a_bad_timeout_setting_fails_a_check_without_raising(fake_provider, apiauth):
     from django_apiauth.client import ApiClient
 
     apiauth(TIMEOUT=None)
-    result = ApiClient(provider.create_credential(name="shop")).check()
+    result = ApiClient(fake_provider.create_credential(name="shop")).check()
     assert result.ok is False
     assert "APIAUTH['TIMEOUT']" in result.detail
-    assert provider.token_requests == 0
+    assert fake_provider.token_requests == 0
 
 
 def test_verify_false_is_refused_in_settings(apiauth):
