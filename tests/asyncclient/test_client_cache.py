@@ -76,13 +76,13 @@ def write_elsewhere(credential: ApiCredential, **columns: object) -> None:
     credential_cache.bump([credential.pk])
 
 
-async def test_aget_client_returns_the_same_client_each_time(credential):
+async def test_aget_client_returns_the_same_client_each_time(committed_credential):
     first = await aget_client("shop")
 
     assert await aget_client("shop") is first
 
 
-async def test_a_warm_aget_client_runs_no_query(credential, queries):
+async def test_a_warm_aget_client_runs_no_query(committed_credential, queries):
     await aget_client("shop")
     queries.clear()
 
@@ -91,7 +91,7 @@ async def test_a_warm_aget_client_runs_no_query(credential, queries):
     assert queries == []
 
 
-async def test_a_warm_aget_client_makes_no_thread_hop(credential, thread_hops):
+async def test_a_warm_aget_client_makes_no_thread_hop(committed_credential, thread_hops):
     await aget_client("shop")
     thread_hops.clear()
 
@@ -100,9 +100,9 @@ async def test_a_warm_aget_client_makes_no_thread_hop(credential, thread_hops):
     assert thread_hops == []
 
 
-async def test_an_edit_elsewhere_is_seen_after_the_stamp_interval(credential, clock):
+async def test_an_edit_elsewhere_is_seen_after_the_stamp_interval(committed_credential, clock):
     first = await aget_client("shop")
-    await write_elsewhere(credential, merchant_uid="edited-elsewhere")
+    await write_elsewhere(committed_credential, merchant_uid="edited-elsewhere")
 
     assert await aget_client("shop") is first  # within the interval: not looked at yet
     clock.advance(credential_cache.STAMP_INTERVAL)
@@ -112,9 +112,11 @@ async def test_an_edit_elsewhere_is_seen_after_the_stamp_interval(credential, cl
     assert client.credential.merchant_uid == "edited-elsewhere"
 
 
-async def test_a_deactivation_elsewhere_is_seen_after_the_stamp_interval(credential, clock):
+async def test_a_deactivation_elsewhere_is_seen_after_the_stamp_interval(
+    committed_credential, clock
+):
     await aget_client("shop")
-    await write_elsewhere(credential, is_active=False)
+    await write_elsewhere(committed_credential, is_active=False)
     clock.advance(credential_cache.STAMP_INTERVAL)
 
     with pytest.raises(CredentialNotFound, match="'shop'"):
@@ -122,7 +124,7 @@ async def test_a_deactivation_elsewhere_is_seen_after_the_stamp_interval(credent
 
 
 async def test_the_stamp_is_read_once_per_interval_by_concurrent_tasks(
-    credential, clock, monkeypatch
+    committed_credential, clock, monkeypatch
 ):
     reads = []
     original = credential_cache.read_stamp
@@ -133,14 +135,14 @@ async def test_the_stamp_is_read_once_per_interval_by_concurrent_tasks(
 
     clients = await asyncio.gather(*(aget_client("shop") for _ in range(20)))
 
-    assert reads == [credential.pk]
+    assert reads == [committed_credential.pk]
     assert all(client is first for client in clients)
 
 
-async def test_a_save_in_this_process_is_seen_at_once(credential):
+async def test_a_save_in_this_process_is_seen_at_once(committed_credential):
     first = await aget_client("shop")
-    credential.merchant_uid = "edited-here"
-    await credential.asave()
+    committed_credential.merchant_uid = "edited-here"
+    await committed_credential.asave()
 
     client = await aget_client("shop")
 
@@ -148,7 +150,7 @@ async def test_a_save_in_this_process_is_seen_at_once(credential):
     assert client.credential.merchant_uid == "edited-here"
 
 
-async def test_a_settings_change_drops_the_cached_async_clients(credential, apiauth):
+async def test_a_settings_change_drops_the_cached_async_clients(committed_credential, apiauth):
     first = await aget_client("shop")
 
     apiauth(MAX_RETRIES=0)
