@@ -1,6 +1,6 @@
 # The commands of the README. Each creates .venv and installs what it needs;
 # stamp files keep them fast once set up (redone when pyproject.toml changes).
-# `make demo` installs only the package (no test, bench or lint tools).
+# `make demo` installs only the package and its async extra (no test, bench or lint tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -14,8 +14,9 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 
+# The example shop has one async view (AsyncApiClient), hence httpx.
 $(DEMO_STAMP): pyproject.toml | $(PY)
-	$(PIP) -e .
+	$(PIP) -e '.[async]'
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
     from .models import ApiCredential
@@ -80,20 +81,21 @@ class CheckResult:
     def summary(self) -> str:
         """One line for messages, command output and ``last_check_detail``.
 
-        ``"OK in 123 ms (token, HTTP 200)"`` or ``"failed: <cause> (HTTP 401, 80 ms)"``.
+        ``"OK in 123 ms (token, HTTP 200)"`` or ``"failed: <cause> (HTTP 401, 80 ms)"``,
+        in the active language: staff read it in the admin and in command output.
         """
         facts = []
         if self.method:
             facts.append(self.method)
         if self.status_code is not None:
             facts.append(f"HTTP {self.status_code}")
-        latency = f"{self.latency_ms:.0f} ms" if self.latency_ms is not None else ""
+        latency = _("%(ms).0f ms") % {"ms": self.latency_ms} if self.latency_ms is not None else ""
         if self.ok:
-            text = f"OK in {latency}" if latency else "OK"
+            text = _("OK in %(latency)s") % {"latency": latency} if latency else _("OK")
             if self.detail:
                 facts.append(self.detail)
         else:
-            text = f"failed: {self.detail or 'no detail'}"
+            text = _("failed: %(detail)s") % {"detail": self.detail or _("no detail")}
             if latency:
                 facts.append(latency)
         if facts:

@@ -73,7 +73,7 @@ def check_encryption_keys_deploy(app_configs=None, **kwargs):
 def setting_errors(tag: str) -> list[CheckMessage]:
     """One error per bad value among the settings reported under ``tag``."""
     return [
-        Error(message, hint=entry.hint, id=entry.check_id)
+        Error(message, hint=str(entry.hint), id=entry.check_id)  # hint in today's language
         for entry, message in api_settings.problems(tag)
     ]
 
@@ -206,10 +206,16 @@ def check_redis_socket_timeouts(app_configs=None, **kwargs):
         return []
     return [
         Warning(
-            f"The token cache {alias!r} is Redis without {' and '.join(missing)} in its "
-            "OPTIONS: a hung or unreachable server holds a thread until the kernel gives up.",
-            hint=f"Add 'OPTIONS': {{'socket_connect_timeout': 1, 'socket_timeout': 1}} to "
-            f"CACHES[{alias!r}] (django-redis: SOCKET_CONNECT_TIMEOUT / SOCKET_TIMEOUT).",
+            _(
+                "The token cache %(alias)r is Redis without %(missing)s in its OPTIONS: a hung "
+                "or unreachable server holds a thread until the kernel gives up."
+            )
+            % {"alias": alias, "missing": _(" and ").join(missing)},
+            hint=_(
+                "Add 'OPTIONS': {'socket_connect_timeout': 1, 'socket_timeout': 1} to "
+                "CACHES[%(alias)r] (django-redis: SOCKET_CONNECT_TIMEOUT / SOCKET_TIMEOUT)."
+            )
+            % {"alias": alias},
             id="django_apiauth.W010",
         )
     ]

@@ -26,8 +26,11 @@ from typing import Any
 
 import environ
 from django.conf import settings as django_settings
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from .exceptions import ConfigurationError
+from .messages import refusal, translated
 
 SETTING_NAME = "APIAUTH"
 
@@ -58,12 +61,15 @@ def _is_number(value: Any) -> bool:
 
 def seconds(*, positive: bool) -> Callable[[Any], float]:
     """A validator of a duration in seconds: a finite number, > 0 or >= 0."""
-    bound = "a positive number" if positive else "a number (0 or more)"
 
     def validate(value: Any) -> float:
         if _is_number(value) and (value > 0 if positive else value >= 0):
             return float(value)
-        raise InvalidSetting(f"must be {bound} of seconds, got {shown(value)}")
+        if positive:
+            template = gettext_noop("must be a positive number of seconds, got %(value)s")
+        else:
+            template = gettext_noop("must be a number (0 or more) of seconds, got %(value)s")
+        raise refusal(InvalidSetting, template, value=shown(value))
 
     return validate
 
@@ -78,9 +84,12 @@ def validate_timeout(value: Any) -> float | tuple[float, float]:
         and all(_is_number(part) and part > 0 for part in value)
     ):
         return tuple(value)
-    raise InvalidSetting(
-        "must be a positive number of seconds or a (connect, read) pair of them, "
-        f"got {shown(value)}"
+    raise refusal(
+        InvalidSetting,
+        gettext_noop(
+            "must be a positive number of seconds or a (connect, read) pair of them, got %(value)s"
+        ),
+        value=shown(value),
     )
 
 
@@ -88,20 +97,32 @@ def validate_max_retries(value: Any) -> int:
     # urllib3 reads None as "no limit", and a string fails deep inside it.
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    raise InvalidSetting(f"must be a whole number of retries (0 or more), got {shown(value)}")
+    raise refusal(
+        InvalidSetting,
+        gettext_noop("must be a whole number of retries (0 or more), got %(value)s"),
+        value=shown(value),
+    )
 
 
 def validate_verify(value: Any) -> bool | str:
     if value is True:
         return True
     if value is False or value is None:
-        raise InvalidSetting(
-            f"= {value} is refused: credentials only travel over verified TLS. "
-            "Set it to True or to the path of a CA bundle."
+        raise refusal(
+            InvalidSetting,
+            gettext_noop(
+                "= %(value)s is refused: credentials only travel over verified TLS. "
+                "Set it to True or to the path of a CA bundle."
+            ),
+            value=value,
         )
     if isinstance(value, (str, os.PathLike)) and os.fspath(value) and os.path.exists(value):
         return os.fspath(value)
-    raise InvalidSetting(f"must be True or the path of an existing CA bundle, got {shown(value)}")
+    raise refusal(
+        InvalidSetting,
+        gettext_noop("must be True or the path of an existing CA bundle, got %(value)s"),
+        value=shown(value),
+    )
 
 
 def validate_check_path(value: Any) -> str | None:
@@ -110,15 +131,20 @@ def validate_check_path(value: Any) -> str | None:
     # A relative "api/merchant" is the same path (the client joins it to the endpoint).
     if isinstance(value, str) and value.strip() == value and value and "://" not in value:
         return value
-    kind = shown(value) if isinstance(value, str) else f"a {type(value).__name__}"
-    raise InvalidSetting(f"must be a path such as '/api/merchant' (or None), not {kind}")
+    if isinstance(value, str):
+        template = gettext_noop("must be a path such as '/api/merchant' (or None), not %(value)s")
+        raise refusal(InvalidSetting, template, value=shown(value))
+    template = gettext_noop("must be a path such as '/api/merchant' (or None), not a %(type)s")
+    raise refusal(InvalidSetting, template, type=type(value).__name__)
 
 
 def validate_token_path(value: Any) -> str:
     if isinstance(value, str) and value.startswith("/") and value.strip() == value:
         return value
-    raise InvalidSetting(
-        f"must be a path starting with '/', such as '/api/token', got {shown(value)}"
+    raise refusal(
+        InvalidSetting,
+        gettext_noop("must be a path starting with '/', such as '/api/token', got %(value)s"),
+        value=shown(value),
     )
 
 
@@ -127,14 +153,23 @@ def validate_environments(value: Any) -> Mapping[str, str]:
     from .exceptions import InsecureTransportError
 
     if not isinstance(value, Mapping) or not value:
-        raise InvalidSetting(f"must be a dict of environment name -> base URL, got {shown(value)}")
+        raise refusal(
+            InvalidSetting,
+            gettext_noop("must be a dict of environment name -> base URL, got %(value)s"),
+            value=shown(value),
+        )
     for name, url in value.items():
         if not isinstance(name, str) or not isinstance(url, str):
-            raise InvalidSetting(f"must map names to URL strings; {shown(name)} is not")
+            raise refusal(
+                InvalidSetting,
+                gettext_noop("must map names to URL strings; %(name)s is not"),
+                name=shown(name),
+            )
         try:
             check_url_is_secure(url)  # the same HTTPS policy as every request
         except InsecureTransportError as err:
-            raise InvalidSetting(f"[{name!r}] is refused: {err}") from None
+            template = gettext_noop("[%(name)r] is refused: %(error)s")
+            raise refusal(InvalidSetting, template, name=name, error=err) from None
     return value
 
 
@@ -145,17 +180,22 @@ def validate_default_environment(value: Any) -> str:
     known = sorted(environments)
     if isinstance(value, str) and value in known:
         return value
-    raise InvalidSetting(
-        f"is {shown(value)}, which is not in APIAUTH['ENVIRONMENTS'] "
-        f"({', '.join(map(str, known)) or 'none defined'})"
-    )
+    if not known:
+        template = gettext_noop(
+            "is %(value)s, which is not in APIAUTH['ENVIRONMENTS'] (none defined)"
+        )
+        raise refusal(InvalidSetting, template, value=shown(value))
+    template = gettext_noop("is %(value)s, which is not in APIAUTH['ENVIRONMENTS'] (%(known)s)")
+    raise refusal(InvalidSetting, template, value=shown(value), known=", ".join(map(str, known)))
 
 
 def validate_cache_alias(value: Any) -> str:
     caches = getattr(django_settings, "CACHES", {})
     if isinstance(value, str) and value in caches:
         return value
-    raise InvalidSetting(f"is {shown(value)}, which is not in CACHES.")
+    raise refusal(
+        InvalidSetting, gettext_noop("is %(value)s, which is not in CACHES."), value=shown(value)
+    )
 
 
 def validate_allowed_hosts(value: Any) -> Any:
@@ -164,7 +204,11 @@ def validate_allowed_hosts(value: Any) -> Any:
     if value is None:
         return value  # the hosts of ENVIRONMENTS, which E012 checks
     if not isinstance(value, (list, tuple)):
-        raise InvalidSetting(f"must be None or a list of host names, got {shown(value)}")
+        raise refusal(
+            InvalidSetting,
+            gettext_noop("must be None or a list of host names, got %(value)s"),
+            value=shown(value),
+        )
     try:
         allowed_hosts()  # parses every entry
     except ConfigurationError as err:
@@ -175,14 +219,20 @@ def validate_allowed_hosts(value: Any) -> Any:
 def validate_days(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
         return value
-    raise InvalidSetting(f"must be a whole number of days (1 or more), got {shown(value)}")
+    raise refusal(
+        InvalidSetting,
+        gettext_noop("must be a whole number of days (1 or more), got %(value)s"),
+        value=shown(value),
+    )
 
 
 def validate_flag(value: Any) -> bool:
     # A string such as "False" from an env file would otherwise read as True.
     if isinstance(value, bool):
         return value
-    raise InvalidSetting(f"must be True or False, got {shown(value)}")
+    raise refusal(
+        InvalidSetting, gettext_noop("must be True or False, got %(value)s"), value=shown(value)
+    )
 
 
 # --- the table ----------------------------------------------------------------
@@ -199,7 +249,7 @@ class Setting:
     validate: Callable[[Any], Any] | None
     #: The system check id reporting a bad value (``django_apiauth.E0xx``).
     check_id: str
-    hint: str
+    hint: str  # lazily translated: shown by the system checks
     #: The check tag it is reported under (``security`` or ``caches``).
     tag: str = "security"
 
@@ -215,36 +265,38 @@ SETTINGS: dict[str, Setting] = {
             },
             validate_environments,
             "django_apiauth.E012",
-            "Map each environment name to an https:// base URL (http:// only to a loopback "
-            "host with ALLOW_INSECURE_LOOPBACK).",
+            _(
+                "Map each environment name to an https:// base URL (http:// only to a loopback "
+                "host with ALLOW_INSECURE_LOOPBACK)."
+            ),
         ),
         Setting(
             "DEFAULT_ENVIRONMENT",
             "staging",
             validate_default_environment,
             "django_apiauth.E013",
-            "Name one of the keys of APIAUTH['ENVIRONMENTS'].",
+            _("Name one of the keys of APIAUTH['ENVIRONMENTS']."),
         ),
         Setting(
             "TOKEN_PATH",
             "/api/token",
             validate_token_path,
             "django_apiauth.E011",
-            "Remove it to use '/api/token', or give the token endpoint's path.",
+            _("Remove it to use '/api/token', or give the token endpoint's path."),
         ),
         Setting(
             "CHECK_PATH",
             None,
             validate_check_path,
             "django_apiauth.E010",
-            "Set a bearer-protected GET path such as '/api/merchant', or None.",
+            _("Set a bearer-protected GET path such as '/api/merchant', or None."),
         ),
         Setting(
             "CACHE_ALIAS",
             "default",
             validate_cache_alias,
             "django_apiauth.E003",
-            "Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one.",
+            _("Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one."),
             tag="caches",
         ),
         Setting(
@@ -252,38 +304,44 @@ SETTINGS: dict[str, Setting] = {
             [],
             None,
             "django_apiauth.E001",
-            "Generate a key with `manage.py apiauth_generate_key`.",
+            _("Generate a key with `manage.py apiauth_generate_key`."),
         ),
         Setting(
             "REFRESH_MARGIN",
             60,
             seconds(positive=False),
             "django_apiauth.E007",
-            "Seconds before a token goes out of use when its background refresh starts at "
-            "the latest, e.g. 60 (more when fetching is slow).",
+            _(
+                "Seconds before a token goes out of use when its background refresh starts at "
+                "the latest, e.g. 60 (more when fetching is slow)."
+            ),
         ),
         Setting(
             "EXPIRY_LEEWAY",
             10,
             seconds(positive=False),
             "django_apiauth.E008",
-            "Seconds before expiry when a token is no longer used, e.g. 10.",
+            _("Seconds before expiry when a token is no longer used, e.g. 10."),
         ),
         Setting(
             "LOCK_TIMEOUT",
             10,
             seconds(positive=True),
             "django_apiauth.E009",
-            "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
-            "lease frees after this), e.g. 10.",
+            _(
+                "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
+                "lease frees after this), e.g. 10."
+            ),
         ),
         Setting(
             "CACHE_TIMEOUT",
             0.25,
             seconds(positive=True),
             "django_apiauth.E021",
-            "Use the seconds a call may wait for the token cache before going on without "
-            "it, such as 0.25.",
+            _(
+                "Use the seconds a call may wait for the token cache before going on without "
+                "it, such as 0.25."
+            ),
             tag="caches",
         ),
         Setting(
@@ -291,60 +349,68 @@ SETTINGS: dict[str, Setting] = {
             (3.05, 10),
             validate_timeout,
             "django_apiauth.E005",
-            "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
-            "there is no 'no timeout'.",
+            _(
+                "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
+                "there is no 'no timeout'."
+            ),
         ),
         Setting(
             "MAX_RETRIES",
             2,
             validate_max_retries,
             "django_apiauth.E006",
-            "Use a whole number such as 2 (0 disables retries).",
+            _("Use a whole number such as 2 (0 disables retries)."),
         ),
         Setting(
             "VERIFY",
             True,
             validate_verify,
             "django_apiauth.E004",
-            "Remove it, or set it to the path of an existing CA bundle.",
+            _("Remove it, or set it to the path of an existing CA bundle."),
         ),
         Setting(
             "ALLOW_INSECURE_LOOPBACK",
             False,
             validate_flag,
             "django_apiauth.E014",
-            "Use True (local sandboxes and tests only) or False.",
+            _("Use True (local sandboxes and tests only) or False."),
         ),
         Setting(
             "ALLOWED_HOSTS",
             None,
             validate_allowed_hosts,
             "django_apiauth.E020",
-            "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
-            "'host:port' entries.",
+            _(
+                "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
+                "'host:port' entries."
+            ),
         ),
         Setting(
             "NOTIFICATION_LEEWAY",
             60,
             seconds(positive=False),
             "django_apiauth.E017",
-            "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
-            "(60 is php-jwt's advice).",
+            _(
+                "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
+                "(60 is php-jwt's advice)."
+            ),
         ),
         Setting(
             "NOTIFICATION_RETENTION_DAYS",
             30,
             validate_days,
             "django_apiauth.E018",
-            "Use a whole number of days (1 or more) the delivery log keeps its rows.",
+            _("Use a whole number of days (1 or more) the delivery log keeps its rows."),
         ),
         Setting(
             "NOTIFICATION_CLAIM_TIMEOUT",
             300,
             seconds(positive=True),
             "django_apiauth.E019",
-            "Use the seconds after which a delivery left processing by a dead worker "
-            "may be taken over, such as 300.",
+            _(
+                "Use the seconds after which a delivery left processing by a dead worker "
+                "may be taken over, such as 300."
+            ),
         ),
     )
 }
@@ -366,25 +432,30 @@ class ApiAuthSettings:
 
     def validated(self, name: str) -> Any:
         """The value of ``name`` as its validator returns it; ``ConfigurationError`` if bad."""
-        entry = SETTINGS[name]
-        value = getattr(self, name)
-        if entry.validate is None:
-            return value
         try:
-            return entry.validate(value)
+            return self._validate(name)
         except InvalidSetting as err:
+            # An exception: English, whatever the active language (searchable in logs).
             raise ConfigurationError(f"{SETTING_NAME}[{name!r}] {err}") from None
 
+    def _validate(self, name: str) -> Any:
+        entry = SETTINGS[name]
+        value = getattr(self, name)
+        return value if entry.validate is None else entry.validate(value)
+
     def problems(self, tag: str | None = None) -> list[tuple[Setting, str]]:
-        """Every bad value (of settings checked under ``tag``): ``(entry, message)``."""
+        """Every bad value (of settings checked under ``tag``): ``(entry, message)``.
+
+        The message is in the active language: system checks show it to people.
+        """
         found = []
         for entry in SETTINGS.values():
             if tag is not None and entry.tag != tag:
                 continue
             try:
-                self.validated(entry.name)
-            except ConfigurationError as err:
-                found.append((entry, str(err)))
+                self._validate(entry.name)
+            except InvalidSetting as err:
+                found.append((entry, f"{SETTING_NAME}[{entry.name!r}] {translated(err)}"))
         return found
 
     @staticmethod

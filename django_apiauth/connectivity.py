@@ -28,6 +28,8 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .bulk_write import update_rows
 from .check_result import CheckResult
@@ -46,7 +48,9 @@ DETAIL_MAX_LENGTH = 255
 #: What a check writes, in the order ``store_results`` gives the values.
 STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
 
-UNREADABLE_DETAIL = (
+# Failure details are shown to staff (admin messages, apiauth_check), so they are
+# translated; those made in a worker thread use LANGUAGE_CODE (no request there).
+UNREADABLE_DETAIL = gettext_lazy(
     "secrets cannot be decrypted with the current encryption keys; "
     "re-enter them or restore the key that encrypted them"
 )
@@ -79,7 +83,9 @@ def check_credential(credential: ApiCredential) -> CheckResult:
         # A foreign exception's text may quote a header; keep only its type.
         logger.warning("connectivity check of %s raised %s", credential.name, type(err).__name__)
         return CheckResult.failure(
-            credential, f"unexpected error ({type(err).__name__})", _elapsed_ms(started)
+            credential,
+            _("unexpected error (%(type)s)") % {"type": type(err).__name__},
+            _elapsed_ms(started),
         )
 
 
@@ -107,7 +113,7 @@ def check_credentials(
         if credential.has_readable_secrets():
             runnable.append((index, credential))
         else:
-            results[index] = CheckResult.failure(credential, UNREADABLE_DETAIL)
+            results[index] = CheckResult.failure(credential, str(UNREADABLE_DETAIL))
     if runnable:
         results.update(_run_pool(runnable, max(1, min(max_workers, len(runnable))), timeout))
     ordered = [results[index] for index in range(len(credentials))]
@@ -194,17 +200,19 @@ def _expire(in_flight, results, started_at, timeout: float) -> None:
         if began is not None and now - began >= timeout:
             del in_flight[future]
             results[index] = CheckResult.failure(
-                credential, f"timed out after {timeout:g} s", (now - began) * 1000
+                credential,
+                _("timed out after %(seconds)g s") % {"seconds": timeout},
+                (now - began) * 1000,
             )
 
 
 def _give_up(in_flight, queue, results, started_at, budget: float) -> None:
     for index, credential in [*in_flight.values(), *queue]:
         cause = (
-            f"not started: all checks together took longer than {budget:g} s"
+            _("not started: all checks together took longer than %(seconds)g s")
             if started_at.get(index) is None
-            else f"timed out: all checks together took longer than {budget:g} s"
-        )
+            else _("timed out: all checks together took longer than %(seconds)g s")
+        ) % {"seconds": budget}
         results[index] = CheckResult.failure(credential, cause)
     in_flight.clear()
 

@@ -17,8 +17,11 @@ from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext_noop
+
 from .conf import api_settings
 from .exceptions import ConfigurationError, InsecureTransportError
+from .messages import refusal
 
 LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -59,9 +62,13 @@ def check_url_is_secure(url: str) -> None:
     scheme = parts.scheme.lower()
     shown = without_userinfo(url)
     if "@" in parts.netloc:
-        raise InsecureTransportError(
-            f"{shown!r} contains a user name or password; put secrets in the credential's "
-            "encrypted fields, never in its URL"
+        raise refusal(
+            InsecureTransportError,
+            gettext_noop(
+                "%(url)r contains a user name or password; put secrets in the credential's "
+                "encrypted fields, never in its URL"
+            ),
+            url=shown,
         )
     if scheme == "https" and parts.hostname:
         return
@@ -69,14 +76,22 @@ def check_url_is_secure(url: str) -> None:
         if is_loopback_host(parts.hostname) and api_settings.ALLOW_INSECURE_LOOPBACK:
             return
         if is_loopback_host(parts.hostname):
-            raise InsecureTransportError(
-                f"{shown!r} uses plain http://; set APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True "
-                "to allow it for a loopback sandbox"
+            raise refusal(
+                InsecureTransportError,
+                gettext_noop(
+                    "%(url)r uses plain http://; set APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True "
+                    "to allow it for a loopback sandbox"
+                ),
+                url=shown,
             )
-        raise InsecureTransportError(
-            f"{shown!r} uses plain http://; credentials only travel over https://"
+        raise refusal(
+            InsecureTransportError,
+            gettext_noop("%(url)r uses plain http://; credentials only travel over https://"),
+            url=shown,
         )
-    raise InsecureTransportError(f"{shown!r} is not an absolute https:// URL")
+    raise refusal(
+        InsecureTransportError, gettext_noop("%(url)r is not an absolute https:// URL"), url=shown
+    )
 
 
 def _netloc(host: str, port: int) -> str:
@@ -154,15 +169,23 @@ def check_host_is_allowed(url: str) -> None:
     try:
         port = parts.port or DEFAULT_PORTS.get(scheme)
     except ValueError:
-        raise InsecureTransportError(f"{without_userinfo(url)!r} has an invalid port") from None
+        raise refusal(
+            InsecureTransportError,
+            gettext_noop("%(url)r has an invalid port"),
+            url=without_userinfo(url),
+        ) from None
     if is_loopback_host(host) and api_settings.ALLOW_INSECURE_LOOPBACK:
         return
     if any(_host_matches(host, port, scheme, entry) for entry in allowed_hosts()):
         return
     shown = _netloc(host, port) if port != DEFAULT_PORTS.get(scheme) else host
-    raise InsecureTransportError(
-        f"host {shown!r} is not in APIAUTH['ALLOWED_HOSTS']; credentials are only sent to "
-        "the provider's hosts (add it there if the provider gave you this host)"
+    raise refusal(
+        InsecureTransportError,
+        gettext_noop(
+            "host %(host)r is not in APIAUTH['ALLOWED_HOSTS']; credentials are only sent to "
+            "the provider's hosts (add it there if the provider gave you this host)"
+        ),
+        host=shown,
     )
 
 
@@ -213,7 +236,11 @@ def resolve_base_url(environment: str, base_url: str = "") -> str:
     try:
         return str(environments[environment]).rstrip("/")
     except KeyError:
-        known = ", ".join(sorted(environments)) or "(none)"
-        raise ConfigurationError(
-            f"unknown environment {environment!r}; APIAUTH['ENVIRONMENTS'] defines: {known}"
+        raise refusal(
+            ConfigurationError,
+            gettext_noop(
+                "unknown environment %(name)r; APIAUTH['ENVIRONMENTS'] defines: %(known)s"
+            ),
+            name=environment,
+            known=", ".join(sorted(environments)) or "(none)",
         ) from None

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import FieldError, ValidationError
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.utils.translation import gettext_lazy as _
 
 from . import crypto
 from .exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
@@ -359,9 +360,12 @@ class EncryptedTextField(models.TextField):
         except DecryptionError as err:
             # Never store it as if it were the secret: that would be silent garbage.
             raise ValidationError(
-                f"{self.model._meta.label}.{self.name}: the value is a ciphertext that the "
-                f"current key ring cannot decrypt for this column ({err})",
+                _(
+                    "%(field)s: the value is a ciphertext that the current key ring cannot "
+                    "decrypt for this column (%(error)s)"
+                ),
                 code="undecryptable",
+                params={"field": f"{self.model._meta.label}.{self.name}", "error": err},
             ) from err
 
     def clean(self, value: Any, model_instance: models.Model | None) -> Any:
@@ -372,9 +376,12 @@ class EncryptedTextField(models.TextField):
                 return value.reveal(self, self.binding(model_instance))
             except ApiAuthError as err:
                 raise ValidationError(
-                    f"{self.model._meta.label}.{self.name}: the value is a ciphertext that "
-                    f"does not decrypt for this row and endpoint ({err})",
+                    _(
+                        "%(field)s: the value is a ciphertext that does not decrypt for this "
+                        "row and endpoint (%(error)s)"
+                    ),
                     code="undecryptable",
+                    params={"field": f"{self.model._meta.label}.{self.name}", "error": err},
                 ) from err
         return value
 

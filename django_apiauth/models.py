@@ -27,6 +27,7 @@ from .exceptions import (
     SecretsNotReenteredError,
 )
 from .fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
+from .messages import translated
 
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
 MASK_VISIBLE = 4
@@ -227,7 +228,7 @@ class ApiCredential(models.Model):
                 check_url_is_secure(self.base_url)
                 check_host_is_allowed(self.base_url)
             except (ConfigurationError, InsecureTransportError) as err:
-                errors["base_url"] = str(err)
+                errors["base_url"] = translated(err)
         else:
             if not self.environment:
                 self.environment = api_settings.DEFAULT_ENVIRONMENT
@@ -235,10 +236,10 @@ class ApiCredential(models.Model):
                 check_url_is_secure(resolve_base_url(self.environment))
                 check_host_is_allowed(resolve_base_url(self.environment))
             except ConfigurationError as err:
-                errors["environment"] = str(err)
+                errors["environment"] = translated(err)
             except InsecureTransportError as err:
                 errors["environment"] = _("the environment's URL is refused: %(reason)s") % {
-                    "reason": err
+                    "reason": translated(err)
                 }
         if not errors:
             for name in self.secrets_to_reenter():

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from django.utils.translation import gettext as _
+
 from .conf import api_settings
 
 
@@ -29,6 +31,8 @@ def cold_wait_limit() -> float:
 
 
 class Conflict(NamedTuple):
+    """A system check's error, in the active language (only the checks show it)."""
+
     check_id: str
     message: str
     hint: str
@@ -48,30 +52,39 @@ def conflicts() -> list[Conflict]:
         found.append(
             Conflict(
                 "django_apiauth.E022",
-                f"APIAUTH['LOCK_TIMEOUT'] ({lease:g}s) is not shorter than "
-                f"APIAUTH['REFRESH_MARGIN'] ({margin:g}s): when the process refreshing a "
-                "token dies, its lease outlives the refresh window and callers wait for it.",
-                "Make LOCK_TIMEOUT shorter than REFRESH_MARGIN (defaults: 10 and 60).",
+                _(
+                    "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs) is not shorter than "
+                    "APIAUTH['REFRESH_MARGIN'] (%(margin)gs): when the process refreshing a "
+                    "token dies, its lease outlives the refresh window and callers wait for it."
+                )
+                % {"lease": lease, "margin": margin},
+                _("Make LOCK_TIMEOUT shorter than REFRESH_MARGIN (defaults: 10 and 60)."),
             )
         )
     if budget >= margin:
         found.append(
             Conflict(
                 "django_apiauth.E023",
-                f"A token fetch may take up to {budget:g}s ((MAX_RETRIES + 1) x the "
-                f"connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
-                f"({margin:g}s): a slow refresh would end after the token, and callers wait.",
-                "Lower TIMEOUT or MAX_RETRIES, or raise REFRESH_MARGIN above the fetch budget.",
+                _(
+                    "A token fetch may take up to %(budget)gs ((MAX_RETRIES + 1) x the "
+                    "connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
+                    "(%(margin)gs): a slow refresh would end after the token, and callers wait."
+                )
+                % {"budget": budget, "margin": margin},
+                _("Lower TIMEOUT or MAX_RETRIES, or raise REFRESH_MARGIN above the fetch budget."),
             )
         )
     if 6 * cache >= lease:
         found.append(
             Conflict(
                 "django_apiauth.E024",
-                f"APIAUTH['CACHE_TIMEOUT'] ({cache:g}s) is too long for APIAUTH['LOCK_TIMEOUT'] "
-                f"({lease:g}s): the lease is renewed every third of its lifetime, with two "
-                "cache calls each time.",
-                "Keep CACHE_TIMEOUT under a sixth of LOCK_TIMEOUT (defaults: 0.25 and 10).",
+                _(
+                    "APIAUTH['CACHE_TIMEOUT'] (%(cache)gs) is too long for "
+                    "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs): the lease is renewed every third of "
+                    "its lifetime, with two cache calls each time."
+                )
+                % {"cache": cache, "lease": lease},
+                _("Keep CACHE_TIMEOUT under a sixth of LOCK_TIMEOUT (defaults: 0.25 and 10)."),
             )
         )
     return found

@@ -195,3 +195,87 @@ def test_system_check_messages_in_french(settings):
         warning.hint
         == CATALOGUE["Check the spelling against the settings reference in the documentation."][0]
     )
+
+
+def test_a_bad_setting_is_reported_in_french_by_the_system_checks(settings):
+    from django_apiauth.checks import check_settings
+
+    settings.APIAUTH = {**settings.APIAUTH, "MAX_RETRIES": "2"}
+    with translation.override("fr"):
+        (error,) = [m for m in check_settings() if m.id == "django_apiauth.E006"]
+    assert error.msg == (
+        "APIAUTH['MAX_RETRIES'] doit être un nombre entier de nouvelles tentatives "
+        "(0 ou plus), reçu '2'"
+    )
+    assert str(error.hint) == CATALOGUE["Use a whole number such as 2 (0 disables retries)."][0]
+
+
+def test_a_bad_setting_raises_in_english_whatever_the_language(settings):
+    from django_apiauth.conf import api_settings
+    from django_apiauth.exceptions import ConfigurationError
+
+    settings.APIAUTH = {**settings.APIAUTH, "MAX_RETRIES": "2"}
+    with translation.override("fr"), pytest.raises(ConfigurationError) as raised:
+        api_settings.validated("MAX_RETRIES")
+    assert str(raised.value) == (
+        "APIAUTH['MAX_RETRIES'] must be a whole number of retries (0 or more), got '2'"
+    )
+
+
+def test_contradictory_settings_are_reported_in_french(settings):
+    from django_apiauth.checks import check_token_timing
+
+    settings.APIAUTH = {**settings.APIAUTH, "LOCK_TIMEOUT": 60, "REFRESH_MARGIN": 60}
+    with translation.override("fr"):
+        (error,) = [m for m in check_token_timing() if m.id == "django_apiauth.E022"]
+    assert error.msg.startswith("APIAUTH['LOCK_TIMEOUT'] (60s) n'est pas plus court que")
+    assert (
+        error.hint == "Rendez LOCK_TIMEOUT plus court que REFRESH_MARGIN (par défaut : 10 et 60)."
+    )
+
+
+def test_a_check_summary_is_in_french():
+    from django_apiauth.check_result import CheckResult
+
+    ok = CheckResult(True, "token", 200, 87.2, "token valid for 600s")
+    failed = CheckResult(False, latency_ms=15000.0, detail="")
+    with translation.override("fr"):
+        assert ok.summary == "OK en 87 ms (token, HTTP 200, token valid for 600s)"
+        assert failed.summary == "échec : aucun détail (15000 ms)"
+    assert ok.summary == "OK in 87 ms (token, HTTP 200, token valid for 600s)"
+
+
+def test_an_undecryptable_credential_is_reported_in_french(staging_credential):
+    from django_apiauth.connectivity import check_credentials
+    from tests.helpers import write_raw_column
+
+    # As a restore under another key ring would leave it.
+    write_raw_column(staging_credential.pk, "api_secret", "v1:nokey:broken")
+    rows = ApiCredential.objects.filter(pk=staging_credential.pk)
+    with translation.override("fr"):
+        (result,) = check_credentials(rows, save=False)
+        assert result.summary.startswith(
+            "échec : les secrets ne peuvent pas être déchiffrés avec les clés"
+        )
+
+
+def test_a_refused_base_url_is_a_french_form_error(db, settings):
+    form_data = {"name": "shop-fr", "environment": "", "base_url": "http://api.example.com"}
+    with translation.override("fr"):
+        form = ApiCredentialForm(data=form_data)
+        assert not form.is_valid()
+        assert form.errors["base_url"] == [
+            "'http://api.example.com' utilise http:// en clair ; "
+            "les identifiants ne circulent que sur https://"
+        ]
+
+
+def test_an_insecure_url_raises_in_english_whatever_the_language(settings):
+    from django_apiauth.endpoints import check_url_is_secure
+    from django_apiauth.exceptions import InsecureTransportError
+
+    with translation.override("fr"), pytest.raises(InsecureTransportError) as raised:
+        check_url_is_secure("http://api.example.com")
+    assert str(raised.value) == (
+        "'http://api.example.com' uses plain http://; credentials only travel over https://"
+    )

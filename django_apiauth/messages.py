@@ -1,0 +1,40 @@
+"""Refusals that read English in exceptions and logs, and in the staff's language on pages.
+
+The rule (see the docs' admin page): what staff see in the admin, in system
+checks and in command output is translated; exceptions and log lines stay
+English, so they can be searched for. One error serves both: it is raised
+with its English text, and carries the untranslated template and its values
+so a page or a check can render it in the active language with
+:func:`translated`.
+
+Templates are marked with ``gettext_noop`` at the raise site, so
+``makemessages`` finds them; the translation happens at display time.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.utils.translation import gettext
+
+E = TypeVar("E", bound=BaseException)
+
+
+def refusal(cls: type[E], template: str, **params: Any) -> E:
+    """``cls(template % params)`` (English), remembering the template for :func:`translated`."""
+    error = cls(template % params)
+    error.template = template  # type: ignore[attr-defined]
+    error.params = params  # type: ignore[attr-defined]
+    return error
+
+
+def translated(error: BaseException | str) -> str:
+    """The error's text in the active language (nested errors too); plain text as it is."""
+    template = getattr(error, "template", None)
+    if template is None:
+        return str(error)
+    params = {
+        name: translated(value) if isinstance(value, BaseException) else value
+        for name, value in error.params.items()  # type: ignore[attr-defined]
+    }
+    return gettext(template) % params
