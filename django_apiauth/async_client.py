@@ -32,7 +32,8 @@ from .auth import is_token_rejection
 from .check_result import CheckResult
 from .client import AUTH_MODES, ApiClient
 from .conf import api_settings
-from .exceptions import ApiAuthError, ConfigurationError, CredentialNotFound, TokenError
+from .credential_cache import ClientCache
+from .exceptions import ApiAuthError, ConfigurationError, TokenError
 from .tokens import TokenStore
 
 if TYPE_CHECKING:
@@ -42,14 +43,14 @@ __all__ = ["AsyncApiClient", "aget_client"]
 
 
 async def aget_client(name: str) -> AsyncApiClient:
-    """The async client of the *active* credential ``name``; ``CredentialNotFound`` otherwise."""
-    from .models import ApiCredential
+    """The async client of the *active* credential ``name``; ``CredentialNotFound`` otherwise.
 
-    try:
-        credential = await ApiCredential.objects.aget(name=name, is_active=True)
-    except ApiCredential.DoesNotExist:
-        raise CredentialNotFound(f"no active credential named {name!r}") from None
-    return AsyncApiClient(credential)
+    The same client each time, kept per process like ``get_client``'s
+    (``credential_cache.ClientCache``): a warm call is a dict lookup and a
+    clock read on the event loop, no query, no thread hop; an edit or a
+    deactivation of the credential is seen within about a second.
+    """
+    return await _clients.aget(name)
 
 
 class AsyncApiClient:
@@ -248,3 +249,7 @@ class AsyncApiClient:
         if 200 <= status < 300:
             return method, True, status, f"token valid; GET {check_path} answered {status}"
         return method, False, status, f"token valid; GET {check_path} answered HTTP {status}"
+
+
+#: This process's async clients, one per credential name (see ``credential_cache``).
+_clients: ClientCache[AsyncApiClient] = ClientCache(AsyncApiClient)

@@ -10,6 +10,7 @@ by the transport (every URL a session sends to, redirect hops included, passes
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import threading
 from collections import Counter
@@ -210,6 +211,7 @@ def allow_host(url_or_host: str) -> Iterator[None]:
                 del _extra_hosts[entry]
 
 
+@functools.lru_cache(maxsize=1024)  # a pure function, on every bound secret's read and write
 def endpoint_identity(url: str) -> str:
     """``scheme://host:port/path`` of a base URL, spelled one way whatever the input.
 

@@ -184,12 +184,24 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     return [row.pk for row in rows]
 
 
+def _move(ring, stored: str, context: str, binding: str | None, dry_run: bool) -> str:
+    """``stored`` re-encrypted under the primary key; a dry run only proves it decrypts."""
+    if dry_run:
+        ring.open(stored, context, binding)
+        return stored
+    return ring.rotate(stored, context, binding)
+
+
 def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationReport):
-    """The new stored text, ``None`` if already current, or the ``DecryptionError``."""
+    """The new stored text, ``None`` if already current, or the ``DecryptionError``.
+
+    A dry run returns ``stored`` itself for what it would change: it decrypts
+    (to report what no key opens) but never pays for encrypting again.
+    """
     if not crypto.looks_encrypted(stored):
         report.by_key[PLAINTEXT] += 1
         report.encrypted_plaintext += 1
-        return ring.encrypt(stored, fld.context, binding)
+        return stored if report.dry_run else ring.encrypt(stored, fld.context, binding)
     try:
         key_id, _ = crypto.parse(stored)
     except DecryptionError as err:
@@ -202,8 +214,8 @@ def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationR
             if not legacy:
                 return None
             report.bound += 1
-            return ring.rotate(stored, fld.context, binding)
-        rotated = ring.rotate(stored, fld.context, binding)
+            return stored if report.dry_run else ring.rotate(stored, fld.context, binding)
+        rotated = _move(ring, stored, fld.context, binding, report.dry_run)
     except DecryptionError as err:
         return err
     report.rotated += 1

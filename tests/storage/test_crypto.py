@@ -159,3 +159,48 @@ def test_token_cache_keys_survive_the_move_of_their_mac_into_the_key_ring():
     message = json.dumps(["https://x.test", "k", "s"]).encode()
     expected = hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
     assert fingerprint("https://x.test", "k", "s") == expected
+
+
+def _subkey_fernet(raw: bytes, info: str) -> Fernet:
+    """A sub-key derived the way values were always derived: one full HKDF call."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode()).derive(raw)
+    return Fernet(base64.urlsafe_b64encode(derived))
+
+
+@pytest.mark.parametrize(
+    "binding, info",
+    [
+        (None, "django-apiauth:v1:app.model.col"),
+        (
+            "uid|https://x.test:443/api",
+            "django-apiauth:v1:bound:app.model.col\x00uid|https://x.test:443/api",
+        ),
+    ],
+)
+def test_sub_keys_are_the_full_hkdf_of_the_ring_key_so_stored_values_still_decrypt(binding, info):
+    ring = crypto.get_key_ring()
+    independent = _subkey_fernet(ring.primary.raw, info)
+    stored = f"v1:{ring.primary.key_id}:{independent.encrypt(b'secret').decode()}"
+
+    assert ring.decrypt(stored, "app.model.col", binding) == "secret"
+    written = crypto.parse(ring.encrypt("secret", "app.model.col", binding))[1]
+    assert independent.decrypt(written.encode()) == b"secret"
+
+
+def test_rotation_keeps_the_fernet_issue_time(settings, new_key):
+    ring = crypto.get_key_ring()
+    fernet = _subkey_fernet(ring.primary.raw, "django-apiauth:v1:app.model.col")
+    stored = f"v1:{ring.primary.key_id}:{fernet.encrypt_at_time(b'secret', 1_700_000_000).decode()}"
+    settings.APIAUTH = {"ENCRYPTION_KEYS": [new_key, *settings.APIAUTH["ENCRYPTION_KEYS"]]}
+    ring = crypto.get_key_ring()
+
+    rotated = ring.rotate(stored, "app.model.col")
+
+    assert ring.decrypt(rotated, "app.model.col") == "secret"
+    primary = _subkey_fernet(ring.primary.raw, "django-apiauth:v1:app.model.col")
+    assert primary.extract_timestamp(crypto.parse(rotated)[1].encode()) == 1_700_000_000

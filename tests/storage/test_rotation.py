@@ -63,6 +63,23 @@ def test_dry_run_counts_per_key_and_changes_nothing(settings):
     assert raw_column(ApiCredential.objects.first().pk, "api_secret") == before
 
 
+def test_a_dry_run_decrypts_but_encrypts_nothing(settings, monkeypatch):
+    from cryptography.fernet import Fernet
+
+    make_rows(10)
+    add_primary_key(settings)
+    encrypted = []
+    original = Fernet.encrypt_at_time
+    monkeypatch.setattr(
+        Fernet, "encrypt_at_time", lambda *args: encrypted.append(1) or original(*args)
+    )
+
+    report = rotation.rotate_keys(dry_run=True)
+
+    assert report.rotated == 25 and report.ok
+    assert encrypted == []
+
+
 @pytest.mark.slow  # 1,000 rows
 def test_thousand_rows_interrupted_then_resumed(settings, monkeypatch):
     make_rows(ROWS)
