@@ -138,7 +138,11 @@ def test_a_deferred_undecryptable_field_saved_by_name_is_written_back(
 
 
 @pytest.mark.slow  # 60 examples through the database
-@hyp_settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@hyp_settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(value=st.text(min_size=1, max_size=300) | st.text(min_size=5000, max_size=6000))
 def test_any_text_round_trips(value):
     field = Vault._meta.get_field("secret")
