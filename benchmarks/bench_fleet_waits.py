@@ -1,7 +1,7 @@
 """Does any caller wait? Fleets over several token lifetimes, a frozen Redis, a dead lease holder,
 a hung token endpoint.
 
-    .venv/bin/python benchmarks/bench_fleet_waits.py [--quick]
+    .venv/bin/python benchmarks/bench_fleet_waits.py [--quick] [--pause SECONDS]
 
 A sandbox provider (``django_apiauth.testing``) on loopback answers the token
 endpoint in 0.3 s and issues 4 s tokens. Each worker process runs T threads
@@ -124,6 +124,12 @@ class OwnRedis:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 4x8 fleet and the faults")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=0.01,
+        help="seconds each thread sleeps between calls (default 0.01: the 2 cores saturated)",
+    )
     args = parser.parse_args()
     try:
         socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
@@ -163,7 +169,7 @@ def main() -> None:
             "credential": credential,
             "threads": threads,
             "duration": duration,
-            "pause": 0.01,
+            "pause": args.pause,
         }
         outcomes = _fleet_timing.run(processes, config, during)
         return server.state.snapshot().get("token_requests", 0), outcomes
