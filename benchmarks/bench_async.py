@@ -39,22 +39,11 @@ TOKEN_DELAY = 0.3
 
 def spawn(configs: list[dict], timeout: float) -> list[dict]:
     """One spawned process per config, all released by one barrier; their results."""
-    import multiprocessing
-
     from _async_worker import run
 
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(len(configs)), context.Queue()
-    workers = [context.Process(target=run, args=(c, barrier, results)) for c in configs]
-    for worker in workers:
-        worker.start()
-    try:
-        outcomes = [results.get(timeout=timeout) for _ in workers]
-    finally:
-        for worker in workers:
-            worker.join(timeout=10)
-            if worker.is_alive():
-                worker.kill()
+    from django_apiauth.testing.fleet import spawn as spawn_processes
+
+    outcomes = spawn_processes(run, configs, timeout)
     for outcome in outcomes:
         if any("Traceback" in e for e in outcome["errors"]):
             sys.exit(outcome["errors"][0])
@@ -122,7 +111,8 @@ def main() -> None:
     try:
         if args.only != "calls":
             run_fleet(args, fleet, server)
-        asyncio.run(per_call(server.url, credential))
+        if args.only != "fleet":
+            asyncio.run(per_call(server.url, credential))
     finally:
         server.stop()
 

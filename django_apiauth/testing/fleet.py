@@ -101,15 +101,20 @@ def run_worker(config: dict[str, Any], barrier: Any, results: Any) -> None:
 
 def run_fleet(processes: int, config: dict[str, Any], timeout: float = 120) -> list[dict[str, Any]]:
     """Spawn ``processes`` workers with ``config`` and return their results."""
+    return spawn(run_worker, [config] * processes, timeout)
+
+
+def spawn(target: Any, configs: list[dict[str, Any]], timeout: float) -> list[dict[str, Any]]:
+    """One spawned process per config running ``target(config, barrier, results)``.
+
+    The barrier releases them all at once; each puts one result on the queue.
+    Processes still alive after their result (or the timeout) are killed.
+    """
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(processes)
-    results = context.Queue()
-    workers = [
-        context.Process(target=run_worker, args=(config, barrier, results))
-        for _ in range(processes)
-    ]
+    barrier, results = context.Barrier(len(configs)), context.Queue()
+    workers = [context.Process(target=target, args=(c, barrier, results)) for c in configs]
     for worker in workers:
         worker.start()
     try:
