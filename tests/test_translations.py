@@ -27,11 +27,14 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import translation
 
+import django_apiauth
 from django_apiauth.forms import ApiCredentialForm
 from django_apiauth.models import ApiCredential, NotificationDelivery
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "django_apiauth"
+# The package as imported (the checkout, or the installed wheel under tox): the
+# catalogue ships in the wheel.
+PACKAGE = Path(django_apiauth.__file__).resolve().parent
 PO = PACKAGE / "locale" / "fr" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
 
