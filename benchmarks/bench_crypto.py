@@ -7,10 +7,10 @@ Baseline in the same run: a bare ``Fernet`` with a fixed key (no key ring, no
 per-column sub-key, no prefix). The ratio is what the ring's features cost.
 """
 
-import statistics
 import time
 
 from _django import setup
+from _timing import interleaved_per_call
 
 setup()
 
@@ -21,18 +21,7 @@ from django_apiauth import crypto, rotation  # noqa: E402
 from django_apiauth.models import ApiCredential  # noqa: E402
 
 VALUE = "sec_Zq1Xw2Ec3Rv4Tb5Yn6Um7" * 2  # a realistic 50-character API secret
-ROUNDS, REPEAT = 20_000, 5
 ROWS = 2_000
-
-
-def best_per_call(fn, rounds=ROUNDS, repeat=REPEAT):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            fn()
-        times.append((time.perf_counter() - start) / rounds)
-    return min(times), statistics.median(times)
 
 
 def main():
@@ -45,20 +34,16 @@ def main():
     binding = "5f0c7f2e-3a51-4d8e-9a57-0d7c6d3f8b11|https://back.ecard.pledg.co:443"
     bound = ring.encrypt(VALUE, context, binding)
 
-    rows = [
-        ("Fernet encrypt (baseline)", best_per_call(lambda: fernet.encrypt(VALUE.encode()))),
-        ("crypto.encrypt (ring, sub-key)", best_per_call(lambda: ring.encrypt(VALUE, context))),
-        ("Fernet decrypt (baseline)", best_per_call(lambda: fernet.decrypt(raw))),
-        ("crypto.decrypt (ring, sub-key)", best_per_call(lambda: ring.decrypt(ours, context))),
-        (
-            "encrypt bound (row + endpoint)",
-            best_per_call(lambda: ring.encrypt(VALUE, context, binding)),
-        ),
-        (
-            "decrypt bound (row + endpoint)",
-            best_per_call(lambda: ring.decrypt(bound, context, binding)),
-        ),
-    ]
+    operations = {
+        "Fernet encrypt (baseline)": lambda: fernet.encrypt(VALUE.encode()),
+        "crypto.encrypt (ring, sub-key)": lambda: ring.encrypt(VALUE, context),
+        "Fernet decrypt (baseline)": lambda: fernet.decrypt(raw),
+        "crypto.decrypt (ring, sub-key)": lambda: ring.decrypt(ours, context),
+        "encrypt bound (row + endpoint)": lambda: ring.encrypt(VALUE, context, binding),
+        "decrypt bound (row + endpoint)": lambda: ring.decrypt(bound, context, binding),
+    }
+    timings = interleaved_per_call(list(operations.values()), rounds=4_000, repeat=15)
+    rows = list(zip(operations, timings, strict=True))
     print(f"{'operation':34} {'best µs':>9} {'median µs':>10}")
     for name, (best, median) in rows:
         print(f"{name:34} {best * 1e6:9.2f} {median * 1e6:10.2f}")

@@ -9,10 +9,9 @@ the hash scheme. The ratios are what the plugin-compatible rules cost.
 
 import hashlib
 import json
-import statistics
-import time
 
 from _django import setup
+from _timing import best_per_call
 
 setup(ROOT_URLCONF="django_apiauth.urls", ALLOWED_HOSTS=["*"])
 
@@ -28,17 +27,6 @@ from django_apiauth.signing import (  # noqa: E402
 )
 
 SECRET = "sig-secret-0123456789-abcdefghijklmnop"
-ROUNDS, REPEAT = 20_000, 5
-
-
-def best_per_call(fn, rounds=ROUNDS, repeat=REPEAT):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(rounds):
-            fn()
-        times.append((time.perf_counter() - start) / rounds)
-    return min(times), statistics.median(times)
 
 
 def show(label, timing, baseline=None):
