@@ -188,14 +188,15 @@ class KeyRing:
     def _source(self, value: str, context: str, binding: str | None):
         """How ``value`` decrypts: ``(key id, token, fernet, is_legacy, plaintext bytes)``."""
         key_id, token = parse(value)
-        if self.key(key_id) is None:
-            raise DecryptionError(
-                f"value was encrypted with key id {key_id}, which is not in the key ring "
-                f"(ring: {', '.join(self.key_ids)})"
-            )
-        candidates = [(binding, False), (None, True)] if binding is not None else [(None, False)]
+        candidates = ((binding, False), (None, True)) if binding is not None else ((None, False),)
         for candidate, legacy in candidates:
+            # The cached sub-key first: a value's key is looked up in the ring only on a miss.
             fernet = self.fernet(key_id, context, candidate)
+            if fernet is None:
+                raise DecryptionError(
+                    f"value was encrypted with key id {key_id}, which is not in the key ring "
+                    f"(ring: {', '.join(self.key_ids)})"
+                )
             try:
                 plain = fernet.decrypt(token.encode("ascii"))
             except InvalidToken:
