@@ -8,7 +8,8 @@ import threading
 import pytest
 
 from django_apiauth import connectivity
-from django_apiauth.connectivity import ConnectivityResult, check_credentials, select_credentials
+from django_apiauth.check_result import CheckResult
+from django_apiauth.connectivity import check_credentials
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential
 
@@ -26,7 +27,7 @@ def make(count):
 
 
 def ok(credential):
-    return ConnectivityResult(name=credential.name, pk=credential.pk, ok=True, detail="")
+    return CheckResult(name=credential.name, pk=credential.pk, ok=True, detail="")
 
 
 def test_results_come_back_in_input_order(fake_checks):
@@ -193,30 +194,37 @@ def test_foreign_errors_become_a_failed_result_naming_only_their_type(monkeypatc
     assert "c2VjcmV0" not in caplog.text
 
 
-def test_select_credentials_keeps_the_order_asked_for():
+def test_selecting_credentials_keeps_the_order_asked_for():
     make(3)
-    assert [c.name for c in select_credentials(["c02", "c00"])] == ["c02", "c00"]
+    assert [c.name for c in ApiCredential.objects.select(["c02", "c00"])] == ["c02", "c00"]
 
 
-def test_select_credentials_names_every_unknown_name():
+def test_selecting_credentials_names_every_unknown_name():
     make(1)
     with pytest.raises(CredentialNotFound, match="'nope', 'nada'"):
-        select_credentials(["c00", "nope", "nada"])
+        ApiCredential.objects.select(["c00", "nope", "nada"])
 
 
-def test_select_credentials_active_only_skips_inactive():
+def test_selecting_credentials_active_only_skips_inactive():
     first, second = make(2)
     ApiCredential.objects.filter(pk=second.pk).update(is_active=False)
-    assert [c.name for c in select_credentials(active_only=True)] == ["c00"]
+    assert [c.name for c in ApiCredential.objects.select(active_only=True)] == ["c00"]
 
 
 def test_summary_of_a_success():
-    result = ConnectivityResult(
+    result = CheckResult(
         name="x", pk=1, ok=True, method="token", status_code=200, latency_ms=87.4, detail=""
     )
     assert result.summary == "OK in 87 ms (token, HTTP 200)"
 
 
 def test_summary_of_a_failure_without_an_answer():
-    result = ConnectivityResult(name="x", pk=1, ok=False, detail="connection refused")
+    result = CheckResult(name="x", pk=1, ok=False, detail="connection refused")
     assert result.summary == "failed: connection refused"
+
+
+def test_the_old_names_still_work():
+    # Released names, kept for existing callers: one type, one selection.
+    assert connectivity.ConnectivityResult is CheckResult
+    make(1)
+    assert [c.name for c in connectivity.select_credentials(["c00"])] == ["c00"]
