@@ -55,7 +55,7 @@ class Tally:
 
 
 async def _apiauth_tasks(config: dict[str, Any], tally: Tally, go: Any) -> None:
-    from django_apiauth.async_client import AsyncApiClient
+    from django_apiauth.clients.asynchronous import AsyncApiClient
 
     client = AsyncApiClient(_credential(config))
 

@@ -147,9 +147,9 @@ def run_fleet(args, fleet, server) -> None:
 async def per_call(url: str, credential: dict) -> None:
     import httpx
 
-    from django_apiauth.async_client import AsyncApiClient
-    from django_apiauth.async_transport import stand_in
+    from django_apiauth.clients.asynchronous import AsyncApiClient
     from django_apiauth.models import ApiCredential
+    from django_apiauth.transport.asynchronous import stand_in
 
     # (3) in-process: the API calls go to a transport that answers at once (the token
     # still comes from the sandbox), so the client's own cost shows.

@@ -79,9 +79,9 @@ def main() -> None:
     from authlib.integrations.requests_client import OAuth2Auth, OAuth2Session
     from requests_oauthlib import OAuth2
 
-    from django_apiauth.auth import BearerTokenAuth
     from django_apiauth.client import ApiClient
     from django_apiauth.models import ApiCredential
+    from django_apiauth.transport.auth import BearerTokenAuth
 
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()

@@ -22,8 +22,8 @@ setup(APIAUTH={"ENCRYPTION_KEYS": [KEY]})
 from django.core.management import call_command  # noqa: E402
 from django.core.management.base import CommandError  # noqa: E402
 
-from django_apiauth.check_result import CheckResult  # noqa: E402
 from django_apiauth.client import ApiClient  # noqa: E402
+from django_apiauth.clients.check import CheckResult  # noqa: E402
 from django_apiauth.connectivity import DEFAULT_MAX_WORKERS  # noqa: E402
 from django_apiauth.models import ApiCredential  # noqa: E402
 

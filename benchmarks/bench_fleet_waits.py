@@ -140,7 +140,7 @@ def main() -> None:
 
     from django_apiauth.models import ApiCredential
     from django_apiauth.testing import start_sandbox
-    from django_apiauth.tokens import Token, TokenStore
+    from django_apiauth.tokens.store import Token, TokenStore
 
     server = start_sandbox()
     account = server.account

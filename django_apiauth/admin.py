@@ -25,16 +25,16 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from .connectivity import ConnectivityResult, check_credentials
-from .exceptions import ApiAuthError, ConfigurationError
-from .forms import (
+from django_apiauth.connectivity import ConnectivityResult, check_credentials
+from django_apiauth.exceptions import ApiAuthError, ConfigurationError
+from django_apiauth.forms import (
     OPTIONAL_SECRET_FIELDS,
     SECRET_FIELDS,
     ApiCredentialForm,
     clear_field_name,
     secret_state,
 )
-from .models import ApiCredential
+from django_apiauth.models import ApiCredential
 
 TEST_CONNECTIVITY_PERMISSION = "django_apiauth.test_connectivity"
 
@@ -291,4 +291,4 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         )
 
 
-from . import notification_admin  # noqa: E402,F401  (the notification delivery log's admin)
+from django_apiauth.notifications import admin as notification_admin  # noqa: E402,F401  (the delivery log)

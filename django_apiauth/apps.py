@@ -8,7 +8,7 @@ class ApiAuthConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import (
+        from django_apiauth import (
             checks,  # noqa: F401  (registers the system checks)
-            credential_cache,  # noqa: F401  (connects the credential stamp bumps)
+            stamps,  # noqa: F401  (connects the credential stamp bumps)
         )

@@ -11,14 +11,14 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.translation import gettext as _
 
-from . import token_cache
-from .conf import SETTING_NAME, api_settings
-from .exceptions import ConfigurationError
+from django_apiauth.conf import SETTING_NAME, api_settings
+from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.tokens import shared_cache
 
 
 @register(Tags.security)
 def check_encryption_keys(app_configs=None, **kwargs):
-    from .crypto import build_key_ring
+    from django_apiauth.crypto import build_key_ring
 
     try:
         ring = build_key_ring()
@@ -50,7 +50,7 @@ def check_encryption_keys(app_configs=None, **kwargs):
 
 @register(Tags.security, deploy=True)
 def check_encryption_keys_deploy(app_configs=None, **kwargs):
-    from .crypto import build_key_ring
+    from django_apiauth.crypto import build_key_ring
 
     try:
         ring = build_key_ring()
@@ -116,7 +116,7 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
     if messages:
         return messages
     alias = api_settings.CACHE_ALIAS
-    problem = token_cache.import_problem(alias)
+    problem = shared_cache.import_problem(alias)
     if problem is not None:
         cause, module = problem
         install = (
@@ -134,9 +134,9 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
                 id="django_apiauth.E015",
             )
         ]
-    if token_cache.is_process_local(alias):
+    if shared_cache.is_process_local(alias):
         if warn_if_local:
-            backend = token_cache.backend_path(alias).rsplit(".", 1)[-1]
+            backend = shared_cache.backend_path(alias).rsplit(".", 1)[-1]
             messages.append(
                 Warning(
                     _(
@@ -152,7 +152,7 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
                 )
             )
     elif reachability:
-        failure = token_cache.round_trip_problem(alias)
+        failure = shared_cache.round_trip_problem(alias)
         if failure is not None:
             messages.append(
                 Error(
@@ -190,7 +190,7 @@ def check_token_cache_reachable(app_configs=None, **kwargs):
 @register(Tags.caches)
 def check_token_timing(app_configs=None, **kwargs):
     """Lease, fetch budget, refresh window and cache budget must fit together (E022-E024)."""
-    from .token_timing import conflicts
+    from django_apiauth.tokens.timing import conflicts
 
     return [Error(c.message, hint=c.hint, id=c.check_id) for c in conflicts()]
 
@@ -201,7 +201,7 @@ def check_redis_socket_timeouts(app_configs=None, **kwargs):
     if api_settings.problems(Tags.caches):
         return []  # the alias itself is wrong: reported by E003
     alias = api_settings.CACHE_ALIAS
-    missing = token_cache.missing_socket_timeouts(alias)
+    missing = shared_cache.missing_socket_timeouts(alias)
     if not missing:
         return []
     return [
@@ -232,8 +232,8 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
     """
     from django.db import DatabaseError
 
-    from .crypto import build_key_ring
-    from .rotation import PLAINTEXT, values_per_key
+    from django_apiauth.crypto import build_key_ring
+    from django_apiauth.rotation import PLAINTEXT, values_per_key
 
     try:
         ring = build_key_ring()

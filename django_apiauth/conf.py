@@ -29,8 +29,8 @@ from django.conf import settings as django_settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from .exceptions import ConfigurationError
-from .messages import refusal, translated
+from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.messages import refusal, translated
 
 SETTING_NAME = "APIAUTH"
 
@@ -149,8 +149,8 @@ def validate_token_path(value: Any) -> str:
 
 
 def validate_environments(value: Any) -> Mapping[str, str]:
-    from .endpoints import check_url_is_secure
-    from .exceptions import InsecureTransportError
+    from django_apiauth.exceptions import InsecureTransportError
+    from django_apiauth.transport.endpoints import check_url_is_secure
 
     if not isinstance(value, Mapping) or not value:
         raise refusal(
@@ -199,7 +199,7 @@ def validate_cache_alias(value: Any) -> str:
 
 
 def validate_allowed_hosts(value: Any) -> Any:
-    from .endpoints import allowed_hosts
+    from django_apiauth.transport.endpoints import allowed_hosts
 
     if value is None:
         return value  # the hosts of ENVIRONMENTS, which E012 checks

@@ -31,10 +31,10 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .bulk_write import update_rows
-from .check_result import CheckResult
-from .exceptions import ApiAuthError
-from .models import ApiCredential
+from django_apiauth.bulk_write import update_rows
+from django_apiauth.clients.check import CheckResult
+from django_apiauth.exceptions import ApiAuthError
+from django_apiauth.models import ApiCredential
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def check_credential(credential: ApiCredential) -> CheckResult:
     """Run one credential's check in the current thread; never raises for its failures."""
     # Imported here: the client pulls in requests and the token store, which the
     # admin (imported at startup by autodiscovery) should not pay for until used.
-    from .client import ApiClient
+    from django_apiauth.clients.sync import ApiClient
 
     started = time.perf_counter()
     try:

@@ -42,8 +42,8 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.encoding import force_bytes
 
-from .conf import api_settings
-from .exceptions import ConfigurationError, DecryptionError
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import ConfigurationError, DecryptionError
 
 VERSION = "v1"
 DEFAULT_CONTEXT = "django_apiauth.default"

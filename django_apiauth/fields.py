@@ -18,8 +18,8 @@ from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 from django.utils.translation import gettext_lazy as _
 
-from . import crypto
-from .exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
+from django_apiauth import crypto
+from django_apiauth.exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
 
 
 class Sealed:

@@ -18,9 +18,9 @@ from django import forms
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .conf import api_settings
-from .exceptions import ApiAuthError
-from .models import ApiCredential
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import ApiAuthError
+from django_apiauth.models import ApiCredential
 
 #: Encrypted columns, in the order the form shows them.
 SECRET_FIELDS = ApiCredential.secret_field_names()

@@ -11,23 +11,23 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import credential_cache
-from .conf import api_settings
-from .endpoints import (
-    check_host_is_allowed,
-    check_url_is_secure,
-    endpoint_identity,
-    resolve_base_url,
-)
-from .exceptions import (
+from django_apiauth import stamps
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import (
     ApiAuthError,
     ConfigurationError,
     CredentialNotFound,
     InsecureTransportError,
     SecretsNotReenteredError,
 )
-from .fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
-from .messages import translated
+from django_apiauth.fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
+from django_apiauth.messages import translated
+from django_apiauth.transport.endpoints import (
+    check_host_is_allowed,
+    check_url_is_secure,
+    endpoint_identity,
+    resolve_base_url,
+)
 
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
 MASK_VISIBLE = 4
@@ -53,13 +53,13 @@ class ApiCredentialQuerySet(models.QuerySet):
         Like ``save()``, it sets ``updated_at`` — unless only the connectivity
         status columns change, which no client depends on.
         """
-        if set(kwargs) <= credential_cache.STATUS_FIELDS:
+        if set(kwargs) <= stamps.STATUS_FIELDS:
             return super().update(**kwargs)
         kwargs.setdefault("updated_at", timezone.now())
         with transaction.atomic(using=self.db, savepoint=False):
             rows = list(self.values_list("pk", "name"))
             count = super().update(**kwargs)
-            credential_cache.bump_on_commit(
+            stamps.bump_on_commit(
                 [pk for pk, _ in rows], using=self.db, names=[name for _, name in rows]
             )
         return count

@@ -24,10 +24,10 @@ from django.db import models, transaction
 from django.db.models import Count, ExpressionWrapper, F
 from django.db.models.functions import Substr
 
-from . import crypto
-from .bulk_write import update_rows
-from .exceptions import ApiAuthError, DecryptionError
-from .fields import EncryptedTextField, Sealed
+from django_apiauth import crypto
+from django_apiauth.bulk_write import update_rows
+from django_apiauth.exceptions import ApiAuthError, DecryptionError
+from django_apiauth.fields import EncryptedTextField, Sealed
 
 PLAINTEXT = "plaintext"
 

@@ -5,7 +5,7 @@
     (a redelivery of an accepted one is not sent again). Keyword arguments:
     ``credential`` (the credential's name), ``scheme`` (``"hash"`` or ``"jwt"``),
     ``data`` (what the signature covers) and ``notification`` (the full
-    :class:`~django_apiauth.notifications.Notification`, with ``unsigned``).
+    :class:`~django_apiauth.notifications.receive.Notification`, with ``unsigned``).
     A receiver that raises marks the delivery ``error`` and the provider is
     answered 500, so it retries; the retry is processed again.
 

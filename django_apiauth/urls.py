@@ -7,7 +7,7 @@ these URLs and connect a receiver to ``django_apiauth.signals.notification_recei
 
 from django.urls import path
 
-from .notification_views import PaymentNotificationView, TransferNotificationView
+from django_apiauth.notifications.views import PaymentNotificationView, TransferNotificationView
 
 app_name = "django_apiauth"
 

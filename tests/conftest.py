@@ -77,7 +77,8 @@ def _clear_caches():
     from django.core.cache import caches
     from django.core.cache.backends.base import InvalidCacheBackendError
 
-    from django_apiauth import credential_cache, tokens
+    from django_apiauth.clients import cache as credential_cache
+    from django_apiauth.tokens import store as tokens
 
     yield
     # get_client() keeps clients per process; rows of one test are gone in the next.

@@ -33,9 +33,10 @@ from sybil import Sybil
 from sybil.parsers.myst import PythonCodeBlockParser, SkipParser
 
 import django_apiauth.clock
-from django_apiauth import signals, tokens
+from django_apiauth import signals
 from django_apiauth.conf import DEFAULTS, SETTINGS
 from django_apiauth.testing import FakeProvider
+from django_apiauth.tokens import store as tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"

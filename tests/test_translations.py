@@ -246,7 +246,7 @@ def test_contradictory_settings_are_reported_in_french(settings):
 
 
 def test_a_check_summary_is_in_french():
-    from django_apiauth.check_result import CheckResult
+    from django_apiauth.clients.check import CheckResult
 
     ok = CheckResult(True, "token", 200, 87.2, "token valid for 600s")
     failed = CheckResult(False, latency_ms=15000.0, detail="")
@@ -282,8 +282,8 @@ def test_a_refused_base_url_is_a_french_form_error(db, settings):
 
 
 def test_an_insecure_url_raises_in_english_whatever_the_language(settings):
-    from django_apiauth.endpoints import check_url_is_secure
     from django_apiauth.exceptions import InsecureTransportError
+    from django_apiauth.transport.endpoints import check_url_is_secure
 
     with translation.override("fr"), pytest.raises(InsecureTransportError) as raised:
         check_url_is_secure("http://api.example.com")

@@ -17,13 +17,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import responses
 
-from .. import endpoints, tokens
+from django_apiauth.tokens import store as token_store
+from django_apiauth.transport import endpoints
+
 from . import notifications
 from .endpoints import ROUTES, ProviderRequest, answer
 from .state import Account, SandboxState
 
 if TYPE_CHECKING:
-    from ..models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
 DEFAULT_BASE_URL = "https://provider.test"
 DEFAULT_TOKEN_PATH = "/api/token"
@@ -174,7 +176,7 @@ class FakeProvider:
 
         While started, its host counts as one of ``APIAUTH['ALLOWED_HOSTS']``.
         """
-        tokens.clear_process_memory()
+        token_store.clear_process_memory()
         self._allowed_host.enter_context(endpoints.allow_host(self.base_url))
         if self._owns_mock:
             self.mock.start()
@@ -187,7 +189,7 @@ class FakeProvider:
             self.mock.reset()
         getattr(self, "_stop_serving_httpx", _nothing)()
         self._allowed_host.close()
-        tokens.clear_process_memory()
+        token_store.clear_process_memory()
 
     def __enter__(self) -> FakeProvider:
         return self.start()
@@ -302,6 +304,6 @@ class FakeProvider:
 
     def create_credential(self, name: str = "default", **fields: Any) -> ApiCredential:
         """Save an ``ApiCredential`` pointing at this provider (needs database access)."""
-        from ..models import ApiCredential
+        from django_apiauth.models import ApiCredential
 
         return ApiCredential.objects.create(name=name, **{**self.credential_fields(), **fields})

@@ -35,7 +35,7 @@ def configure_django(cache: dict[str, Any], apiauth: dict[str, Any]) -> None:
 
 def apiauth_caller(config: dict[str, Any]) -> Callable[[], int]:
     """One thread's way of calling the API: an ``ApiClient`` (the default caller)."""
-    from django_apiauth.client import ApiClient
+    from django_apiauth.clients.sync import ApiClient
     from django_apiauth.models import ApiCredential
 
     credential = ApiCredential(pk=1, name=config.get("name", "fleet"), **config["credential"])
@@ -134,7 +134,7 @@ def hold_lease_forever(config: dict[str, Any], ready: Any) -> None:
     lease stays behind, exactly as when a worker is OOM-killed mid-fetch.
     """
     configure_django(config["cache"], config["apiauth"])
-    from django_apiauth.client import ApiClient
+    from django_apiauth.clients.sync import ApiClient
     from django_apiauth.models import ApiCredential
 
     credential = ApiCredential(pk=1, name="fleet", **config["credential"])

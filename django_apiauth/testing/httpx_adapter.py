@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 import httpx
 import requests
 
-from ..async_transport import stand_in
+from django_apiauth.transport.asynchronous import stand_in
+
 from .endpoints import ProviderAnswer, ProviderRequest, answer
 from .state import SandboxState
 

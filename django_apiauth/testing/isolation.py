@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from .. import tokens
+from django_apiauth.tokens import store as token_store
 
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
@@ -27,10 +27,10 @@ def private_token_cache() -> Iterator[str]:
     alias = f"apiauth-test-{secrets.token_hex(6)}"
     apiauth = {**getattr(settings, "APIAUTH", {}), "CACHE_ALIAS": alias}
     private = {"BACKEND": LOCMEM, "LOCATION": alias}
-    tokens.clear_process_memory()
+    token_store.clear_process_memory()
     with override_settings(CACHES={**settings.CACHES, alias: private}, APIAUTH=apiauth):
         try:
             yield alias
         finally:
             caches[alias].clear()
-            tokens.clear_process_memory()
+            token_store.clear_process_memory()

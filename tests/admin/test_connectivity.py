@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from django_apiauth import connectivity
-from django_apiauth.check_result import CheckResult
+from django_apiauth.clients.check import CheckResult
 from django_apiauth.connectivity import check_credentials
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential
@@ -175,7 +175,7 @@ def test_our_own_errors_become_a_failed_result(monkeypatch):
         def check(self):
             raise ApiAuthError("unknown environment 'moon'")
 
-    monkeypatch.setattr("django_apiauth.client.ApiClient", Client)
+    monkeypatch.setattr("django_apiauth.clients.sync.ApiClient", Client)
     (result,) = check_credentials(make(1), save=False)
     assert (result.ok, result.detail) == (False, "unknown environment 'moon'")
 
@@ -188,7 +188,7 @@ def test_foreign_errors_become_a_failed_result_naming_only_their_type(monkeypatc
         def check(self):
             raise ValueError("Invalid header value b'Basic c2VjcmV0'")
 
-    monkeypatch.setattr("django_apiauth.client.ApiClient", Client)
+    monkeypatch.setattr("django_apiauth.clients.sync.ApiClient", Client)
     (result,) = check_credentials(make(1), save=False)
     assert (result.ok, result.detail) == (False, "unexpected error (ValueError)")
     assert "c2VjcmV0" not in caplog.text

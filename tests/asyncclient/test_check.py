@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from django_apiauth.check_result import CheckResult
 from django_apiauth.client import aget_client
+from django_apiauth.clients.check import CheckResult
 
 pytestmark = pytest.mark.anyio
 

@@ -2,7 +2,7 @@
 
 A warm call stays on the event loop (no query, no thread hop); the stamp in
 the shared cache is looked at once per ``STAMP_INTERVAL``, so an edit made by
-another process (simulated: raw SQL, then ``credential_cache.bump``) or a
+another process (simulated: raw SQL, then ``stamps.bump``) or a
 deactivation is seen within about a second.
 """
 
@@ -17,8 +17,9 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from django_apiauth import clock as apiauth_clock
-from django_apiauth import credential_cache
+from django_apiauth import stamps
 from django_apiauth.client import aget_client
+from django_apiauth.clients import cache as credential_cache
 from django_apiauth.exceptions import CredentialNotFound
 from django_apiauth.models import ApiCredential
 from tests.tokens.conftest import FakeClock
@@ -73,7 +74,7 @@ def write_elsewhere(credential: ApiCredential, **columns: object) -> None:
             f"UPDATE {TABLE} SET {assignments} WHERE id = %s",
             [*columns.values(), credential.pk],
         )
-    credential_cache.bump([credential.pk])
+    stamps.bump([credential.pk])
 
 
 async def test_aget_client_returns_the_same_client_each_time(committed_credential):
@@ -127,8 +128,8 @@ async def test_the_stamp_is_read_once_per_interval_by_concurrent_tasks(
     committed_credential, clock, monkeypatch
 ):
     reads = []
-    original = credential_cache.read_stamp
-    monkeypatch.setattr(credential_cache, "read_stamp", lambda pk: reads.append(pk) or original(pk))
+    original = stamps.read_stamp
+    monkeypatch.setattr(stamps, "read_stamp", lambda pk: reads.append(pk) or original(pk))
     first = await aget_client("shop")
     reads.clear()
     clock.advance(credential_cache.STAMP_INTERVAL)

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from django_apiauth import tokens
 from django_apiauth.client import ApiClient, aget_client
+from django_apiauth.tokens import store as tokens
 
 pytestmark = [pytest.mark.anyio, pytest.mark.redis]
 

@@ -9,10 +9,10 @@ import threading
 import pytest
 from django.core.cache import caches
 
-from django_apiauth.async_client import AsyncApiClient
 from django_apiauth.client import ApiClient, aget_client
+from django_apiauth.clients.asynchronous import AsyncApiClient
 from django_apiauth.conf import api_settings
-from django_apiauth.token_values import Token
+from django_apiauth.tokens.values import Token
 from tests.tokens.conftest import FakeClock
 
 pytestmark = pytest.mark.anyio
@@ -57,7 +57,7 @@ async def test_a_token_fetched_by_the_sync_client_serves_the_async_client(
 async def test_a_token_fetched_by_the_async_client_serves_the_sync_client_of_another_process(
     committed_credential, fake_provider
 ):
-    from django_apiauth import tokens
+    from django_apiauth.tokens import store as tokens
 
     token = await (await aget_client("shop")).access_token()
     tokens.clear_process_memory()  # as another process: only the shared cache is left

@@ -10,12 +10,13 @@ import httpx
 import pytest
 import requests
 
-from django_apiauth import async_transport, endpoints
-from django_apiauth.async_client import AsyncApiClient
 from django_apiauth.client import aget_client
+from django_apiauth.clients.asynchronous import AsyncApiClient
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.models import ApiCredential
-from django_apiauth.transport import USER_AGENT
+from django_apiauth.transport import asynchronous as async_transport
+from django_apiauth.transport import endpoints as endpoints
+from django_apiauth.transport.sync import USER_AGENT
 
 pytestmark = pytest.mark.anyio
 

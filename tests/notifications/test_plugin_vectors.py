@@ -15,13 +15,8 @@ import jwt
 import pytest
 
 from django_apiauth.exceptions import SignatureError
-from django_apiauth.signing import (
-    check_hash_notification,
-    check_jwt_notification,
-    decode_notification,
-    sign,
-    verify_notification,
-)
+from django_apiauth.notifications.verify import check_hash, check_jwt
+from django_apiauth.signing import decode_notification, sign, verify_notification
 from tests.vectors import SIGNATURE_SECRET
 
 from .conftest import PAYMENT_URL, TRANSFER_URL, post_json
@@ -94,7 +89,7 @@ def test_what_a_plugin_signs_verifies(render, fields):
 def test_the_verified_data_holds_the_text_that_was_hashed(value, render, seen):
     body = plugin_signed({**BASE, "sandbox": value}, render)
 
-    assert check_hash_notification(body, SIGNATURE_SECRET)["sandbox"] == seen
+    assert check_hash(body, SIGNATURE_SECRET)["sandbox"] == seen
 
 
 @pytest.mark.parametrize(
@@ -105,9 +100,7 @@ def test_retyping_a_value_cannot_change_what_the_site_reads(typed, retyped):
     original = plugin_signed({**BASE, **typed}, sylius)
     forged = {**original, **retyped}
 
-    assert check_hash_notification(forged, SIGNATURE_SECRET) == check_hash_notification(
-        original, SIGNATURE_SECRET
-    )
+    assert check_hash(forged, SIGNATURE_SECRET) == check_hash(original, SIGNATURE_SECRET)
 
 
 def test_a_null_error_retyped_as_the_word_null_no_longer_verifies():
@@ -125,7 +118,7 @@ def test_values_the_plugins_disagree_on_are_refused(value):
     body = {**BASE, "status": value, "signature": "0" * 64}
 
     with pytest.raises(SignatureError, match="'status'"):
-        check_hash_notification(body, SIGNATURE_SECRET)
+        check_hash(body, SIGNATURE_SECRET)
 
 
 @pytest.mark.parametrize("missing", SIGNED)
@@ -136,7 +129,7 @@ def test_a_missing_hashed_field_is_refused_even_if_the_rest_hashes(missing):
     del signed[missing]
 
     with pytest.raises(SignatureError, match=f"missing: {missing}"):
-        check_hash_notification(signed, SIGNATURE_SECRET)
+        check_hash(signed, SIGNATURE_SECRET)
 
 
 # ------------------------------------------------------------------- JWT scheme
@@ -215,7 +208,7 @@ def test_a_merchant_token_without_exp_is_refused_too():
 
 
 def test_the_identity_of_a_token_is_its_jti():
-    assert check_jwt_notification(provider_token(jti="t-1"), SIGNATURE_SECRET).identity == "jti:t-1"
+    assert check_jwt(provider_token(jti="t-1"), SIGNATURE_SECRET).identity == "jti:t-1"
 
 
 def test_a_re_encoded_token_is_refused_or_keeps_its_identity():
@@ -228,10 +221,10 @@ def test_a_re_encoded_token_is_refused_or_keeps_its_identity():
     assert twin != token
 
     try:
-        twin_identity = check_jwt_notification(twin, SIGNATURE_SECRET).identity
+        twin_identity = check_jwt(twin, SIGNATURE_SECRET).identity
     except SignatureError:
         return  # recent PyJWT refuses non-canonical base64url outright: also safe
-    assert twin_identity == check_jwt_notification(token, SIGNATURE_SECRET).identity
+    assert twin_identity == check_jwt(token, SIGNATURE_SECRET).identity
 
 
 # --------------------------------------------------------------- through views

@@ -172,7 +172,7 @@ def test_a_traceback_never_holds_the_signature_secret(client, shop, received):
 
 
 def test_a_delivery_still_processing_elsewhere_is_deferred(client, shop, received):
-    from django_apiauth.deliveries import claim_key
+    from django_apiauth.notifications.deliveries import claim_key
 
     body = payment(id="pay_inflight")
     NotificationDelivery.objects.create(
@@ -190,7 +190,7 @@ def test_a_delivery_still_processing_elsewhere_is_deferred(client, shop, receive
 
 
 def test_an_abandoned_claim_is_taken_over_after_the_timeout(client, shop, received, settings):
-    from django_apiauth.deliveries import claim_key
+    from django_apiauth.notifications.deliveries import claim_key
 
     settings.APIAUTH = {**settings.APIAUTH, "NOTIFICATION_CLAIM_TIMEOUT": 60}
     stale = NotificationDelivery.objects.create(

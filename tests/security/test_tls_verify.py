@@ -11,7 +11,7 @@ import pytest
 
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ConfigurationError
-from django_apiauth.transport import create_session
+from django_apiauth.transport.sync import create_session
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from django_apiauth.exceptions import SignatureError
-from django_apiauth.signing import HASHED_FIELDS, decode_notification, sign, verify_notification
+from django_apiauth.notifications.verify import HASHED_FIELDS
+from django_apiauth.signing import decode_notification, sign, verify_notification
 from tests.vectors import SIGNATURE_SECRET
 
 # Modest example counts keep the suite fast; no deadline (timing is not a spec).

@@ -8,7 +8,8 @@ from types import MappingProxyType
 import pytest
 from django.http import QueryDict
 
-from django_apiauth.signing import notification_digest, render_hash_value, verify_notification
+from django_apiauth.notifications.verify import render_hash_value
+from django_apiauth.signing import notification_digest, verify_notification
 from tests.vectors import HASH_FIELDS, HASH_NOTIFICATION, HASH_SECRET, HASH_SIGNATURE
 
 

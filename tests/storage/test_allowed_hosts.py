@@ -4,11 +4,11 @@ import pytest
 import responses
 from django.core.exceptions import ValidationError
 
-from django_apiauth import endpoints
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.models import ApiCredential
 from django_apiauth.testing import FakeProvider
+from django_apiauth.transport import endpoints as endpoints
 from tests.helpers import SECRETS
 
 pytestmark = pytest.mark.django_db

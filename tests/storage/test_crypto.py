@@ -150,7 +150,7 @@ def test_token_cache_keys_survive_the_move_of_their_mac_into_the_key_ring():
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-    from django_apiauth.tokens import fingerprint
+    from django_apiauth.tokens.store import fingerprint
 
     raw = crypto.get_key_ring().primary.raw
     key = HKDF(

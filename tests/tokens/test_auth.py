@@ -7,9 +7,9 @@ import io
 import pytest
 import requests
 
-from django_apiauth.auth import BearerTokenAuth, DashboardBasicAuth
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.transport.auth import BearerTokenAuth, DashboardBasicAuth
 
 pytestmark = pytest.mark.django_db
 

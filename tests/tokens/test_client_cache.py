@@ -2,7 +2,7 @@
 
 "Another process" is simulated the way it looks from here: its write changes
 the row (raw SQL, so no signal of this process fires) and, once committed,
-writes a new stamp to the shared cache (``credential_cache.bump``). That a
+writes a new stamp to the shared cache (``stamps.bump``). That a
 save does write the stamp is tested separately, so the chain is covered.
 """
 
@@ -14,8 +14,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_apiauth import credential_cache
+from django_apiauth import stamps
 from django_apiauth.client import ApiClient, get_client
+from django_apiauth.clients import cache as credential_cache
 from django_apiauth.exceptions import CredentialNotFound
 from django_apiauth.models import ApiCredential
 
@@ -37,7 +38,7 @@ def write_elsewhere(credential: ApiCredential, *, bump: bool = True, **columns: 
             [*columns.values(), credential.pk],
         )
     if bump:
-        credential_cache.bump([credential.pk])
+        stamps.bump([credential.pk])
 
 
 @pytest.fixture
@@ -81,8 +82,8 @@ def test_a_cold_get_client_decrypts_nothing_until_a_call_needs_a_secret(credenti
 
 def test_the_stamp_is_read_at_most_once_per_interval(credential, clock, monkeypatch):
     reads = []
-    original = credential_cache.read_stamp
-    monkeypatch.setattr(credential_cache, "read_stamp", lambda pk: reads.append(pk) or original(pk))
+    original = stamps.read_stamp
+    monkeypatch.setattr(stamps, "read_stamp", lambda pk: reads.append(pk) or original(pk))
     get_client("shop")
     reads.clear()
     for _ in range(50):
@@ -175,7 +176,7 @@ def test_a_deletion_elsewhere_makes_the_name_unknown(credential, clock):
     get_client("shop")
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {TABLE} WHERE id = %s", [credential.pk])
-    credential_cache.bump([credential.pk])
+    stamps.bump([credential.pk])
     clock.advance(credential_cache.STAMP_INTERVAL)
     with pytest.raises(CredentialNotFound):
         get_client("shop")
@@ -244,7 +245,7 @@ def test_with_the_cache_down_the_database_is_asked_once_per_interval(
 def test_a_client_built_while_the_cache_was_down_is_reloaded_when_it_is_back(
     credential, clock, stoppable_stamp_cache
 ):
-    from django_apiauth import token_cache
+    from django_apiauth.tokens import shared_cache as token_cache
 
     stoppable_stamp_cache.stopped = True
     before = get_client("shop")
@@ -259,22 +260,22 @@ def test_a_client_built_while_the_cache_was_down_is_reloaded_when_it_is_back(
 
 def test_save_writes_a_new_stamp_once_committed(credential, django_capture_on_commit_callbacks):
     get_client("shop")
-    before, _ = credential_cache.read_stamp(credential.pk)
+    before, _ = stamps.read_stamp(credential.pk)
     with django_capture_on_commit_callbacks(execute=True):
         credential.merchant_uid = "m-2"
         credential.save()
-    after, _ = credential_cache.read_stamp(credential.pk)
+    after, _ = stamps.read_stamp(credential.pk)
     assert after is not None
     assert after != before
 
 
 def test_save_writes_no_stamp_before_the_commit(credential, django_capture_on_commit_callbacks):
     get_client("shop")
-    before, _ = credential_cache.read_stamp(credential.pk)
+    before, _ = stamps.read_stamp(credential.pk)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         credential.merchant_uid = "m-2"
         credential.save()
-        assert credential_cache.read_stamp(credential.pk)[0] == before
+        assert stamps.read_stamp(credential.pk)[0] == before
     assert len(callbacks) == 1
 
 
@@ -282,28 +283,28 @@ def test_saving_only_the_check_status_keeps_the_stamp(
     credential, django_capture_on_commit_callbacks
 ):
     get_client("shop")
-    before, _ = credential_cache.read_stamp(credential.pk)
+    before, _ = stamps.read_stamp(credential.pk)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         credential.last_check_ok = True
         credential.save(update_fields=["last_check_ok"])
     assert callbacks == []
-    assert credential_cache.read_stamp(credential.pk)[0] == before
+    assert stamps.read_stamp(credential.pk)[0] == before
 
 
 def test_delete_writes_a_new_stamp(credential, django_capture_on_commit_callbacks):
     get_client("shop")
-    before, _ = credential_cache.read_stamp(credential.pk)
+    before, _ = stamps.read_stamp(credential.pk)
     with django_capture_on_commit_callbacks(execute=True):
         ApiCredential.objects.filter(pk=credential.pk).delete()
-    assert credential_cache.read_stamp(credential.pk)[0] != before
+    assert stamps.read_stamp(credential.pk)[0] != before
 
 
 def test_queryset_update_writes_a_new_stamp(credential, django_capture_on_commit_callbacks):
     get_client("shop")
-    before, _ = credential_cache.read_stamp(credential.pk)
+    before, _ = stamps.read_stamp(credential.pk)
     with django_capture_on_commit_callbacks(execute=True):
         ApiCredential.objects.filter(name="shop").update(is_active=False)
-    assert credential_cache.read_stamp(credential.pk)[0] != before
+    assert stamps.read_stamp(credential.pk)[0] != before
 
 
 def test_queryset_update_sets_updated_at_like_save(credential):

@@ -11,11 +11,11 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.cache import caches
 
-from django_apiauth import tokens
 from django_apiauth.client import ApiClient
 from django_apiauth.models import ApiCredential
 from django_apiauth.testing import start_sandbox
 from django_apiauth.testing.fleet import hold_lease_forever, run_fleet
+from django_apiauth.tokens import store as tokens
 
 pytestmark = [pytest.mark.live, pytest.mark.django_db]
 

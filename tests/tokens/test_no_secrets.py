@@ -12,10 +12,10 @@ import pytest
 import requests
 from django.core.cache import caches
 
-from django_apiauth import token_memory
-from django_apiauth.auth import DashboardBasicAuth
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ApiAuthError
+from django_apiauth.tokens import memory as token_memory
+from django_apiauth.transport.auth import DashboardBasicAuth
 
 from .cachebackends import StoppableCache
 

@@ -8,9 +8,9 @@ import threading
 import pytest
 from django.core.cache import caches
 
-from django_apiauth import token_cache
 from django_apiauth.models import ApiCredential
-from django_apiauth.tokens import Token, TokenStore
+from django_apiauth.tokens import shared_cache as token_cache
+from django_apiauth.tokens.store import Token, TokenStore
 
 from .cachebackends import HangingCache
 
@@ -119,7 +119,7 @@ def hanging_cache(settings, apiauth):
 
 
 def test_a_hung_cache_does_not_hold_a_cold_call(api_client, fake_provider, hanging_cache, caplog):
-    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens.store"):
         assert api_client.access_token()
     assert fake_provider.token_requests == 1
     assert token_cache.is_down()
@@ -149,7 +149,7 @@ def unsaved_credential(pk, secret="secret"):
 
 @pytest.mark.slow  # 4,000 stores and obtains
 def test_a_thousand_credentials_edited_three_times_hold_at_most_a_thousand_entries(db):
-    from django_apiauth import token_memory
+    from django_apiauth.tokens import memory as token_memory
 
     for edit in range(4):
         for pk in range(1, 1001):
@@ -160,7 +160,7 @@ def test_a_thousand_credentials_edited_three_times_hold_at_most_a_thousand_entri
 
 
 def test_an_edit_replaces_the_entry_of_its_credential(db):
-    from django_apiauth import token_memory
+    from django_apiauth.tokens import memory as token_memory
 
     TokenStore(unsaved_credential(1, secret="before"))
     TokenStore(unsaved_credential(1, secret="after"))
@@ -168,7 +168,7 @@ def test_an_edit_replaces_the_entry_of_its_credential(db):
 
 
 def test_expired_entries_are_swept(db, clock):
-    from django_apiauth import token_memory
+    from django_apiauth.tokens import memory as token_memory
 
     store = TokenStore(unsaved_credential(1))
     publish(store, clock, lifetime=60)

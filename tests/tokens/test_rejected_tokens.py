@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from django_apiauth import tokens
-from django_apiauth.auth import is_token_rejection
 from django_apiauth.client import ApiClient
+from django_apiauth.tokens import store as tokens
+from django_apiauth.transport.auth import is_token_rejection
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from django.core.cache import caches
 
-from django_apiauth import checks, tokens
+from django_apiauth import checks
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
-from django_apiauth.token_values import INVALID_CLIENT_MEMORY, MAX_BACKOFF
+from django_apiauth.tokens import store as tokens
+from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, MAX_BACKOFF
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ def test_other_caches_need_no_socket_timeouts():
 
 
 def test_a_cold_wait_is_bounded_by_the_fetch_budget_and_the_lease(apiauth):
-    from django_apiauth import token_timing
+    from django_apiauth.tokens import timing as token_timing
 
     apiauth(TIMEOUT=(1, 2), MAX_RETRIES=1, LOCK_TIMEOUT=4)
     assert token_timing.cold_wait_limit() == 2 * 3 + 4 + 1

@@ -7,7 +7,7 @@ import logging
 import pytest
 from django.core.cache import caches
 
-from django_apiauth import token_cache
+from django_apiauth.tokens import shared_cache as token_cache
 
 from .cachebackends import StoppableCache
 

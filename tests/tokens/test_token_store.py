@@ -11,11 +11,13 @@ import time
 import pytest
 from django.core.cache import caches
 
-from django_apiauth import crypto, token_cache, tokens
+from django_apiauth import crypto
 from django_apiauth.client import ApiClient
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
-from django_apiauth.tokens import CACHE_CONTEXT, Token, TokenStore
+from django_apiauth.tokens import shared_cache as token_cache
+from django_apiauth.tokens import store as tokens
+from django_apiauth.tokens.store import CACHE_CONTEXT, Token, TokenStore
 
 from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
@@ -209,7 +211,7 @@ def test_a_failed_refresh_keeps_the_valid_token_serving_and_logs_it(
     old = api_client.access_token()
     clock.advance(560)  # inside the refresh margin, 30 s of validity left
     fake_provider.fail_token_requests(3, status=503)
-    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens.store"):
         assert api_client.access_token() == old
         assert settled(api_client.store).value == old
     assert "refreshing the access token of 'shop' failed (TokenEndpointError)" in caplog.text
@@ -542,7 +544,7 @@ def test_a_down_cache_is_warned_about_once_without_its_error_text(
     api_client, fake_provider, stoppable_cache, clock, caplog
 ):
     stoppable_cache.stopped = True
-    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens"):
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.tokens.store"):
         for _ in range(3):
             api_client.invalidate_token()
             clock.advance(6)

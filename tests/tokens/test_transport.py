@@ -7,7 +7,7 @@ import responses
 
 from django_apiauth import __version__
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
-from django_apiauth.transport import USER_AGENT, create_session
+from django_apiauth.transport.sync import USER_AGENT, create_session
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ a new token instead of using the cached one until it expires::
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from django_apiauth.client import ApiClient
+from django_apiauth.clients.sync import ApiClient
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential
 

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from django_apiauth.conf import api_settings
-from django_apiauth.deliveries import prune
+from django_apiauth.notifications.deliveries import prune
 
 
 class Command(BaseCommand):

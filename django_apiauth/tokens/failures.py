@@ -1,6 +1,6 @@
 """What one credential remembers of the provider's refusals, fleet-wide and in this process.
 
-Two kinds of "stop asking for a while" (a :class:`~django_apiauth.token_values.Block`):
+Two kinds of "stop asking for a while" (a :class:`~django_apiauth.tokens.values.Block`):
 an ``invalid_client`` answer (for :data:`INVALID_CLIENT_MEMORY` seconds) and a
 ``Retry-After`` (for as long as it says, at most :data:`MAX_BACKOFF`). Each is
 written to the shared cache, so the whole fleet stops asking, and kept in the
@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from . import clock, token_cache
-from .exceptions import InvalidCredentialsError, TokenEndpointError, TokenError
-from .token_values import INVALID_CLIENT_MEMORY, MAX_BACKOFF, Block
+from django_apiauth import clock
+from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError, TokenError
+from django_apiauth.tokens import shared_cache
+from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, MAX_BACKOFF, Block
 
 if TYPE_CHECKING:
-    from .token_memory import Slot
+    from django_apiauth.tokens.memory import Slot
 
 __all__ = ["REJECTION_INTERVAL", "Failures"]
 
@@ -72,13 +73,13 @@ class Failures:
 
     def _store(self, key: str, block: Block) -> None:
         self.slot.blocks[key] = block
-        token_cache.set(key, block.as_cache_value(), block.seconds_left())
+        shared_cache.set(key, block.as_cache_value(), block.seconds_left())
 
     def forget(self, *more_keys: str) -> None:
         """Drop the blocks (memory and cache), and the cache keys ``more_keys`` with them."""
         for key in self.block_keys:
             self.slot.blocks.pop(key, None)
-        token_cache.delete_many([*self.block_keys, *more_keys])
+        shared_cache.delete_many([*self.block_keys, *more_keys])
 
     # -- tokens rejected on an API call ----------------------------------------------
 
@@ -88,7 +89,7 @@ class Failures:
 
     def claim_rejection(self, now: float) -> bool:
         """Claim the fleet's one drop per :data:`REJECTION_INTERVAL`; ``False``: already taken."""
-        claimed = token_cache.add(self.rejected_key, "1", REJECTION_INTERVAL)
+        claimed = shared_cache.add(self.rejected_key, "1", REJECTION_INTERVAL)
         self.slot.quiet_until = now + REJECTION_INTERVAL
         # ``None`` (the cache cannot say): this process's own quiet time still limits it.
         return claimed is not False

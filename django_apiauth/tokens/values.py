@@ -18,21 +18,21 @@ import math
 import random
 from typing import Any
 
-from . import clock, crypto
-from .conf import api_settings
-from .exceptions import (
+from django_apiauth import clock, crypto
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import (
     ApiAuthError,
     InvalidCredentialsError,
     TokenEndpointError,
     TokenError,
 )
-from .token_endpoint import MAX_LIFETIME, is_oauth_error_code
+from django_apiauth.tokens.endpoint import MAX_LIFETIME, is_oauth_error_code
 
-log = logging.getLogger("django_apiauth.tokens")
+log = logging.getLogger("django_apiauth.tokens.store")
 
 #: Encryption context of shared-cache values: a token ciphertext cannot be
 #: replayed into a credential column, nor the other way round.
-CACHE_CONTEXT = "django_apiauth.token_cache"
+CACHE_CONTEXT = "django_apiauth.tokens.shared_cache"
 
 #: How long an ``invalid_client`` answer is remembered, fleet-wide (seconds);
 #: also the most any ``invalid_client`` block read from the cache is honoured.

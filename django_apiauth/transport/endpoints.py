@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_noop
 
-from .conf import api_settings
-from .exceptions import ConfigurationError, InsecureTransportError
-from .messages import refusal
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
+from django_apiauth.messages import refusal
 
 LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 DEFAULT_PORTS = {"https": 443, "http": 80}

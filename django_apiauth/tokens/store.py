@@ -6,7 +6,7 @@ Lookup order for a credential's token:
    round trip, no decryption, no lock. Every call takes this path while a
    usable token exists, including the calls made while it is being refreshed.
 2. **The shared cache** (``caches[APIAUTH['CACHE_ALIAS']]``, always through
-   :mod:`~django_apiauth.token_cache`, which fails soft and bounds every call
+   :mod:`~django_apiauth.tokens.shared_cache`, which fails soft and bounds every call
    by ``CACHE_TIMEOUT``) — the token encrypted with the key ring and bound to
    its cache key, stored with ``TTL = expires_in - leeway``.
 3. **The provider** — under a fleet-wide lease (``cache.add``, renewed while
@@ -37,13 +37,14 @@ from typing import TYPE_CHECKING
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from . import clock, crypto, token_cache, token_memory
-from .token_failures import REJECTION_INTERVAL, Failures
-from .token_obtain import Obtainer
-from .token_values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, Token
+from django_apiauth import clock, crypto
+from django_apiauth.tokens import memory, shared_cache
+from django_apiauth.tokens.failures import REJECTION_INTERVAL, Failures
+from django_apiauth.tokens.obtain import Obtainer
+from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, Token
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
 __all__ = [
     "CACHE_CONTEXT",
@@ -58,8 +59,8 @@ __all__ = [
 
 def clear_process_memory() -> None:
     """Forget every token and remembered failure held by this process (not the shared cache)."""
-    token_memory.clear()
-    token_cache.reset()
+    memory.clear()
+    shared_cache.reset()
 
 
 @receiver(setting_changed)
@@ -82,10 +83,10 @@ class TokenStore:
     """The token of one credential, shared by every thread, process and host using it.
 
     Construct it per credential (cheap); the state lives in this process's
-    :mod:`~django_apiauth.token_memory` (one slot per credential) and in the
+    :mod:`~django_apiauth.tokens.memory` (one slot per credential) and in the
     shared cache, keyed by ``key_prefix`` + credential pk + fingerprint. New
-    tokens come from the background obtain (:mod:`~django_apiauth.token_obtain`);
-    the provider's refusals are remembered by :mod:`~django_apiauth.token_failures`.
+    tokens come from the background obtain (:mod:`~django_apiauth.tokens.obtain`);
+    the provider's refusals are remembered by :mod:`~django_apiauth.tokens.failures`.
     """
 
     key_prefix = "django_apiauth:token:"
@@ -102,7 +103,7 @@ class TokenStore:
         self.backoff_key = f"{self.key_prefix}backoff:{fp}"
         self.rejected_key = f"{self.key_prefix}rejected:{fp}"
         owner = credential.pk if credential.pk is not None else self.key
-        self._slot = slot = token_memory.slot_for(owner, self.key)
+        self._slot = slot = memory.slot_for(owner, self.key)
         self._failures = Failures(
             slot,
             invalid_key=self.invalid_key,
@@ -202,11 +203,11 @@ class TokenStore:
         """
         self._slot.drop(token_value)
         if token_value is None:
-            token_cache.delete(self.key)
+            shared_cache.delete(self.key)
         else:
-            shared = Token.from_cache_value(token_cache.get(self.key), self.name, self.key)
+            shared = Token.from_cache_value(shared_cache.get(self.key), self.name, self.key)
             if shared is not None and shared.value == token_value:
-                token_cache.delete(self.key)
+                shared_cache.delete(self.key)
 
     def clear(self) -> None:
         """Drop the token and any remembered failure for this credential (memory and cache)."""

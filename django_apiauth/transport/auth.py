@@ -10,14 +10,14 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-from . import clock
-from .exceptions import ConfigurationError
+from django_apiauth import clock
+from django_apiauth.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
     import requests
 
-    from .models import ApiCredential
-    from .tokens import TokenStore
+    from django_apiauth.models import ApiCredential
+    from django_apiauth.tokens.store import TokenStore
 
 
 #: RFC 6750 section 3.1: a Bearer challenge saying the token is expired or revoked.

@@ -34,10 +34,10 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .conf import api_settings
-from .models import NotificationDelivery
+from django_apiauth.conf import api_settings
+from django_apiauth.models import NotificationDelivery
 
-logger = logging.getLogger("django_apiauth.notifications")
+logger = logging.getLogger("django_apiauth.notifications.receive")
 
 Outcome = NotificationDelivery.Outcome
 T = TypeVar("T")

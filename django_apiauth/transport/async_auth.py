@@ -1,6 +1,6 @@
 """Authorization for the async client: the shared bearer token, and the dashboard login.
 
-The token comes from the very :class:`~django_apiauth.tokens.TokenStore` the
+The token comes from the very :class:`~django_apiauth.tokens.store.TokenStore` the
 sync client uses (same cache keys, same encryption), so a token fetched by a
 sync worker serves async tasks and the reverse. On the warm path (the token in
 process memory and usable) nothing leaves the event loop: a dict lookup and a
@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from . import clock, token_timing
-from .auth import DashboardBasicAuth
+from django_apiauth import clock
+from django_apiauth.tokens import timing
+from django_apiauth.transport.auth import DashboardBasicAuth
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
-    from .tokens import Token, TokenStore
+    from django_apiauth.models import ApiCredential
+    from django_apiauth.tokens.store import Token, TokenStore
 
 __all__ = ["AsyncBearer", "AsyncDashboardBasicAuth"]
 
@@ -33,7 +34,7 @@ __all__ = ["AsyncBearer", "AsyncDashboardBasicAuth"]
 class AsyncDashboardBasicAuth(httpx.Auth):
     """HTTP Basic with the credential's dashboard login, by the sync client's rules.
 
-    The sync :class:`~django_apiauth.auth.DashboardBasicAuth` checks the login
+    The sync :class:`~django_apiauth.transport.auth.DashboardBasicAuth` checks the login
     (``ConfigurationError`` naming the credential when it is missing or not
     text) and encodes it (base64 of the UTF-8 ``user:password``); this applies
     the header it makes to the httpx request, so the two never differ.
@@ -87,16 +88,16 @@ class AsyncBearer:
 
         Shielded: a cancelled caller stops waiting, the obtain goes on for the
         others (and for the fleet lease, which its thread always releases).
-        Bounded as the sync ``store.get()`` is, by ``token_timing.cold_wait_limit()``.
+        Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
         """
         waiting = asyncio.wrap_future(self.store.pending())
         waiting.add_done_callback(_retrieve)
-        limit = token_timing.cold_wait_limit()
+        limit = timing.cold_wait_limit()
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), limit)
         except asyncio.TimeoutError:
             pass  # raised below, outside the handler: the timeout adds nothing to the error
-        raise token_timing.no_token_in_time(self.store.name, limit)
+        raise timing.no_token_in_time(self.store.name, limit)
 
     async def rejected(self, token_value: str) -> bool:
         """The provider refused ``token_value``: whether a replay with a newer token makes sense.

@@ -1,7 +1,7 @@
 """The async client's HTTP layer: the sync transport's policy, on ``httpx``.
 
 :func:`create_async_http_client` builds the ``httpx.AsyncClient`` of an
-:class:`~django_apiauth.async_client.AsyncApiClient`. Every request it sends,
+:class:`~django_apiauth.clients.asynchronous.AsyncApiClient`. Every request it sends,
 redirect hops included, passes through :class:`PolicyTransport`, which does
 what ``transport.ApiSession.send`` and urllib3's ``Retry`` do for the sync
 client:
@@ -28,10 +28,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from . import transport
-from .conf import api_settings
-from .endpoints import check_url_is_secure, without_userinfo
-from .transport import IDEMPOTENT_METHODS, RETRY_STATUSES, USER_AGENT, PoliteRetry, build_retry
+from django_apiauth.conf import api_settings
+from django_apiauth.transport import sync as transport
+from django_apiauth.transport.endpoints import check_url_is_secure, without_userinfo
+from django_apiauth.transport.sync import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    USER_AGENT,
+    PoliteRetry,
+    build_retry,
+)
 
 __all__ = [
     "PolicyTransport",

@@ -38,15 +38,15 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
-from .exceptions import ConfigurationError, DecryptionError, SignatureError
-from .notification_body import MalformedBody, read_body
-from .signals import notification_refused
-from .signing import (
+from django_apiauth.exceptions import ConfigurationError, DecryptionError, SignatureError
+from django_apiauth.notifications.body import MalformedBody, read_body
+from django_apiauth.notifications.verify import (
     HASHED_FIELDS,
     SIGNATURE_PARAM,
-    check_hash_notification,
-    check_jwt_notification,
+    check_hash,
+    check_jwt,
 )
+from django_apiauth.signals import notification_refused
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ def handle(
     admitted = _admit(request, credential, schemes, handler)
     if isinstance(admitted, HttpResponse):
         return admitted
-    from .deliveries import run_claimed
+    from django_apiauth.notifications.deliveries import run_claimed
 
     notification, delivery, redact = admitted
     result, error = run_claimed(delivery, lambda: _checked(work(notification)), redact)
@@ -170,7 +170,7 @@ async def ahandle(
     admitted = await sync_to_async(_admit)(request, credential, schemes, handler)
     if isinstance(admitted, HttpResponse):
         return admitted
-    from .deliveries import mark_accepted, mark_failed
+    from django_apiauth.notifications.deliveries import mark_accepted, mark_failed
 
     notification, delivery, redact = admitted
     try:
@@ -278,7 +278,13 @@ def _admit(request: HttpRequest, credential: str, schemes: tuple[Scheme, ...], h
     """Verify and claim: ``(notification, delivery, redactor)`` to process, or the answer."""
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
-    from .deliveries import Inbound, Outcome, Redactor, claim, record_refusal
+    from django_apiauth.notifications.deliveries import (
+        Inbound,
+        Outcome,
+        Redactor,
+        claim,
+        record_refusal,
+    )
 
     inbound = Inbound.from_meta(credential, request.META, handler)
     try:
@@ -329,10 +335,10 @@ def verify_body(
     secret = _signature_secret(credential, scheme)
     try:
         if scheme == "jwt":
-            token = check_jwt_notification(signature, secret, check_times=check_times)
+            token = check_jwt(signature, secret, check_times=check_times)
             data, unsigned, identity = token.payload, {}, token.identity
         else:
-            data = check_hash_notification(body, secret)
+            data = check_hash(body, secret)
             unsigned = {k: v for k, v in body.items() if k not in HASHED_FIELDS}
             del unsigned[SIGNATURE_PARAM]
             # An empty id cannot tell notifications apart; the signature can.
@@ -346,7 +352,7 @@ def verify_body(
 
 def _signature_secret(credential: str, scheme: str) -> str:
     # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
-    from .models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
     def unavailable(reason: str) -> Refused:
         return Refused(503, reason, scheme=scheme, level=logging.ERROR)

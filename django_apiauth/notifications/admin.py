@@ -11,8 +11,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from .models import NotificationDelivery
-from .notification_views import process_again
+from django_apiauth.models import NotificationDelivery
+from django_apiauth.notifications.views import process_again
 
 REPROCESS_PERMISSION = "django_apiauth.reprocess_notificationdelivery"
 

@@ -8,10 +8,10 @@ Usage, in an async view::
     response = await client.get("/api/merchants/me")             # Bearer, shared fleet-wide
     response = await client.get("/api/dashboard", auth="basic")  # dashboard login
 
-The same surface as :class:`~django_apiauth.client.ApiClient`, in coroutines,
+The same surface as :class:`~django_apiauth.clients.sync.ApiClient`, in coroutines,
 on ``httpx`` (``pip install "django-apiauth[async]"``); the same token store
 (a token fetched by a sync worker serves async tasks and the reverse) and the
-same transport policy (:mod:`~django_apiauth.async_transport`).
+same transport policy (:mod:`~django_apiauth.transport.asynchronous`).
 """
 
 from __future__ import annotations
@@ -26,18 +26,18 @@ try:
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise ImportError('the async client needs httpx: pip install "django-apiauth[async]"') from err
 
-from .async_auth import AsyncBearer, AsyncDashboardBasicAuth
-from .async_transport import create_async_http_client, without_secrets
-from .auth import is_token_rejection
-from .check_result import CheckResult
-from .client import AUTH_MODES, ApiClient
-from .conf import api_settings
-from .credential_cache import ClientCache
-from .exceptions import ApiAuthError, ConfigurationError, TokenError
-from .tokens import TokenStore
+from django_apiauth.clients.cache import ClientCache
+from django_apiauth.clients.check import CheckResult
+from django_apiauth.clients.sync import AUTH_MODES, ApiClient
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenError
+from django_apiauth.tokens.store import TokenStore
+from django_apiauth.transport.async_auth import AsyncBearer, AsyncDashboardBasicAuth
+from django_apiauth.transport.asynchronous import create_async_http_client, without_secrets
+from django_apiauth.transport.auth import is_token_rejection
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
 __all__ = ["AsyncApiClient", "aget_client"]
 

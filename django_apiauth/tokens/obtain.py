@@ -20,21 +20,22 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING
 
-from . import background, clock, token_cache, token_timing
-from .conf import api_settings
-from .exceptions import TokenError
-from .token_cache import NoCacheLease
-from .token_endpoint import request_token
-from .token_values import Block, Token
+from django_apiauth import clock
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import TokenError
+from django_apiauth.tokens import background, shared_cache, timing
+from django_apiauth.tokens.endpoint import request_token
+from django_apiauth.tokens.shared_cache import NoCacheLease
+from django_apiauth.tokens.values import Block, Token
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
-    from .token_failures import Failures
-    from .token_memory import Slot
+    from django_apiauth.models import ApiCredential
+    from django_apiauth.tokens.failures import Failures
+    from django_apiauth.tokens.memory import Slot
 
 __all__ = ["LONGEST_POLL", "Obtainer"]
 
-log = logging.getLogger("django_apiauth.tokens")
+log = logging.getLogger("django_apiauth.tokens.store")
 
 #: Longest pause between two looks at the shared cache while waiting (seconds).
 LONGEST_POLL = 0.25
@@ -80,15 +81,15 @@ class Obtainer:
 
     def wait(self) -> Token:
         """Wait for the obtain, at most the cold-wait limit."""
-        limit = token_timing.cold_wait_limit()
+        limit = timing.cold_wait_limit()
         try:
             return self.pending().result(timeout=limit)
         except FutureTimeout:
-            raise token_timing.no_token_in_time(self.name, limit) from None
+            raise timing.no_token_in_time(self.name, limit) from None
 
     def read_shared(self) -> tuple[Token | None, Block | None]:
         """The token in the shared cache (if any, and not one we dropped) and the block in force."""
-        values = token_cache.get_many([self.key, *self.failures.block_keys])
+        values = shared_cache.get_many([self.key, *self.failures.block_keys])
         block = self.failures.block(values)
         shared = Token.from_cache_value(values.get(self.key), self.name, self.key)
         if shared is not None and shared.value == self.slot.dropped:
@@ -129,7 +130,7 @@ class Obtainer:
         self.slot.hold(token)
         ttl = token.use_until - clock.current.monotonic()
         if ttl > 0:
-            token_cache.set(self.key, token.as_cache_value(self.key), ttl)
+            shared_cache.set(self.key, token.as_cache_value(self.key), ttl)
         return token
 
     # -- the obtain (a background thread) --------------------------------------------
@@ -178,10 +179,10 @@ class Obtainer:
         try:
             return self._fetch_supervised(lease, fallback)
         finally:
-            token_cache.release_lease(self.lease_key, lease)
+            shared_cache.release_lease(self.lease_key, lease)
 
     def _acquire_lease(self) -> str | NoCacheLease | None:
-        return token_cache.acquire_lease(self.lease_key, api_settings.validated("LOCK_TIMEOUT"))
+        return shared_cache.acquire_lease(self.lease_key, api_settings.validated("LOCK_TIMEOUT"))
 
     def _wait_for_fleet(self) -> Token | str | NoCacheLease | None:
         """Poll the cache while another process fetches; our own lease if the holder died."""
@@ -227,7 +228,7 @@ class Obtainer:
             now = clock.current.monotonic()
             if now >= renew_at:
                 renew_at = now + lease_time / 3
-                token_cache.renew_lease(self.lease_key, lease, lease_time)
+                shared_cache.renew_lease(self.lease_key, lease, lease_time)
             if self.slot.usable() is None:
                 shared, _ = self.read_shared()
                 if shared is not None:

@@ -11,8 +11,8 @@ from typing import NamedTuple
 
 from django.utils.translation import gettext as _
 
-from .conf import api_settings
-from .exceptions import TokenEndpointError
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import TokenEndpointError
 
 
 def fetch_budget() -> float:

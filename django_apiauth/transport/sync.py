@@ -22,10 +22,10 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError,
 from urllib3.exceptions import TimeoutError as TimeoutError_
 from urllib3.util.retry import Retry
 
-from . import __version__
-from .conf import InvalidSetting, api_settings, shown, validate_verify
-from .endpoints import check_url_is_secure, without_userinfo
-from .exceptions import ConfigurationError
+from django_apiauth import __version__
+from django_apiauth.conf import InvalidSetting, api_settings, shown, validate_verify
+from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.transport.endpoints import check_url_is_secure, without_userinfo
 
 USER_AGENT = f"django-apiauth/{__version__} python-requests/{requests.__version__}"
 

@@ -15,8 +15,9 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from . import background, clock
-from .token_values import Block, Token
+from django_apiauth import clock
+from django_apiauth.tokens import background
+from django_apiauth.tokens.values import Block, Token
 
 #: Slots that hold nothing usable are swept at most this often (seconds).
 SWEEP_INTERVAL = 60.0

@@ -13,10 +13,10 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
-from .exceptions import ConfigurationError
-from .models import NotificationDelivery
-from .notification_body import MalformedBody, parse_json
-from .notifications import (
+from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.models import NotificationDelivery
+from django_apiauth.notifications.body import MalformedBody, parse_json
+from django_apiauth.notifications.receive import (
     SIGNALS_HANDLER,
     Notification,
     Refused,
@@ -25,7 +25,7 @@ from .notifications import (
     schemes_of,
     verify_body,
 )
-from .signals import notification_received
+from django_apiauth.signals import notification_received
 
 
 def send_received(notification: Notification) -> None:
@@ -82,7 +82,13 @@ def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
     own retry has processed meanwhile is not handed over twice. Returns whether
     it was processed and a one-line summary; never raises for a bad delivery.
     """
-    from .deliveries import Inbound, Outcome, Redactor, claim, run_claimed
+    from django_apiauth.notifications.deliveries import (
+        Inbound,
+        Outcome,
+        Redactor,
+        claim,
+        run_claimed,
+    )
 
     label = f"delivery {delivery.pk}"
     if delivery.outcome != Outcome.ERROR:

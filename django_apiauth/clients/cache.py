@@ -7,7 +7,7 @@ name (:class:`ClientCache`) and hands out the same object, with its pooled
 connections, again and again.
 
 What makes that safe is a **version stamp** per credential in the shared
-cache (``APIAUTH['CACHE_ALIAS']``, through :mod:`~django_apiauth.token_cache`,
+cache (``APIAUTH['CACHE_ALIAS']``, through :mod:`~django_apiauth.tokens.shared_cache`,
 which fails soft):
 
 * every change of a credential — ``save()``, ``delete()``, the admin, the
@@ -41,101 +41,30 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.core.signals import setting_changed
-from django.db import transaction
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from . import clock, token_cache
-from .exceptions import CredentialNotFound
+from django_apiauth import clock, stamps
+from django_apiauth.exceptions import CredentialNotFound
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
-__all__ = [
-    "RECHECK_INTERVAL",
-    "STAMP_INTERVAL",
-    "STATUS_FIELDS",
-    "ClientCache",
-    "bump",
-    "bump_on_commit",
-    "clear",
-    "forget",
-    "read_stamp",
-]
+__all__ = ["RECHECK_INTERVAL", "STAMP_INTERVAL", "ClientCache", "clear"]
 
 #: Seconds between two looks at a cached client's stamp (per name, per process).
 STAMP_INTERVAL = 1.0
 #: Seconds between two checks of a cached client's row in the database, whatever the stamp says.
 RECHECK_INTERVAL = 60.0
-#: How long a stamp lives in the shared cache; a vanished stamp only costs one reload.
-STAMP_TIMEOUT = 24 * 3600
-#: Columns written by connectivity checks: changing only these leaves clients valid.
-STATUS_FIELDS = frozenset({"last_check_at", "last_check_ok", "last_check_detail"})
-
-KEY_PREFIX = "django_apiauth:credential:"
-
 Client = TypeVar("Client")
 
-#: Every ClientCache of this process, so an edit made here drops their clients at once.
+#: Every ClientCache of this process (to clear them on settings changes and forks).
 _registry: weakref.WeakSet[ClientCache[Any]] = weakref.WeakSet()
-
-
-def stamp_key(pk: object) -> str:
-    return f"{KEY_PREFIX}{pk}:stamp"
-
-
-def read_stamp(pk: object) -> tuple[str | None, bool]:
-    """``(stamp, cache_answered)``: the credential's stamp, and whether the cache could say."""
-    stamp = token_cache.get(stamp_key(pk))
-    return stamp, not token_cache.is_down()
-
-
-def _new_stamp(pk: object) -> str:
-    stamp = uuid.uuid4().hex
-    token_cache.set(stamp_key(pk), stamp, STAMP_TIMEOUT)
-    return stamp
-
-
-def bump(pks: Iterable[object]) -> None:
-    """Write a new stamp for each credential: every process reloads them within a second."""
-    for pk in pks:
-        _new_stamp(pk)
-
-
-def bump_on_commit(
-    pks: Iterable[object], using: str | None = None, *, names: Iterable[str] = ()
-) -> None:
-    """Forget this process's clients of ``pks`` now; bump their stamps once the change commits.
-
-    After the commit, not before: a process that reloaded the row before the
-    commit would store the old row under the new stamp. ``names`` are dropped
-    here too (a row created under a name another row had, in a test suite whose
-    rolled-back rows left clients behind, say).
-    """
-    pks, names = list(pks), list(names)
-    if not pks:
-        return
-    forget(pks, names)
-
-    def after_commit() -> None:
-        bump(pks)
-        forget(pks, names)  # a client built inside the transaction saw it too
-
-    transaction.on_commit(after_commit, using=using)
-
-
-def forget(pks: Iterable[object], names: Iterable[str] = ()) -> None:
-    """Drop this process's clients of the credentials ``pks`` or called ``names``."""
-    pks, names = set(pks), set(names)
-    for cache in list(_registry):
-        cache.forget(pks, names)
 
 
 def clear() -> None:
@@ -173,6 +102,7 @@ class ClientCache(Generic[Client]):
         self._entries: dict[str, _Entry[Client]] = {}
         self._lock = threading.Lock()  # guards replacing entries, never held across I/O
         _registry.add(self)
+        stamps.watch(self)  # an edit made in this process drops the client at once
 
     def __repr__(self) -> str:
         return f"<ClientCache of {getattr(self.factory, '__name__', self.factory)!r}>"
@@ -210,7 +140,7 @@ class ClientCache(Generic[Client]):
 
     def _revalidate(self, name: str, entry: _Entry[Client] | None) -> Client:
         if entry is not None:
-            stamp, answered = read_stamp(entry.pk)
+            stamp, answered = stamps.read_stamp(entry.pk)
             now = clock.current.monotonic()
             fresh = answered and stamp is not None and stamp == entry.stamp
             if fresh and now < entry.next_recheck:
@@ -225,7 +155,7 @@ class ClientCache(Generic[Client]):
         return self._load(name)
 
     def _load(self, name: str, *, retry: bool = True) -> Client:
-        from .models import ApiCredential
+        from django_apiauth.models import ApiCredential
 
         try:
             credential = ApiCredential.objects.get(name=name, is_active=True)
@@ -233,11 +163,11 @@ class ClientCache(Generic[Client]):
             self._replace(name, None)
             raise CredentialNotFound(f"no active credential named {name!r}") from None
         row = (credential.name, credential.is_active, credential.updated_at)
-        stamp, answered = read_stamp(credential.pk)
+        stamp, answered = stamps.read_stamp(credential.pk)
         if not answered:
             stamp = None  # rebuilt once the cache answers again
         elif stamp is None:
-            stamp = _new_stamp(credential.pk)
+            stamp = stamps.new_stamp(credential.pk)
         if stamp is not None and self._row_of(credential.pk) != row:
             # Changed (and its stamp bumped) between our query and our stamp read:
             # kept under the new stamp, this client would be stale. Load it again;
@@ -252,7 +182,7 @@ class ClientCache(Generic[Client]):
     @staticmethod
     def _row_of(pk: object) -> tuple | None:
         """``(name, is_active, updated_at)`` of the row ``pk``: one indexed query, no secrets."""
-        from .models import ApiCredential
+        from django_apiauth.models import ApiCredential
 
         return (
             ApiCredential._base_manager.filter(pk=pk)
@@ -309,15 +239,3 @@ def _settings_changed(*, setting: str, **kwargs: object) -> None:
     # Clients hold sessions built from settings (TLS, timeouts) and rows from a database.
     if setting in {"APIAUTH", "CACHES", "DATABASES", "SECRET_KEY"}:
         clear()
-
-
-@receiver(post_save, sender="django_apiauth.ApiCredential")
-def _credential_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    if update_fields is not None and set(update_fields) <= STATUS_FIELDS:
-        return
-    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
-
-
-@receiver(post_delete, sender="django_apiauth.ApiCredential")
-def _credential_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])

@@ -37,10 +37,11 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from . import background, clock
-from .conf import api_settings
+from django_apiauth import clock
+from django_apiauth.conf import api_settings
+from django_apiauth.tokens import background
 
-log = logging.getLogger("django_apiauth.tokens")
+log = logging.getLogger("django_apiauth.tokens.store")
 
 #: After a cache error the cache is left alone this long (seconds).
 RETRY_INTERVAL = 5.0

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 if TYPE_CHECKING:
-    from .models import ApiCredential
+    from django_apiauth.models import ApiCredential
 
 
 @dataclass(frozen=True, init=False)

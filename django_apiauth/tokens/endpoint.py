@@ -15,18 +15,18 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .auth import utf8_basic_auth
-from .conf import api_settings
-from .endpoints import check_host_is_allowed, without_userinfo
-from .exceptions import (
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import (
     ApiAuthError,
     ConfigurationError,
     InvalidCredentialsError,
     MalformedTokenResponseError,
     TokenEndpointError,
 )
+from django_apiauth.transport.auth import utf8_basic_auth
+from django_apiauth.transport.endpoints import check_host_is_allowed, without_userinfo
 
-log = logging.getLogger("django_apiauth.tokens")
+log = logging.getLogger("django_apiauth.tokens.store")
 
 
 class Grant(NamedTuple):
@@ -58,7 +58,7 @@ def _retry_after(response: requests.Response) -> float | None:
     header = response.headers.get("Retry-After")
     if not header:
         return None
-    from .transport import PoliteRetry
+    from django_apiauth.transport.sync import PoliteRetry
 
     try:
         seconds = PoliteRetry(retry_after_max=MAX_RETRY_AFTER).parse_retry_after(header)
@@ -158,7 +158,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     is raised outside its ``except`` block, so the ``requests`` error (whose
     frames hold the Basic header) is neither chained nor in the traceback.
     """
-    from .transport import TOKEN_METHODS, create_session, is_timeout
+    from django_apiauth.transport.sync import TOKEN_METHODS, create_session, is_timeout
 
     auth = utf8_basic_auth(api_key, api_secret)
     del api_key, api_secret
