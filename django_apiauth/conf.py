@@ -29,7 +29,8 @@ from django.conf import settings as django_settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.addresses import check_url_is_secure, parse_host_entry
+from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal, translated
 
 SETTING_NAME = "APIAUTH"
@@ -149,9 +150,6 @@ def validate_token_path(value: Any) -> str:
 
 
 def validate_environments(value: Any) -> Mapping[str, str]:
-    from django_apiauth.exceptions import InsecureTransportError
-    from django_apiauth.transport.endpoints import check_url_is_secure
-
     if not isinstance(value, Mapping) or not value:
         raise refusal(
             InvalidSetting,
@@ -166,7 +164,8 @@ def validate_environments(value: Any) -> Mapping[str, str]:
                 name=shown(name),
             )
         try:
-            check_url_is_secure(url)  # the same HTTPS policy as every request
+            # The same HTTPS policy as every request.
+            check_url_is_secure(url, allow_loopback=api_settings.ALLOW_INSECURE_LOOPBACK)
         except InsecureTransportError as err:
             template = gettext_noop("[%(name)r] is refused: %(error)s")
             raise refusal(InvalidSetting, template, name=name, error=err) from None
@@ -199,8 +198,6 @@ def validate_cache_alias(value: Any) -> str:
 
 
 def validate_allowed_hosts(value: Any) -> Any:
-    from django_apiauth.transport.endpoints import allowed_hosts
-
     if value is None:
         return value  # the hosts of ENVIRONMENTS, which E012 checks
     if not isinstance(value, (list, tuple)):
@@ -210,7 +207,8 @@ def validate_allowed_hosts(value: Any) -> Any:
             value=shown(value),
         )
     try:
-        allowed_hosts()  # parses every entry
+        for entry in value:
+            parse_host_entry(entry)
     except ConfigurationError as err:
         raise InvalidSetting(str(err).removeprefix(f"{SETTING_NAME}['ALLOWED_HOSTS'] ")) from None
     return value

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import ipaddress
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -19,104 +18,30 @@ from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_noop
 
+from django_apiauth import addresses
+from django_apiauth.addresses import DEFAULT_PORTS, is_loopback_host, netloc, without_userinfo
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal
 
-LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain"})
-DEFAULT_PORTS = {"https": 443, "http": 80}
+__all__ = [
+    "allow_host",
+    "allowed_hosts",
+    "check_host_is_allowed",
+    "check_url_is_secure",
+    "endpoint_identity",
+    "resolve_base_url",
+    "without_userinfo",
+]
 
 # Hosts allowed on top of the settings while a test double runs (see allow_host).
 _extra_hosts: Counter[str] = Counter()
 _extra_hosts_lock = threading.Lock()
 
 
-def is_loopback_host(host: str) -> bool:
-    host = (host or "").strip("[]").lower()
-    if host in LOOPBACK_HOSTS:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def without_userinfo(url: str) -> str:
-    """``url`` for a message: a ``user:password@`` part is replaced by ``***@``."""
-    parts = urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    return parts._replace(netloc="***@" + parts.netloc.rpartition("@")[2]).geturl()
-
-
 def check_url_is_secure(url: str) -> None:
-    """Raise ``InsecureTransportError`` unless ``url`` may carry credentials.
-
-    ``https://`` always may; ``http://`` only to a loopback host and only when
-    ``ALLOW_INSECURE_LOOPBACK`` is on (local sandboxes and tests). A URL with a
-    ``user:password@`` part never may: requests would send it as Basic auth on
-    every call (``auth="none"`` included) and pages would display it. Which
-    hosts a credential may use is :func:`check_host_is_allowed`'s business.
-    """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    shown = without_userinfo(url)
-    if "@" in parts.netloc:
-        raise refusal(
-            InsecureTransportError,
-            gettext_noop(
-                "%(url)r contains a user name or password; put secrets in the credential's "
-                "encrypted fields, never in its URL"
-            ),
-            url=shown,
-        )
-    if scheme == "https" and parts.hostname:
-        return
-    if scheme == "http" and parts.hostname:
-        if is_loopback_host(parts.hostname) and api_settings.ALLOW_INSECURE_LOOPBACK:
-            return
-        if is_loopback_host(parts.hostname):
-            raise refusal(
-                InsecureTransportError,
-                gettext_noop(
-                    "%(url)r uses plain http://; set APIAUTH['ALLOW_INSECURE_LOOPBACK'] = True "
-                    "to allow it for a loopback sandbox"
-                ),
-                url=shown,
-            )
-        raise refusal(
-            InsecureTransportError,
-            gettext_noop("%(url)r uses plain http://; credentials only travel over https://"),
-            url=shown,
-        )
-    raise refusal(
-        InsecureTransportError, gettext_noop("%(url)r is not an absolute https:// URL"), url=shown
-    )
-
-
-def _netloc(host: str, port: int) -> str:
-    host = host.lower().rstrip(".")
-    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
-
-
-def _parse_entry(entry: object) -> tuple[str, int | None]:
-    """``"host"``, ``".domain"`` or ``"host:port"`` → (host, port or None)."""
-    if not isinstance(entry, str) or not entry.strip() or "/" in entry or "@" in entry:
-        raise ConfigurationError(
-            f"APIAUTH['ALLOWED_HOSTS'] entries are host names such as 'api.example.com', "
-            f"'.example.com' (subdomains too) or 'api.example.com:8443', not {entry!r}"
-        )
-    try:
-        parts = urlsplit("//" + entry.strip())
-        port = parts.port
-    except ValueError:
-        raise ConfigurationError(
-            f"APIAUTH['ALLOWED_HOSTS'] entry {entry!r} has a bad port"
-        ) from None
-    host = (parts.hostname or "").rstrip(".")
-    if entry.strip().startswith("."):
-        host = "." + host.lstrip(".")
-    return host, port
+    """:func:`addresses.check_url_is_secure` with ``APIAUTH['ALLOW_INSECURE_LOOPBACK']``."""
+    addresses.check_url_is_secure(url, allow_loopback=api_settings.ALLOW_INSECURE_LOOPBACK)
 
 
 def allowed_hosts() -> list[tuple[str, int | None]]:
@@ -142,7 +67,7 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
         )
     with _extra_hosts_lock:
         entries.extend(_extra_hosts)
-    return [_parse_entry(entry) for entry in entries]
+    return [addresses.parse_host_entry(entry) for entry in entries]
 
 
 def _host_matches(host: str, port: int, scheme: str, allowed: tuple[str, int | None]) -> bool:
@@ -178,7 +103,7 @@ def check_host_is_allowed(url: str) -> None:
         return
     if any(_host_matches(host, port, scheme, entry) for entry in allowed_hosts()):
         return
-    shown = _netloc(host, port) if port != DEFAULT_PORTS.get(scheme) else host
+    shown = netloc(host, port) if port != DEFAULT_PORTS.get(scheme) else host
     raise refusal(
         InsecureTransportError,
         gettext_noop(
@@ -199,7 +124,7 @@ def allow_host(url_or_host: str) -> Iterator[None]:
     entry = url_or_host
     if "//" in url_or_host:
         entry = urlsplit(url_or_host).netloc.rpartition("@")[2]
-    _parse_entry(entry)
+    addresses.parse_host_entry(entry)
     with _extra_hosts_lock:
         _extra_hosts[entry] += 1
     try:
@@ -225,7 +150,7 @@ def endpoint_identity(url: str) -> str:
     except ValueError:
         raise ConfigurationError(f"{without_userinfo(url)!r} has an invalid port") from None
     host = (parts.hostname or "").rstrip(".")
-    return f"{scheme}://{_netloc(host, port or 0)}{parts.path.rstrip('/')}"
+    return f"{scheme}://{netloc(host, port or 0)}{parts.path.rstrip('/')}"
 
 
 def resolve_base_url(environment: str, base_url: str = "") -> str:
