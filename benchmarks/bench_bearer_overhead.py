@@ -80,8 +80,8 @@ def main() -> None:
     from requests_oauthlib import OAuth2
 
     from django_apiauth.client import ApiClient
+    from django_apiauth.clients.bearer import BearerTokenAuth
     from django_apiauth.models import ApiCredential
-    from django_apiauth.transport.auth import BearerTokenAuth
 
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()

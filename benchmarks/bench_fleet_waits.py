@@ -140,7 +140,8 @@ def main() -> None:
 
     from django_apiauth.models import ApiCredential
     from django_apiauth.testing import start_sandbox
-    from django_apiauth.tokens.store import Token, TokenStore
+    from django_apiauth.tokens.store import TokenStore
+    from django_apiauth.tokens.values import new_token
 
     server = start_sandbox()
     account = server.account
@@ -219,7 +220,7 @@ def main() -> None:
                 time.sleep(1.0)
                 value, lifetime = server.state.issue_token(server.account)
                 now_wall, now_mono = time.time(), time.monotonic()
-                token = Token(
+                token = new_token(
                     value,
                     lifetime=lifetime,
                     expires_at=now_mono + lifetime,

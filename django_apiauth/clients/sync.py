@@ -9,7 +9,7 @@ Usage::
     response = client.get("/api/dashboard", auth="basic")  # dashboard login
 
 ``get_client(name)`` is cheap enough to call on every request: each process
-keeps one ``ApiClient`` per credential (``credential_cache.ClientCache``) and
+keeps one ``ApiClient`` per credential (``clients.cache.ClientCache``) and
 returns the same object, so its ``requests.Session`` reuses keep-alive
 connections. The client is shared by every thread of the process: do not
 ``close()`` it or change its session per call (pass ``headers=...`` etc. to the
@@ -20,27 +20,23 @@ fleet is seen within about a second.
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import requests
 
+from django_apiauth.clients.base import ClientBase, check_flow
+from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
-from django_apiauth.conf import api_settings
-from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenError
+from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.tokens.store import TokenStore
-from django_apiauth.transport.auth import BearerTokenAuth, DashboardBasicAuth
-from django_apiauth.transport.endpoints import check_host_is_allowed
+from django_apiauth.transport.basic import DashboardBasicAuth
 from django_apiauth.transport.sync import create_session, without_secrets
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
-__all__ = ["AUTH_MODES", "ApiClient", "get_client"]
-
-
-AUTH_MODES = ("token", "basic", "none")
+__all__ = ["ApiClient", "get_client"]
 
 
 def get_client(name: str) -> ApiClient:
@@ -54,12 +50,13 @@ def get_client(name: str) -> ApiClient:
     return _clients.get(name)
 
 
-class ApiClient:
+class ApiClient(ClientBase):
     """A ``requests``-based client bound to one credential.
 
     ``request()`` takes a path relative to the credential's endpoint and any
     ``requests`` keyword argument. Bearer tokens come from the shared token
-    store; a 401 swaps the token and replays once. Authenticated calls do not
+    store; a refused token is judged by the store and the call replayed once
+    (:mod:`~django_apiauth.clients.bearer`). Authenticated calls do not
     follow redirects unless asked to (``allow_redirects=True``); every hop is
     still held to the HTTPS policy and ``requests`` drops the header on a
     change of host.
@@ -72,15 +69,10 @@ class ApiClient:
     """
 
     def __init__(self, credential: ApiCredential) -> None:
-        self.credential = credential
-        self.name = credential.name
-        self._store: TokenStore | None = None
+        super().__init__(credential)
         self._bearer: BearerTokenAuth | None = None
         self._session: requests.Session | None = None
         self._building = threading.Lock()  # built once even when threads race for them
-
-    def __repr__(self) -> str:
-        return f"<ApiClient credential={self.name!r}>"
 
     # -- plumbing ------------------------------------------------------------
 
@@ -95,7 +87,7 @@ class ApiClient:
 
     @property
     def session(self) -> requests.Session:
-        """The ``requests.Session`` of this client (see ``transport.create_session``)."""
+        """The ``requests.Session`` of this client (see ``transport.sync.create_session``)."""
         session = self._session
         if session is None:
             with self._building:
@@ -121,17 +113,6 @@ class ApiClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def url(self, path: str) -> str:
-        """The absolute URL of ``path`` on the credential's endpoint."""
-        if path.startswith(("http://", "https://")):
-            raise ConfigurationError(
-                f"pass a path, not a URL, to the client of {self.name!r}: credentials are "
-                "only sent to the credential's own endpoint"
-            )
-        endpoint = self.credential.endpoint
-        check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
-        return f"{endpoint}/{path.lstrip('/')}"
-
     def _auth(self, mode: str) -> requests.auth.AuthBase | None:
         if mode == "token":
             bearer = self._bearer
@@ -142,16 +123,8 @@ class ApiClient:
                         self._bearer = BearerTokenAuth(store)
                     bearer = self._bearer
             return bearer
-        if mode == "basic":
-            return DashboardBasicAuth(self.credential)
-        if mode == "none":
-            return None
-        # Only a string is echoed: requests users pass ``auth=(user, password)`` here.
-        shown = repr(mode) if isinstance(mode, str) else f"a {type(mode).__name__}"
-        raise ValueError(
-            f"auth must be one of {', '.join(AUTH_MODES)} for the client of {self.name!r}, "
-            f"not {shown}"
-        )
+        self.check_auth_mode(mode)
+        return DashboardBasicAuth(self.credential) if mode == "basic" else None
 
     # -- calls -----------------------------------------------------------------
 
@@ -162,9 +135,10 @@ class ApiClient:
 
         Raises ``TokenError`` subclasses when no token can be had,
         ``ConfigurationError`` for a credential that cannot do ``auth`` (or a
-        ``verify`` other than ``True`` or a CA bundle), and ``requests``
-        exceptions for transport failures of the call itself. Their traceback
-        starts here: see ``transport.without_secrets``.
+        ``verify`` other than ``True`` or a CA bundle), ``ValueError`` for any
+        other ``auth`` (``None`` included), and ``requests`` exceptions for
+        transport failures of the call itself. Their traceback starts here:
+        see ``transport.sync.without_secrets``.
         """
         kwargs["auth"] = self._auth(auth)
         if auth != "none":
@@ -191,7 +165,7 @@ class ApiClient:
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
 
-    # -- tokens and signatures ----------------------------------------------
+    # -- tokens and connectivity ----------------------------------------------
 
     def access_token(self) -> str:
         """The current access token (from process memory, the shared cache or the provider)."""
@@ -201,61 +175,34 @@ class ApiClient:
         """Drop this credential's token everywhere; the next call fetches a new one."""
         self.store.invalidate()
 
-    def sign(self, payload: dict[str, Any], *, expires_in: Any = None) -> str:
-        """An HS256 JWT of ``payload`` signed with the credential's signature secret."""
-        from django_apiauth import signing
-
-        secret = self.credential.signature_secret
-        if not secret:
-            raise ConfigurationError(
-                f"credential {self.name!r} has no signature secret; set it to sign parameters"
-            )
-        return signing.sign(payload, secret, expires_in=expires_in)
-
-    # -- connectivity -----------------------------------------------------------
-
     def check(self) -> CheckResult:
         """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 
         Never raises for provider or transport errors: the result says what happened.
         """
-        started = time.perf_counter()
-        method = "token"  # what was exercised so far (read by result() when called)
+        flow = check_flow(self.name, self.credential.pk)
+        send, value = flow.send, None
+        while True:
+            try:
+                step, path = send(value)
+            except StopIteration as done:
+                return done.value
+            try:
+                send, value = (
+                    flow.send,
+                    (self.store.fetch_fresh() if step == "token" else self._status(path)),
+                )
+            except ApiAuthError as err:  # the flow says what it means for the check
+                send, value = flow.throw, err
 
-        def result(ok: bool, status: int | None, detail: str) -> CheckResult:
-            latency = round((time.perf_counter() - started) * 1000, 1)
-            return CheckResult(
-                ok, method, status, latency, detail, name=self.name, pk=self.credential.pk
-            )
-
+    def _status(self, path: str) -> tuple[int | None, str | None]:
         try:
-            check_path = api_settings.validated("CHECK_PATH")
-        except ConfigurationError as err:
-            return result(False, None, str(err))
-        method = f"token+GET {check_path}" if check_path else "token"
-
-        try:
-            token = self.store.fetch_fresh()
-        except TokenError as err:
-            return result(False, err.status_code, str(err))
-        except ApiAuthError as err:  # configuration, HTTPS policy, undecryptable secrets
-            return result(False, None, str(err))
-        if not check_path:
-            return result(True, 200, f"token valid for {token.lifetime:.0f}s")
-        try:
-            response = self.request("GET", check_path)
-        except TokenError as err:
-            return result(False, err.status_code, str(err))
-        except ApiAuthError as err:
-            return result(False, None, str(err))
+            response = self.request("GET", path)
         except requests.RequestException as err:
-            return result(False, None, f"GET {check_path} failed ({type(err).__name__})")
-        status = response.status_code
+            return None, type(err).__name__
         response.close()
-        if 200 <= status < 300:
-            return result(True, status, f"token valid; GET {check_path} answered {status}")
-        return result(False, status, f"token valid; GET {check_path} answered HTTP {status}")
+        return response.status_code, None
 
 
-#: This process's clients, one per credential name (see ``credential_cache``).
+#: This process's clients, one per credential name (see ``clients.cache``).
 _clients: ClientCache[ApiClient] = ClientCache(ApiClient)

@@ -23,7 +23,7 @@ from django_apiauth.exceptions import (
     MalformedTokenResponseError,
     TokenEndpointError,
 )
-from django_apiauth.transport.auth import utf8_basic_auth
+from django_apiauth.transport.basic import utf8_basic_auth
 from django_apiauth.transport.endpoints import check_host_is_allowed, without_userinfo
 
 log = logging.getLogger("django_apiauth.tokens.store")
@@ -43,8 +43,9 @@ class Grant(NamedTuple):
 DEFAULT_LIFETIME = 600
 #: A longer ``expires_in`` is clamped: a bogus huge value must not pin a token forever.
 MAX_LIFETIME = 24 * 3600
-#: Longest fleet-wide pause a ``Retry-After`` can impose (seconds).
-MAX_RETRY_AFTER = 3600
+#: Longest fleet-wide pause a ``Retry-After`` can impose (seconds), however it got
+#: there: parsed from an answer here, or read back from the shared cache as a block.
+MAX_RETRY_AFTER = 300
 
 _OAUTH_ERROR_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 

@@ -2,12 +2,16 @@
 
 Two kinds of "stop asking for a while" (a :class:`~django_apiauth.tokens.values.Block`):
 an ``invalid_client`` answer (for :data:`INVALID_CLIENT_MEMORY` seconds) and a
-``Retry-After`` (for as long as it says, at most :data:`MAX_BACKOFF`). Each is
+``Retry-After`` (for as long as it says, at most ``MAX_RETRY_AFTER``). Each is
 written to the shared cache, so the whole fleet stops asking, and kept in the
 credential's slot too, so a dead cache still stops this process hammering.
 
-And one rate limit: a token the provider rejects on an API call (401) is
-dropped at most once per :data:`REJECTION_INTERVAL`, fleet-wide.
+And the guard against an endpoint that refuses every token: the *rejection
+record* (:class:`Rejections`) says when a token was last replaced because an
+API call refused it. A replacement refused before any call proved it good
+says nothing about revocation — the endpoint may refuse everything — so the
+fleet backs off, exponentially, instead of fetching again. A replacement that
+works deletes the record: the next refusal is a genuine revocation again.
 
 Failures are keyed by the credential's fingerprint, whichever row holds it.
 """
@@ -19,29 +23,64 @@ from typing import TYPE_CHECKING, Any
 from django_apiauth import clock
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError, TokenError
 from django_apiauth.tokens import shared_cache
-from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, MAX_BACKOFF, Block
+from django_apiauth.tokens.endpoint import MAX_RETRY_AFTER
+from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, Block, CacheKeys, Token
 
 if TYPE_CHECKING:
     from django_apiauth.tokens.memory import Slot
 
-__all__ = ["REJECTION_INTERVAL", "Failures"]
+__all__ = ["FIRST_PAUSE", "LONGEST_PAUSE", "Failures", "Rejections"]
 
-#: After a token is dropped because the provider rejected it, further rejections
-#: drop nothing for this long (seconds, fleet-wide): a permanent 401 costs a
-#: token request per interval, not one per call.
-REJECTION_INTERVAL = 30
+#: The fleet's first pause after a replacement token was refused on first use (seconds);
+#: it doubles with each further one, up to :data:`LONGEST_PAUSE`.
+FIRST_PAUSE = 1.0
+LONGEST_PAUSE = 30.0
+#: How long the rejection record outlives its pause: what the doubling remembers.
+RECORD_TIMEOUT = 4 * LONGEST_PAUSE
+#: A replacement noted this recently (seconds) is the one every refused caller waits for.
+RECENT = 5.0
+
+
+class Rejections:
+    """The rejection record: ``at`` (wall) a token was replaced, ``pauses`` so far, ``until``."""
+
+    __slots__ = ("at", "pauses", "until")
+
+    def __init__(self, at: float, pauses: int = 0, until: float = 0.0) -> None:
+        self.at, self.pauses, self.until = at, pauses, until
+
+    @classmethod
+    def from_cache_value(cls, value: Any) -> Rejections | None:
+        try:
+            at, pauses, until = (float(value[0]), int(value[1]), float(value[2]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            return None
+        # A forged record cannot stop the fleet for longer than the longest pause.
+        return cls(at, min(max(pauses, 0), 16), min(until, clock.current.wall() + LONGEST_PAUSE))
+
+    def as_cache_value(self) -> list[float]:
+        return [self.at, self.pauses, self.until]
+
+    def pausing(self) -> bool:
+        return clock.current.wall() < self.until
+
+    def replaced_before(self, token: Token) -> bool:
+        """Whether ``token`` came after the replacement this record notes (it is that one)."""
+        return token.expires_at_wall - token.lifetime >= self.at
 
 
 class Failures:
-    """The remembered refusals of one credential: blocks and the rejection rate limit."""
+    """The remembered refusals of one credential: blocks and the rejection record."""
 
-    def __init__(self, slot: Slot, *, invalid_key: str, backoff_key: str, rejected_key: str):
+    def __init__(self, slot: Slot, keys: CacheKeys) -> None:
         self.slot = slot
-        self.invalid_key = invalid_key
-        self.backoff_key = backoff_key
-        self.rejected_key = rejected_key
-        #: The cache keys of the blocks (read in one round trip with the token).
-        self.block_keys = (invalid_key, backoff_key)
+        self.invalid_key, self.backoff_key, self.rejected_key = (
+            keys.invalid,
+            keys.backoff,
+            keys.rejected,
+        )
+        #: The cache keys of the blocks and the record (read in one round trip with the token).
+        self.keys = (keys.invalid, keys.backoff, keys.rejected)
 
     def block(self, values: dict[str, Any]) -> Block | None:
         """The block in force: from the shared cache ``values``, else from this process."""
@@ -53,7 +92,7 @@ class Failures:
 
     def _local_block(self) -> Block | None:
         blocks = self.slot.blocks
-        for key in self.block_keys:
+        for key in (self.invalid_key, self.backoff_key):
             block = blocks.get(key)
             if block is not None:
                 if block.seconds_left() > 0:
@@ -68,7 +107,7 @@ class Failures:
             block = Block("invalid", wall + INVALID_CLIENT_MEMORY, err.status_code, err.error)
             self._store(self.invalid_key, block)
         if isinstance(err, TokenEndpointError) and err.retry_after:
-            pause = min(err.retry_after, MAX_BACKOFF)
+            pause = min(err.retry_after, MAX_RETRY_AFTER)
             self._store(self.backoff_key, Block("backoff", wall + pause, err.status_code, None))
 
     def _store(self, key: str, block: Block) -> None:
@@ -76,20 +115,39 @@ class Failures:
         shared_cache.set(key, block.as_cache_value(), block.seconds_left())
 
     def forget(self, *more_keys: str) -> None:
-        """Drop the blocks (memory and cache), and the cache keys ``more_keys`` with them."""
-        for key in self.block_keys:
+        """Drop the blocks and the record (memory and cache), and the cache keys ``more_keys``."""
+        for key in self.keys:
             self.slot.blocks.pop(key, None)
-        shared_cache.delete_many([*self.block_keys, *more_keys])
+        self.slot.rejections = None
+        shared_cache.delete_many([*self.keys, *more_keys])
 
-    # -- tokens rejected on an API call ----------------------------------------------
+    # -- tokens refused on an API call ------------------------------------------------
 
-    def rejection_quiet(self, now: float) -> bool:
-        """Whether this process dropped a rejected token moments ago (monotonic ``now``)."""
-        return now < self.slot.quiet_until
+    def rejections(self, values: dict[str, Any]) -> Rejections | None:
+        """The rejection record: from the shared cache ``values``, else this process's copy."""
+        if shared_cache.is_down():
+            return self.slot.rejections
+        return Rejections.from_cache_value(values.get(self.rejected_key))
 
-    def claim_rejection(self, now: float) -> bool:
-        """Claim the fleet's one drop per :data:`REJECTION_INTERVAL`; ``False``: already taken."""
-        claimed = shared_cache.add(self.rejected_key, "1", REJECTION_INTERVAL)
-        self.slot.quiet_until = now + REJECTION_INTERVAL
-        # ``None`` (the cache cannot say): this process's own quiet time still limits it.
-        return claimed is not False
+    def replacing(self, record: Rejections | None) -> None:
+        """Note that a refused token is being replaced now (the pauses so far are kept)."""
+        now = clock.current.wall()
+        if record is not None and not record.until and now - record.at < RECENT:
+            self.slot.rejections = record  # another process is replacing it: keep its instant
+            return
+        self._write(Rejections(now, record.pauses if record else 0))
+
+    def pause(self, record: Rejections) -> None:
+        """A replacement was refused on first use: the fleet stops replacing for a while."""
+        wait = min(FIRST_PAUSE * 2**record.pauses, LONGEST_PAUSE)
+        self._write(Rejections(record.at, record.pauses + 1, clock.current.wall() + wait))
+
+    def proven(self) -> None:
+        """A token was accepted: refusals are revocations again (the record goes)."""
+        if self.slot.rejections is not None:
+            self.slot.rejections = None
+            shared_cache.delete(self.rejected_key)
+
+    def _write(self, record: Rejections) -> None:
+        self.slot.rejections = record
+        shared_cache.set(self.rejected_key, record.as_cache_value(), RECORD_TIMEOUT)

@@ -36,7 +36,7 @@ class Slot:
         "key",
         "latency",
         "lock",
-        "quiet_until",
+        "rejections",
         "running",
         "token",
     )
@@ -58,8 +58,8 @@ class Slot:
         self.latency: float | None = None
         #: The value last dropped as dead: never adopted again from the cache.
         self.dropped: str | None = None
-        #: No token is dropped for a rejection before this monotonic instant.
-        self.quiet_until = 0.0
+        #: This process's copy of the rejection record (see ``failures.Rejections``).
+        self.rejections: Any = None
         #: ``invalid``/``backoff`` blocks also kept here, so a dead cache still stops hammering.
         self.blocks: dict[str, Block] = {}
 

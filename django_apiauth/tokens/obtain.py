@@ -26,7 +26,7 @@ from django_apiauth.exceptions import TokenError
 from django_apiauth.tokens import background, shared_cache, timing
 from django_apiauth.tokens.endpoint import request_token
 from django_apiauth.tokens.shared_cache import NoCacheLease
-from django_apiauth.tokens.values import Block, Token
+from django_apiauth.tokens.values import Block, CacheKeys, Token, new_token
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -51,16 +51,15 @@ class Obtainer:
         failures: Failures,
         *,
         endpoint: str,
-        key: str,
-        lease_key: str,
+        keys: CacheKeys,
     ) -> None:
         self.credential = credential
         self.name = credential.name
         self.endpoint = endpoint
         self.slot = slot
         self.failures = failures
-        self.key = key
-        self.lease_key = lease_key
+        self.key = keys.token
+        self.lease_key = keys.lease
 
     # -- for callers ---------------------------------------------------------------
 
@@ -89,12 +88,16 @@ class Obtainer:
 
     def read_shared(self) -> tuple[Token | None, Block | None]:
         """The token in the shared cache (if any, and not one we dropped) and the block in force."""
-        values = shared_cache.get_many([self.key, *self.failures.block_keys])
-        block = self.failures.block(values)
+        shared, values = self.read_shared_values()
+        return shared, self.failures.block(values)
+
+    def read_shared_values(self) -> tuple[Token | None, dict]:
+        """The shared token and every remembered failure of the credential, in one round trip."""
+        values = shared_cache.get_many([self.key, *self.failures.keys])
         shared = Token.from_cache_value(values.get(self.key), self.name, self.key)
         if shared is not None and shared.value == self.slot.dropped:
             shared = None  # a dead token still in a cache that missed the delete
-        return shared, block
+        return shared, values
 
     def fetch(self, fallback: Token | None) -> Token:
         """A new token from the provider, held and shared; or ``fallback`` postponed on failure."""
@@ -120,7 +123,7 @@ class Obtainer:
                 return self.slot.postpone(fallback)
             raise
         latency = self.slot.measured(clock.current.monotonic() - sent_mono)
-        token = Token(
+        token = new_token(
             grant.value,
             lifetime=grant.lifetime,
             expires_at=sent_mono + grant.lifetime,

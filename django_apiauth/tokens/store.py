@@ -39,9 +39,9 @@ from django.dispatch import receiver
 
 from django_apiauth import clock, crypto
 from django_apiauth.tokens import memory, shared_cache
-from django_apiauth.tokens.failures import REJECTION_INTERVAL, Failures
+from django_apiauth.tokens.failures import Failures
 from django_apiauth.tokens.obtain import Obtainer
-from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, Token
+from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, CacheKeys, Token
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -49,7 +49,6 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_CONTEXT",
     "INVALID_CLIENT_MEMORY",
-    "REJECTION_INTERVAL",
     "Token",
     "TokenStore",
     "clear_process_memory",
@@ -89,34 +88,20 @@ class TokenStore:
     the provider's refusals are remembered by :mod:`~django_apiauth.tokens.failures`.
     """
 
-    key_prefix = "django_apiauth:token:"
+    key_prefix = CacheKeys.prefix
 
     def __init__(self, credential: ApiCredential) -> None:
         self.credential = credential
         self.name = credential.name
         self.endpoint = credential.endpoint
         fp = fingerprint(self.endpoint, credential.api_key, credential.api_secret)
-        self.key = f"{self.key_prefix}{credential.pk}:{fp}"
-        self.lease_key = self.key + ":lease"
-        # Failures are remembered per fingerprint, whichever row holds the credential.
-        self.invalid_key = f"{self.key_prefix}invalid:{fp}"
-        self.backoff_key = f"{self.key_prefix}backoff:{fp}"
-        self.rejected_key = f"{self.key_prefix}rejected:{fp}"
+        self.keys = keys = CacheKeys(credential.pk, fp)
+        self.key, self.lease_key = keys.token, keys.lease
         owner = credential.pk if credential.pk is not None else self.key
         self._slot = slot = memory.slot_for(owner, self.key)
-        self._failures = Failures(
-            slot,
-            invalid_key=self.invalid_key,
-            backoff_key=self.backoff_key,
-            rejected_key=self.rejected_key,
-        )
+        self._failures = Failures(slot, keys)
         self._obtainer = Obtainer(
-            credential,
-            slot,
-            self._failures,
-            endpoint=self.endpoint,
-            key=self.key,
-            lease_key=self.lease_key,
+            credential, slot, self._failures, endpoint=self.endpoint, keys=keys
         )
         #: ``cached()``: the token held in process memory, if any (no I/O). A C-level
         #: call rather than a method, because it is the bearer fast path: callers
@@ -170,29 +155,45 @@ class TokenStore:
 
     # -- rejected and dropped tokens ------------------------------------------------
 
-    def note_rejected(self, token_value: str) -> bool:
-        """The provider refused ``token_value`` (401, or 403 ``invalid_token``): drop it?
+    def proven(self, token: Token) -> None:
+        """A call made with ``token`` was answered with anything but a refusal."""
+        token.proven = True
+        self._failures.proven()
 
-        Returns whether replaying the call with a newer token makes sense. A
-        token already replaced: yes. Otherwise the token is dropped (and a new
-        one fetched by the next :meth:`get`) at most once per
-        :data:`REJECTION_INTERVAL`, fleet-wide: an endpoint that refuses every
-        token then costs one token request per interval, not one per call.
+    def rejected(self, sent: str) -> Token | None:
+        """The provider refused the token ``sent`` (401, or 403 ``invalid_token``).
+
+        Returns the token to replay the call with, or ``None`` when there is
+        none worth a replay. Judged per token, not per clock window:
+
+        * ``sent`` is no longer current (here or in the shared cache): the
+          current one, at once;
+        * ``sent`` is current: it is replaced — dropped by compare-and-delete,
+          so of all the callers refused with it only one fetch runs fleet-wide,
+          and every one of them waits for that same new token;
+        * unless ``sent`` is itself a replacement that no call has accepted yet:
+          the endpoint may refuse every token, so the fleet pauses (1 s, doubling
+          up to 30 s) instead of fetching again.
         """
-        current = self._slot.token
-        if current is not None and current.value != token_value:
-            return True  # already replaced: the replay uses the new token
-        now = clock.current.monotonic()
-        if self._failures.rejection_quiet(now):
-            return False  # this process dropped a token moments ago
-        shared, _ = self._obtainer.read_shared()
-        if shared is not None and shared.value != token_value:
-            self._slot.adopt(shared)  # another process already replaced it
-            return True
-        if not self._failures.claim_rejection(now):
-            return False  # another process dropped one moments ago (and it was no better)
-        self.invalidate(token_value)
-        return True
+        current = self._slot.usable()
+        if current is not None and current.value != sent:
+            return current
+        shared, values = self._obtainer.read_shared_values()
+        if shared is not None and shared.value != sent:
+            return self._slot.adopt(shared)
+        token = current or shared
+        if token is None:
+            return self.get()  # dropped already, here: wait for its replacement
+        record = self._failures.rejections(values)
+        if not token.proven and record is not None:
+            if record.pausing():
+                return None
+            if record.replaced_before(token) and not record.until:
+                self._failures.pause(record)  # a replacement refused on first use
+                return None
+        self._failures.replacing(None if token.proven else record)
+        self.invalidate(sent)
+        return self.get()
 
     def invalidate(self, token_value: str | None = None) -> None:
         """Drop the token, everywhere.
@@ -201,15 +202,15 @@ class TokenStore:
         token: a 401 proves *that* token dead, not the fresh one another worker
         may already have put in its place.
         """
+        shared_is_it = True
+        if token_value is not None:
+            shared, _ = self._obtainer.read_shared()  # before the drop, which would hide it
+            shared_is_it = shared is not None and shared.value == token_value
         self._slot.drop(token_value)
-        if token_value is None:
+        if shared_is_it:
             shared_cache.delete(self.key)
-        else:
-            shared = Token.from_cache_value(shared_cache.get(self.key), self.name, self.key)
-            if shared is not None and shared.value == token_value:
-                shared_cache.delete(self.key)
 
     def clear(self) -> None:
         """Drop the token and any remembered failure for this credential (memory and cache)."""
         self.invalidate()
-        self._failures.forget(self.lease_key, self.rejected_key)
+        self._failures.forget(self.lease_key)

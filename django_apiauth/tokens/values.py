@@ -26,7 +26,17 @@ from django_apiauth.exceptions import (
     TokenEndpointError,
     TokenError,
 )
-from django_apiauth.tokens.endpoint import MAX_LIFETIME, is_oauth_error_code
+from django_apiauth.tokens.endpoint import MAX_LIFETIME, MAX_RETRY_AFTER, is_oauth_error_code
+
+__all__ = [
+    "CACHE_CONTEXT",
+    "INVALID_CLIENT_MEMORY",
+    "Block",
+    "CacheKeys",
+    "Token",
+    "new_token",
+    "refresh_margin",
+]
 
 log = logging.getLogger("django_apiauth.tokens.store")
 
@@ -37,13 +47,26 @@ CACHE_CONTEXT = "django_apiauth.tokens.shared_cache"
 #: How long an ``invalid_client`` answer is remembered, fleet-wide (seconds);
 #: also the most any ``invalid_client`` block read from the cache is honoured.
 INVALID_CLIENT_MEMORY = 30
-#: The longest fleet-wide pause a ``Retry-After`` (or a block read from the cache) imposes.
-MAX_BACKOFF = 300
 #: The refresh starts this many measured fetch latencies before the token goes out of use.
 LATENCY_FACTOR = 2.0
 #: Up to this fraction is added at random, so the processes of a fleet do not all
 #: reach for the lease at the same instant.
 REFRESH_JITTER = 0.25
+
+
+def new_token(
+    value: str, *, lifetime: float, expires_at: float, expires_at_wall: float, latency: float = 0.0
+) -> Token:
+    """A :class:`Token` with the leeway and the refresh margin of the settings."""
+    return Token(
+        value,
+        lifetime=lifetime,
+        expires_at=expires_at,
+        expires_at_wall=expires_at_wall,
+        latency=latency,
+        leeway=api_settings.validated("EXPIRY_LEEWAY"),
+        margin=refresh_margin(lifetime, latency),
+    )
 
 
 def refresh_margin(lifetime: float, latency: float) -> float:
@@ -64,7 +87,10 @@ class Token:
     ``use_until``, ``refresh_at`` and ``issued_at`` are monotonic instants;
     ``expires_at_wall`` is the provider's expiry on the wall clock (for the
     shared cache); ``lifetime`` is the ``expires_in`` the provider granted;
-    ``latency`` how long fetching it took (what sizes the refresh window).
+    ``latency`` how long fetching it took (what sizes the refresh window);
+    ``proven`` whether a call made with it was answered with anything but a
+    refusal, in this process. The policy (``leeway``, ``margin``) comes in as
+    arguments: :func:`new_token` reads it from the settings.
     """
 
     __slots__ = (
@@ -73,6 +99,7 @@ class Token:
         "issued_at",
         "latency",
         "lifetime",
+        "proven",
         "refresh_at",
         "use_until",
         "value",
@@ -85,17 +112,19 @@ class Token:
         lifetime: float,
         expires_at: float,
         expires_at_wall: float,
-        latency: float = 0.0,
+        latency: float,
+        leeway: float,
+        margin: float,
     ):
-        leeway = min(api_settings.validated("EXPIRY_LEEWAY"), lifetime / 4)
         self.value = value
         self.header = "Bearer " + value
         self.lifetime = lifetime
         self.latency = latency
         self.expires_at_wall = expires_at_wall
         self.issued_at = expires_at - lifetime
-        self.use_until = expires_at - leeway
-        self.refresh_at = self.use_until - refresh_margin(lifetime, latency)
+        self.use_until = expires_at - min(leeway, lifetime / 4)
+        self.refresh_at = self.use_until - margin
+        self.proven = False
 
     def __repr__(self) -> str:
         return f"<Token usable for {max(0.0, self.use_until - clock.current.monotonic()):.0f}s>"
@@ -156,7 +185,7 @@ class Token:
         # jumped back must not stretch a token, one that jumped ahead only shortens it.
         now = clock.current
         remaining = min(expires_wall - now.wall(), lifetime)
-        token = cls(
+        token = new_token(
             value,
             lifetime=lifetime,
             expires_at=now.monotonic() + remaining,
@@ -166,12 +195,33 @@ class Token:
         return token if now.monotonic() < token.use_until else None
 
 
+class CacheKeys:
+    """The shared-cache keys of one credential, named once.
+
+    The token and its lease are per row and fingerprint (an edit orphans them);
+    what the provider refused is per fingerprint, whichever row holds it.
+    """
+
+    __slots__ = ("backoff", "invalid", "lease", "rejected", "token")
+    prefix = "django_apiauth:token:"
+
+    def __init__(self, pk: object, fingerprint: str) -> None:
+        self.token = f"{self.prefix}{pk}:{fingerprint}"
+        self.lease = self.token + ":lease"
+        self.invalid = f"{self.prefix}invalid:{fingerprint}"
+        self.backoff = f"{self.prefix}backoff:{fingerprint}"
+        self.rejected = f"{self.prefix}rejected:{fingerprint}"
+
+    def __repr__(self) -> str:
+        return f"<CacheKeys {self.token}>"
+
+
 class Block:
     """The provider said "stop asking for now" (``invalid_client`` or ``Retry-After``).
 
     ``until_wall`` is for the shared cache; this process decides on ``until_mono``,
     so a wall clock stepping back cannot stretch a block it holds. A block lasts
-    at most :data:`INVALID_CLIENT_MEMORY` (``"invalid"``) or :data:`MAX_BACKOFF`
+    at most :data:`INVALID_CLIENT_MEMORY` (``"invalid"``) or ``MAX_RETRY_AFTER``
     (``"backoff"``) seconds from now, whatever ``until_wall`` says: a value
     forged in the cache cannot stop the fleet for longer.
     """
@@ -179,7 +229,7 @@ class Block:
     __slots__ = ("error", "kind", "status_code", "until_mono", "until_wall")
 
     def __init__(self, kind: str, until_wall: float, status_code: int | None, error: str | None):
-        longest = INVALID_CLIENT_MEMORY if kind == "invalid" else MAX_BACKOFF
+        longest = INVALID_CLIENT_MEMORY if kind == "invalid" else MAX_RETRY_AFTER
         until_wall = min(until_wall, clock.current.wall() + longest)
         self.kind = kind
         self.until_wall = until_wall

@@ -8,8 +8,9 @@ import pytest
 import requests
 
 from django_apiauth.client import ApiClient
+from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.exceptions import ConfigurationError
-from django_apiauth.transport.auth import BearerTokenAuth, DashboardBasicAuth
+from django_apiauth.transport.basic import DashboardBasicAuth
 
 pytestmark = pytest.mark.django_db
 

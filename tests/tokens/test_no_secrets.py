@@ -15,7 +15,7 @@ from django.core.cache import caches
 from django_apiauth.client import ApiClient
 from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.tokens import memory as token_memory
-from django_apiauth.transport.auth import DashboardBasicAuth
+from django_apiauth.transport.basic import DashboardBasicAuth
 
 from .cachebackends import StoppableCache
 

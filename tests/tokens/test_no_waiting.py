@@ -10,7 +10,8 @@ from django.core.cache import caches
 
 from django_apiauth.models import ApiCredential
 from django_apiauth.tokens import shared_cache as token_cache
-from django_apiauth.tokens.store import Token, TokenStore
+from django_apiauth.tokens.store import TokenStore
+from django_apiauth.tokens.values import new_token
 
 from .cachebackends import HangingCache
 
@@ -23,7 +24,7 @@ def publish(store, clock=None, value="put-there-by-another-host", lifetime=600):
 
     mono = clock.mono if clock else time.monotonic()
     wall = clock.wall_time if clock else time.time()
-    token = Token(
+    token = new_token(
         value, lifetime=lifetime, expires_at=mono + lifetime, expires_at_wall=wall + lifetime
     )
     caches["default"].set(store.key, token.as_cache_value(store.key), lifetime - 10)

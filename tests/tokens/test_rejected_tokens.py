@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from django_apiauth.client import ApiClient
+from django_apiauth.clients.bearer import is_token_rejection
 from django_apiauth.tokens import store as tokens
-from django_apiauth.transport.auth import is_token_rejection
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +39,7 @@ def test_a_token_fetched_after_a_rejection_is_not_dropped_again(api_client, fake
     fake_provider.mock.add("GET", "https://provider.test/api/locked", status=401)
     api_client.get("/api/locked")  # the first token is dropped, a second one fetched
     fresh = api_client.access_token()
-    assert api_client.store.note_rejected(fresh) is False
+    assert api_client.store.rejected(fresh) is None  # a replacement refused on first use
     assert api_client.access_token() == fresh
 
 
@@ -47,7 +47,8 @@ def test_a_rejection_of_a_token_already_replaced_asks_for_a_replay(api_client, f
     old = api_client.access_token()
     api_client.store.invalidate(old)
     api_client.access_token()
-    assert api_client.store.note_rejected(old) is True
+    replacement = api_client.store.rejected(old)
+    assert replacement is not None and replacement.value != old
     assert fake_provider.token_requests == 2
 
 

@@ -8,7 +8,8 @@ from django.core.cache import caches
 from django_apiauth import checks
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
 from django_apiauth.tokens import store as tokens
-from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, MAX_BACKOFF
+from django_apiauth.tokens.endpoint import MAX_RETRY_AFTER as MAX_BACKOFF
+from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def test_a_token_copied_under_another_credentials_key_is_refused(fake_provider, 
 def test_a_forged_invalid_client_block_is_capped(api_client, fake_provider, clock):
     far = clock.wall_time + 1e8
     caches["default"].set(
-        api_client.store.invalid_key, {"until": far, "status": 401, "error": "invalid_client"}
+        api_client.store.keys.invalid, {"until": far, "status": 401, "error": "invalid_client"}
     )
     with pytest.raises(InvalidCredentialsError, match=f"for {INVALID_CLIENT_MEMORY}s"):
         api_client.access_token()
@@ -37,7 +38,7 @@ def test_a_forged_invalid_client_block_is_capped(api_client, fake_provider, cloc
 
 def test_a_forged_retry_after_block_is_capped(api_client, fake_provider, clock):
     far = clock.wall_time + 1e8
-    caches["default"].set(api_client.store.backoff_key, {"until": far, "status": 503})
+    caches["default"].set(api_client.store.keys.backoff, {"until": far, "status": 503})
     with pytest.raises(TokenEndpointError, match=f"for {MAX_BACKOFF}s"):
         api_client.access_token()
 
@@ -49,7 +50,7 @@ def test_a_long_retry_after_blocks_for_at_most_the_documented_maximum(
     fake_provider.fail_token_requests(status=503, headers={"Retry-After": "3000"})
     with pytest.raises(TokenEndpointError):
         api_client.access_token()
-    block = caches["default"].get(api_client.store.backoff_key)
+    block = caches["default"].get(api_client.store.keys.backoff)
     assert block["until"] <= clock.wall_time + MAX_BACKOFF
 
 

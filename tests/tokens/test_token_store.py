@@ -17,7 +17,8 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
 from django_apiauth.tokens import shared_cache as token_cache
 from django_apiauth.tokens import store as tokens
-from django_apiauth.tokens.store import CACHE_CONTEXT, Token, TokenStore
+from django_apiauth.tokens.store import CACHE_CONTEXT, TokenStore
+from django_apiauth.tokens.values import new_token
 
 from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
@@ -235,7 +236,7 @@ def test_a_failed_refresh_is_retried_later_not_on_every_call(api_client, fake_pr
 
 def published_by_another_process(store, clock, value="from-another-process"):
     """Put a fresh token in the shared cache, as another process's refresh does."""
-    token = Token(
+    token = new_token(
         value, lifetime=600, expires_at=clock.mono + 600, expires_at_wall=clock.wall_time + 600
     )
     caches["default"].set(store.key, token.as_cache_value(store.key), 590)

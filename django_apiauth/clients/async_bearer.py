@@ -1,0 +1,109 @@
+"""The bearer token for the async client: an ``httpx.Auth`` driving the same plan as the sync one.
+
+The token comes from the very :class:`~django_apiauth.tokens.store.TokenStore`
+the sync client uses (same cache keys, same encryption), so a token fetched by
+a sync worker serves async tasks and the reverse. On the warm path (the token
+in process memory and usable) nothing leaves the event loop: a dict lookup and
+a clock read; in its refresh window ``store.get()`` returns it at memory speed
+and starts the background refresh. Without a usable token, every task awaits
+the store's in-flight obtain (``store.pending()``), run by a background
+thread: single flight across the tasks of every loop, the threads of the
+process and, through the store's fleet lease, processes and hosts.
+
+A refusal is judged by ``TokenStore.rejected`` (which may touch the shared
+cache and wait for a replacement, so it runs in a thread) and answered with
+one replay inside :meth:`AsyncBearerAuth.async_auth_flow`, the way httpx's own
+``DigestAuth`` answers its 401.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncGenerator
+from typing import TYPE_CHECKING
+
+import httpx
+
+from django_apiauth import clock
+from django_apiauth.clients.bearer import is_token_rejection, sent_token
+from django_apiauth.tokens import timing
+
+if TYPE_CHECKING:
+    from django_apiauth.tokens.store import Token, TokenStore
+
+__all__ = ["AsyncBearerAuth"]
+
+
+def _retrieve(future: asyncio.Future[Token]) -> None:
+    # A shielded obtain whose waiter was cancelled: read its outcome so that asyncio
+    # does not report "exception was never retrieved" for it.
+    if not future.cancelled():
+        future.exception()
+
+
+class AsyncBearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>`` from the shared token store, for ``httpx``."""
+
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
+        self._cached = store.cached  # bound once: the warm path allocates nothing
+
+    def __repr__(self) -> str:
+        return f"<AsyncBearerAuth credential={self.store.name!r}>"
+
+    def sync_auth_flow(self, request: httpx.Request):  # type: ignore[override]
+        raise RuntimeError("AsyncBearerAuth serves httpx.AsyncClient only; use ApiClient")
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.token()
+        request.headers["Authorization"] = token.header
+        response = yield request
+        if not is_token_rejection(response.status_code, response.headers):
+            await self._prove(token)
+            return
+        sent = sent_token(response.request.headers)
+        if not sent:
+            return
+        replacement = await asyncio.to_thread(self.store.rejected, sent)
+        if replacement is None or replacement.value == sent:
+            return
+        if not isinstance(request.stream, httpx.ByteStream):
+            return  # a streamed body is gone; the next call uses the new token
+        request.headers["Authorization"] = replacement.header
+        response = yield request
+        if not is_token_rejection(response.status_code, response.headers):
+            await self._prove(replacement)
+
+    async def _prove(self, token: Token) -> None:
+        if not token.proven:  # once per token
+            await asyncio.to_thread(self.store.proven, token)
+
+    async def token(self) -> Token:
+        """A usable token; waits only when there is none (never for a refresh ahead)."""
+        token = self._cached()
+        if token is not None:
+            now = clock.current.monotonic()
+            if now < token.refresh_at:
+                return token
+            if now < token.use_until:
+                # Memory speed: returns a usable token and starts the background refresh.
+                return self.store.get()
+        return await self.wait()
+
+    async def wait(self) -> Token:
+        """Await the store's in-flight obtain (started if none runs).
+
+        Shielded: a cancelled caller stops waiting, the obtain goes on for the
+        others (and for the fleet lease, which its thread always releases).
+        Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
+        """
+        waiting = asyncio.wrap_future(self.store.pending())
+        waiting.add_done_callback(_retrieve)
+        limit = timing.cold_wait_limit()
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiting), limit)
+        except asyncio.TimeoutError:
+            pass  # raised below, outside the handler: the timeout adds nothing to the error
+        raise timing.no_token_in_time(self.store.name, limit)

@@ -1,0 +1,115 @@
+"""What the sync and async clients share: the credential, its token store, paths, signing, checks.
+
+The connectivity check is written once, free of I/O (:func:`check_flow`): a
+generator that yields the two things it needs done — ``"token"`` (a fresh
+token) and ``"get"`` (the ``CHECK_PATH`` call) — and receives their outcome.
+Each client drives it with its own HTTP library.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from django_apiauth.clients.check import CheckResult
+from django_apiauth.conf import api_settings
+from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenError
+from django_apiauth.tokens.store import TokenStore
+from django_apiauth.transport.endpoints import check_host_is_allowed
+
+if TYPE_CHECKING:
+    from django_apiauth.models import ApiCredential
+
+__all__ = ["AUTH_MODES", "CheckStep", "ClientBase", "check_flow"]
+
+#: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
+AUTH_MODES = ("token", "basic", "none")
+
+#: What :func:`check_flow` asks for (``(step, path)``), is sent back, and returns.
+CheckStep = Generator[tuple[str, str], Any, CheckResult]
+
+
+class ClientBase:
+    """The surface both clients have: ``url()``, ``sign()``, the token store, auth modes."""
+
+    def __init__(self, credential: ApiCredential) -> None:
+        self.credential = credential
+        self.name = credential.name
+        self._store: TokenStore | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} credential={self.name!r}>"
+
+    @property
+    def store(self) -> TokenStore:
+        """The token store of this credential: the same for the sync and the async client."""
+        if self._store is None:
+            self._store = TokenStore(self.credential)
+        return self._store
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path`` on the credential's endpoint."""
+        if path.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"pass a path, not a URL, to the client of {self.name!r}: credentials are "
+                "only sent to the credential's own endpoint"
+            )
+        endpoint = self.credential.endpoint
+        check_host_is_allowed(endpoint)  # APIAUTH['ALLOWED_HOSTS'], whatever the row says
+        return f"{endpoint}/{path.lstrip('/')}"
+
+    def check_auth_mode(self, mode: object) -> None:
+        """``ValueError`` unless ``mode`` is one of :data:`AUTH_MODES`."""
+        if mode in AUTH_MODES:
+            return
+        # Only a string is echoed: users of requests and httpx pass ``auth=(user, password)``.
+        shown = repr(mode) if isinstance(mode, str) else f"a {type(mode).__name__}"
+        raise ValueError(
+            f"auth must be one of {', '.join(AUTH_MODES)} for the client of {self.name!r}, "
+            f"not {shown}"
+        )
+
+    def sign(self, payload: dict[str, Any], *, expires_in: Any = None) -> str:
+        """An HS256 JWT of ``payload`` signed with the credential's signature secret."""
+        from django_apiauth import signing
+
+        secret = self.credential.signature_secret
+        if not secret:
+            raise ConfigurationError(
+                f"credential {self.name!r} has no signature secret; set it to sign parameters"
+            )
+        return signing.sign(payload, secret, expires_in=expires_in)
+
+
+def check_flow(name: str, pk: int | None) -> CheckStep:
+    """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
+
+    Yields ``("token", "")`` (send back the fresh token, or throw the
+    ``ApiAuthError``) and ``("get", path)`` (send back ``(status_code, None)``, or
+    ``(None, error name)`` when the transport failed). Returns the
+    :class:`CheckResult`; never raises for provider or transport errors.
+    """
+    started = time.perf_counter()
+    method = "token"
+
+    def result(ok: bool, status: int | None, detail: str) -> CheckResult:
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        return CheckResult(ok, method, status, latency, detail, name=name, pk=pk)
+
+    try:
+        check_path = api_settings.validated("CHECK_PATH")
+        method = f"token+GET {check_path}" if check_path else "token"
+        token = yield "token", ""
+        if not check_path:
+            return result(True, 200, f"token valid for {token.lifetime:.0f}s")
+        status, failure = yield "get", check_path
+    except TokenError as err:
+        return result(False, err.status_code, str(err))
+    except ApiAuthError as err:  # configuration, HTTPS policy, undecryptable secrets
+        return result(False, None, str(err))
+    if failure is not None:
+        return result(False, None, f"GET {check_path} failed ({failure})")
+    if 200 <= status < 300:
+        return result(True, status, f"token valid; GET {check_path} answered {status}")
+    return result(False, status, f"token valid; GET {check_path} answered HTTP {status}")

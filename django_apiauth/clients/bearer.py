@@ -1,0 +1,128 @@
+"""The bearer token on a call, and the one replay after a refusal: the plan both clients follow.
+
+What a refusal means is the token store's to judge (``TokenStore.rejected``:
+per token, not per clock window); this module only says what a refusal is
+(:func:`is_token_rejection`), which token a request carried
+(:func:`sent_token`), and drives the plan with ``requests``
+(:class:`BearerTokenAuth`); :mod:`.async_bearer` drives the same plan with
+``httpx``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from requests.auth import AuthBase
+from requests.cookies import extract_cookies_to_jar
+from requests.utils import rewind_body
+
+from django_apiauth import clock
+
+if TYPE_CHECKING:
+    import requests
+
+    from django_apiauth.tokens.store import TokenStore
+
+__all__ = ["BearerTokenAuth", "is_token_rejection", "sent_token"]
+
+#: RFC 6750 section 3.1: a Bearer challenge saying the token is expired or revoked.
+_INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_token\b', re.I | re.S)
+
+
+def is_token_rejection(status_code: int, headers: Mapping[str, str]) -> bool:
+    """Whether an answer says the bearer token itself was refused.
+
+    A 401, or a 403 with ``WWW-Authenticate: Bearer error="invalid_token"``
+    (RFC 6750 section 3.1: how django-oauth-toolkit answers a revoked token).
+    """
+    if status_code == 401:
+        return True
+    if status_code != 403:
+        return False
+    challenge = headers.get("WWW-Authenticate") or ""
+    return bool(_INVALID_TOKEN_CHALLENGE.search(challenge))
+
+
+def sent_token(headers: Mapping[str, str]) -> str:
+    """The bearer token a request carried; ``""`` when it carried none.
+
+    Both HTTP libraries strip ``Authorization`` on a redirect to another host:
+    a refusal there is never answered with a replay (it would hand that host a token).
+    """
+    return (headers.get("Authorization") or "").partition(" ")[2]
+
+
+def _can_replay(request: requests.PreparedRequest) -> bool:
+    body = request.body
+    if body is None or isinstance(body, (bytes, str)):
+        return True
+    # A file body can be rewound if requests recorded where it started; a generator cannot.
+    return getattr(request, "_body_position", None) is not None and hasattr(body, "seek")
+
+
+class BearerTokenAuth(AuthBase):
+    """``Authorization: Bearer <token>`` from the shared token store, for ``requests``.
+
+    The response hook replays a refused call once, with the token
+    ``TokenStore.rejected`` hands back, when its body can be sent again — the
+    way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    """
+
+    def __init__(self, store: TokenStore) -> None:
+        self.store = store
+        # Bound once: the hot path below must not allocate or read settings.
+        self._cached = store.cached
+        self._get = store.get
+        self._hook = self.handle_401
+
+    def __repr__(self) -> str:
+        return f"<BearerTokenAuth credential={self.store.name!r}>"
+
+    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
+        # The store's fast path: its token in process memory, used while fresh (no
+        # cache round trip, no settings read); anything else is the store's business.
+        token = self._cached()
+        if token is None or clock.current.monotonic() >= token.refresh_at:
+            token = self._get()
+        r.headers["Authorization"] = token.header
+        r.hooks["response"].append(self._hook)
+        return r
+
+    def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
+        """Response hook: on a refused token, resend once with the store's answer."""
+        if not is_token_rejection(r.status_code, r.headers):
+            self._prove(r)
+            return r
+        sent = sent_token(r.request.headers)
+        if not sent:
+            return r
+        token = self.store.rejected(sent)
+        if token is None or token.value == sent or not _can_replay(r.request):
+            return r  # nothing better to send, or a body that cannot be sent again
+        # Drain and release the connection so the replay can reuse it.
+        r.content  # noqa: B018
+        r.close()
+        prep = r.request.copy()
+        if prep.body is not None and not isinstance(prep.body, (bytes, str)):
+            rewind_body(prep)
+        extract_cookies_to_jar(prep._cookies, r.request, r.raw)
+        prep.prepare_cookies(prep._cookies)
+        prep.headers["Authorization"] = token.header
+        replay = r.connection.send(prep, **kwargs)
+        replay.history.append(r)
+        replay.request = prep
+        if not is_token_rejection(replay.status_code, replay.headers):
+            self._prove(replay)
+        return replay
+
+    def _prove(self, r: requests.Response) -> None:
+        token = self._cached()
+        # Once per token: after that, one attribute read per call.
+        if (
+            token is not None
+            and not token.proven
+            and r.request.headers.get("Authorization") == token.header
+        ):
+            self.store.proven(token)
