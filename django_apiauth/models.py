@@ -253,12 +253,12 @@ class ApiCredential(models.Model):
 class NotificationDelivery(models.Model):
     """One delivery of a provider notification, whatever became of it.
 
-    ``claim`` is the exactly-once lock: the row that is processing or has
-    accepted a notification holds its key (a hash of credential, scheme and the
-    notification's identity), and the database's unique constraint lets only
-    one row hold it — across threads, processes and hosts, with no cache. A
-    failed delivery gives its claim back, so the provider's retry is processed.
-    The body is stored encrypted (it holds buyer data); no secret is ever stored.
+    ``claim`` marks the notification processed: the ``accepted`` row holds its
+    key (a hash of credential, scheme and the notification's identity), written
+    in the transaction of the site's own writes, and the database's unique
+    constraint lets only one row hold it (see ``notifications.deliveries``).
+    The body is stored encrypted (it holds buyer data), except for refused
+    deliveries, which keep only its size and SHA-256; no secret is ever stored.
     """
 
     class Outcome(models.TextChoices):
@@ -289,6 +289,9 @@ class NotificationDelivery(models.Model):
         _("claim"), max_length=64, null=True, blank=True, editable=False
     )
     body = EncryptedTextField(_("body"), blank=True, default="")
+    # What a refused delivery keeps instead of its body (strangers must not fill the table).
+    body_size = models.PositiveIntegerField(_("body size"), null=True, blank=True)
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParserError
 
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -43,8 +43,8 @@ class MalformedBody(Exception):
         self.status = status
 
 
-def read_body(request: HttpRequest) -> dict[str, Any]:
-    """The body of a notification request as a dict (JSON object or form fields)."""
+def read_body(request: HttpRequest) -> tuple[bytes, dict[str, Any]]:
+    """The raw body of a notification request, and it as a dict (JSON object or form fields)."""
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -64,9 +64,16 @@ def read_body(request: HttpRequest) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise MalformedBody("body is not UTF-8 text") from None
     if request.content_type in FORM_CONTENT_TYPES:
-        return _read_form(request)
+        return raw, _form_fields(request)
     # Anything else is read as JSON: senders do not always label it application/json.
-    return parse_json(text)
+    return raw, parse_json(text)
+
+
+def parse_stored(text: str) -> dict[str, Any]:
+    """A body as the delivery log stored it (raw JSON, or an urlencoded form), as a dict."""
+    if text.lstrip().startswith("{"):
+        return parse_json(text)
+    return _fields(QueryDict(text))
 
 
 def parse_json(text: str) -> dict[str, Any]:
@@ -91,7 +98,7 @@ def parse_json(text: str) -> dict[str, Any]:
     return body
 
 
-def _read_form(request: HttpRequest) -> dict[str, Any]:
+def _form_fields(request: HttpRequest) -> dict[str, Any]:
     try:
         form = request.POST
         files = request.FILES
@@ -100,6 +107,10 @@ def _read_form(request: HttpRequest) -> dict[str, Any]:
         raise MalformedBody("unreadable form body") from None
     if files:
         raise MalformedBody("file uploads are not notifications")
+    return _fields(form)
+
+
+def _fields(form: QueryDict) -> dict[str, Any]:
     if any(len(values) > 1 for _key, values in form.lists()):
         raise MalformedBody("a form field is repeated")
     return form.dict()

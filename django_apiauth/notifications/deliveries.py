@@ -1,22 +1,31 @@
 """The delivery log and the exactly-once rule behind every notification view.
 
-Each delivery gets a :class:`~django_apiauth.models.NotificationDelivery` row.
-A verified notification first *claims* its key — a hash of (credential, scheme,
-the notification's identity) — by inserting its row with that key under a
-unique constraint, in a short transaction of its own:
+Each delivery gets one :class:`~django_apiauth.models.NotificationDelivery`
+row. A verified notification is processed by :func:`process`, in **one
+transaction**:
 
-* the insert succeeds: this delivery processes the notification (the site's
-  code runs), then the row becomes ``accepted``; if the site's code fails, the
-  row becomes ``error`` and gives the key back, so the provider's retry runs again;
-* the key is held by an ``accepted`` row: a redelivery — answered 200, logged
-  ``duplicate``, not handed to the site's code;
-* the key is held by a row still ``processing``: the first delivery is in
-  flight elsewhere — logged ``deferred`` and answered 503 so the provider retries
-  later; after ``NOTIFICATION_CLAIM_TIMEOUT`` seconds such a row counts as
-  abandoned (its worker died) and is taken over.
+1. it takes the notification's lock — on PostgreSQL a transaction-level
+   advisory lock on its claim key (a hash of credential, scheme and identity),
+   tried without waiting. Held by another delivery: that one is running the
+   site's code now, so this one is logged ``deferred`` and answered 503 +
+   ``Retry-After``. The lock belongs to the connection: a worker that dies
+   releases it with its connection, a live one — however slow — is never
+   overtaken;
+2. a row already holding the key means the notification was processed: a
+   redelivery, logged ``duplicate`` and answered 200;
+3. otherwise the ``accepted`` row is inserted with the key, and the site's
+   code runs. The row and the site's database writes commit together, or
+   neither does: a failure rolls both back (the key is free again for the
+   provider's retry) and is logged in a transaction of its own.
 
-The database is the only arbiter: no cache is involved, so threads, processes
-and hosts agree, and a cache outage changes nothing.
+So "exactly once" covers the database effects made inside the receiver's
+transaction. Side effects outside it (an e-mail, a call to another service)
+belong in ``transaction.on_commit``: they then run only once the notification
+is recorded as processed.
+
+Other databases have no advisory locks: there the unique constraint on the key
+is the lock (a redelivery waits for the first delivery's transaction, then is
+a duplicate). The database is the only arbiter: no cache is involved.
 """
 
 from __future__ import annotations
@@ -27,15 +36,17 @@ import json
 import logging
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.db import IntegrityError, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from django_apiauth.conf import api_settings
 from django_apiauth.models import NotificationDelivery
+
+__all__ = ["REDACTED", "Inbound", "Outcome", "Redactor", "claim_key", "process", "prune", "refused"]
 
 logger = logging.getLogger("django_apiauth.notifications.receive")
 
@@ -44,9 +55,6 @@ T = TypeVar("T")
 
 #: Field lengths of the log (values longer than these are cut, never refused).
 _SHORT = 255
-
-#: How many times a claim is retried when the holder vanished in between.
-_CLAIM_ATTEMPTS = 3
 
 #: Stored in place of a secret found in a traceback.
 REDACTED = "[redacted]"
@@ -75,12 +83,18 @@ class Redactor:
 
 @dataclass(frozen=True)
 class Inbound:
-    """What the log records about a delivery before (and whatever) verification says."""
+    """What the log records about a delivery, whatever verification says.
+
+    ``body`` is the raw text as received ("" when unreadable): stored (encrypted)
+    for the deliveries a site may want to process again, never for refused ones,
+    which keep only its size and SHA-256.
+    """
 
     credential: str
     remote_addr: str | None
     handler: str
-    body: str = ""  # the parsed body as JSON, "" when it could not be read
+    body: str = ""
+    size: int | None = None
 
     @classmethod
     def from_meta(cls, credential: str, meta: dict[str, Any], handler: str) -> Inbound:
@@ -92,20 +106,11 @@ class Inbound:
             address = None
         return cls(credential=credential[:64], remote_addr=address, handler=handler[:_SHORT])
 
-    def with_body(self, body: dict[str, Any]) -> Inbound:
-        return Inbound(self.credential, self.remote_addr, self.handler, json.dumps(body))
+    def with_body(self, raw: bytes) -> Inbound:
+        return replace(self, body=raw.decode("utf-8", "replace"), size=len(raw))
 
-
-@dataclass(frozen=True)
-class Claim:
-    """The result of :func:`claim`: ``state`` is an ``Outcome`` value."""
-
-    state: str
-    delivery: NotificationDelivery
-
-    @property
-    def is_new(self) -> bool:
-        return self.state == Outcome.PROCESSING
+    def digest(self) -> str:
+        return hashlib.sha256(self.body.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def claim_key(credential: str, scheme: str, identity: str) -> str:
@@ -114,90 +119,61 @@ def claim_key(credential: str, scheme: str, identity: str) -> str:
     return hashlib.sha256(material).hexdigest()
 
 
-def record_refusal(inbound: Inbound, scheme: str, reason: str) -> None:
-    """Log a refused delivery; never raises (a refusal must not become a 500)."""
+def refused(inbound: Inbound, scheme: str, reason: str) -> None:
+    """Log a refused delivery — its size and SHA-256, not its body; never raises."""
     try:
-        _create(inbound, scheme=scheme, outcome=Outcome.REFUSED, reason=reason)
+        fields = {
+            "body_size": inbound.size,
+            "body_sha256": inbound.digest() if inbound.size else "",
+        }
+        _create(
+            replace(inbound, body=""),
+            scheme=scheme,
+            outcome=Outcome.REFUSED,
+            reason=reason,
+            **fields,
+        )
     except Exception:
         logger.exception("could not record a refused notification for %r", inbound.credential)
 
 
-def claim(
-    inbound: Inbound, scheme: str, identity: str, *, notification_id: str, reference: str
-) -> Claim:
-    """Claim a verified notification for this delivery (see the module docstring)."""
+def process(
+    inbound: Inbound,
+    scheme: str,
+    identity: str,
+    work: Callable[[], T],
+    redact: Redactor,
+    *,
+    notification_id: str,
+    reference: str,
+) -> tuple[str, T | None, BaseException | None]:
+    """Process a verified notification exactly once (see the module docstring).
+
+    Returns ``(outcome, result of work, None)``, or ``(Outcome.ERROR, None, error)``
+    when ``work`` (or the database) failed; the outcome is ``accepted``,
+    ``duplicate`` or ``deferred``.
+    """
     key = claim_key(inbound.credential, scheme, identity)
     fields = {"scheme": scheme, "notification_id": notification_id, "reference": reference}
-    for _attempt in range(_CLAIM_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                row = _create(inbound, outcome=Outcome.PROCESSING, claim=key, **fields)
-            return Claim(Outcome.PROCESSING, row)
-        except IntegrityError:
-            holder = NotificationDelivery.objects.filter(claim=key).first()
-        if holder is None:
-            continue  # the holder failed and gave the key back in between: try again
-        if holder.outcome == Outcome.ACCEPTED:
-            reason = f"already accepted (delivery {holder.pk})"
-            return Claim(
-                Outcome.DUPLICATE,
-                _create(inbound, outcome=Outcome.DUPLICATE, reason=reason, **fields),
-            )
-        if not _abandon_if_stale(holder):
-            reason = f"first delivery {holder.pk} still processing"
-            return Claim(
-                Outcome.DEFERRED,
-                _create(inbound, outcome=Outcome.DEFERRED, reason=reason, **fields),
-            )
-    reason = "claim contended; retry"
-    return Claim(
-        Outcome.DEFERRED, _create(inbound, outcome=Outcome.DEFERRED, reason=reason, **fields)
-    )
-
-
-def run_claimed(
-    delivery: NotificationDelivery, work: Callable[[], T], redact: Redactor
-) -> tuple[T | None, BaseException | None]:
-    """Run the site's code for a claimed delivery; ``(result, None)`` or ``(None, error)``.
-
-    The site's database writes and the ``accepted`` mark commit together: if the
-    code raises, or the process dies, neither is kept.
-    """
+    using = router.db_for_write(NotificationDelivery)
     try:
-        with transaction.atomic():
-            result = work()
-            mark_accepted(delivery)
+        with transaction.atomic(using=using):
+            if not _try_lock(using, key):
+                reason = "first delivery still processing"
+                _create(inbound, outcome=Outcome.DEFERRED, reason=reason, **fields)
+                return Outcome.DEFERRED, None, None
+            holder = NotificationDelivery.objects.filter(claim=key).values_list("pk", flat=True)
+            if holder:
+                reason = f"already accepted (delivery {holder[0]})"
+                _create(inbound, outcome=Outcome.DUPLICATE, reason=reason, **fields)
+                return Outcome.DUPLICATE, None, None
+            _create(
+                inbound, outcome=Outcome.ACCEPTED, claim=key, finished_at=timezone.now(), **fields
+            )
+            return Outcome.ACCEPTED, work(), None
     except Exception as err:
-        mark_failed(delivery, err, redact)
-        return None, err
-    return result, None
-
-
-def mark_accepted(delivery: NotificationDelivery) -> None:
-    _update(delivery, outcome=Outcome.ACCEPTED, finished_at=timezone.now())
-
-
-def mark_failed(delivery: NotificationDelivery, error: BaseException, redact: Redactor) -> None:
-    """Record the failure (traceback without secrets) and give the claim back."""
-    text = redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
-    reason = redact(f"{type(error).__name__}: {error}")[:_SHORT]
-    logger.error(
-        "notification delivery %s for %r failed in the site's code: %s",
-        delivery.pk,
-        delivery.credential,
-        reason,
-    )
-    try:
-        _update(
-            delivery,
-            outcome=Outcome.ERROR,
-            claim=None,
-            reason=reason,
-            error=text,
-            finished_at=timezone.now(),
-        )
-    except Exception:
-        logger.exception("could not record the failure of delivery %s", delivery.pk)
+        _failed(inbound, fields, err, redact)
+        return Outcome.ERROR, None, err
 
 
 def prune(days: int | None = None) -> int:
@@ -211,10 +187,40 @@ def prune(days: int | None = None) -> int:
 # ------------------------------------------------------------------ internals
 
 
+def _try_lock(using: str, key: str) -> bool:
+    """Take the notification's lock for this transaction, without waiting; ``False``: held."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return True  # the unique constraint on the claim key serialises the deliveries
+    with connection.cursor() as cursor:
+        # 64 bits of the key: a collision would only defer an unrelated delivery once.
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [int(key[:16], 16) - 2**63])
+        return bool(cursor.fetchone()[0])
+
+
+def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, redact: Redactor):
+    """Log a failure (traceback without secrets), in a transaction of its own."""
+    text = redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
+    reason = redact(f"{type(error).__name__}: {error}")[:_SHORT]
+    logger.error("a notification for %r failed in the site's code: %s", inbound.credential, reason)
+    try:
+        _create(
+            inbound,
+            outcome=Outcome.ERROR,
+            reason=reason,
+            error=text,
+            finished_at=timezone.now(),
+            **fields,
+        )
+    except Exception:
+        logger.exception("could not record a failed notification for %r", inbound.credential)
+
+
 def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
     for name in ("reason", "notification_id", "reference"):
         if name in fields:
             fields[name] = str(fields[name])[:_SHORT]
+    fields.setdefault("body_size", inbound.size)
     return NotificationDelivery.objects.create(
         credential=inbound.credential,
         remote_addr=inbound.remote_addr,
@@ -222,28 +228,3 @@ def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
         body=inbound.body,
         **fields,
     )
-
-
-def _update(delivery: NotificationDelivery, **fields: Any) -> None:
-    NotificationDelivery.objects.filter(pk=delivery.pk).update(**fields)
-    for name, value in fields.items():
-        setattr(delivery, name, value)
-
-
-def _abandon_if_stale(holder: NotificationDelivery) -> bool:
-    """Free the key of a ``processing`` row older than the claim timeout; True if freed."""
-    cutoff = timezone.now() - timedelta(
-        seconds=api_settings.validated("NOTIFICATION_CLAIM_TIMEOUT")
-    )
-    if holder.outcome != Outcome.PROCESSING or holder.received_at >= cutoff:
-        return False
-    # Conditional, so of two deliveries that both find it stale only one frees it.
-    freed = NotificationDelivery.objects.filter(
-        pk=holder.pk, outcome=Outcome.PROCESSING, claim=holder.claim
-    ).update(
-        outcome=Outcome.ERROR,
-        claim=None,
-        reason="abandoned: processing never finished",
-        finished_at=timezone.now(),
-    )
-    return bool(freed)

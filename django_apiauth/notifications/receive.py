@@ -15,7 +15,7 @@ request                                                    answer (site's code n
 not a POST                                                 405 (``Allow: POST``)
 malformed body, no ``signature``, a scheme not accepted    400 (413 when too large)
 signature does not verify                                  403
-no active credential, or it has no signature secret        503 (logged as an error)
+no active credential of that name, or no usable secret     403 (the same answer)
 a redelivery of an accepted notification                   200, not run again
 the first delivery is still being processed elsewhere      503 + ``Retry-After``
 =========================================================  ==========================
@@ -31,13 +31,14 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
+from django_apiauth import clock
 from django_apiauth.exceptions import ConfigurationError, DecryptionError, SignatureError
 from django_apiauth.notifications.body import MalformedBody, read_body
 from django_apiauth.notifications.verify import (
@@ -47,6 +48,9 @@ from django_apiauth.notifications.verify import (
     check_jwt,
 )
 from django_apiauth.signals import notification_refused
+
+if TYPE_CHECKING:
+    from django_apiauth.notifications.deliveries import Inbound
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +66,6 @@ ANSWERS = {
     403: "invalid notification signature",
     413: "notification too large",
     500: "notification handler failed",
-    503: "notifications are not configured",
 }
 DUPLICATE_ANSWER = "notification already processed"
 DEFERRED_ANSWER = "notification is being processed; retry later"
@@ -99,14 +102,11 @@ class Notification:
 class Refused(Exception):
     """A delivery answered without running the site's code; ``reason`` is fixed text."""
 
-    def __init__(
-        self, status: int, reason: str, *, scheme: str = "", level: int = logging.WARNING
-    ) -> None:
+    def __init__(self, status: int, reason: str, *, scheme: str = "") -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.scheme = scheme
-        self.level = level
 
 
 class ViewDeclined(Exception):
@@ -142,15 +142,33 @@ def handle(
 
     ``work`` returns a response (a view), or ``None`` for the fixed 200. A view
     answering 4xx/5xx, or ``work`` raising, leaves the notification unprocessed:
-    the delivery is logged ``error`` and the provider retries.
+    its writes are rolled back, the delivery is logged ``error`` and the provider retries.
     """
-    admitted = _admit(request, credential, schemes, handler)
-    if isinstance(admitted, HttpResponse):
-        return admitted
-    from django_apiauth.notifications.deliveries import run_claimed
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
+    # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
+    from django_apiauth.notifications import deliveries
 
-    notification, delivery, redact = admitted
-    result, error = run_claimed(delivery, lambda: _checked(work(notification)), redact)
+    inbound = deliveries.Inbound.from_meta(credential, request.META, handler)
+    try:
+        raw, body = read_body(request)
+        inbound = inbound.with_body(raw)
+        notification, secret = verify_body(body, credential, schemes)
+    except (Refused, MalformedBody) as err:
+        refusal = err if isinstance(err, Refused) else Refused(err.status, err.reason)
+        deliveries.refused(inbound, refusal.scheme, refusal.reason)
+        _announce_refusal(inbound.credential, refusal, inbound.remote_addr)
+        return _text(refusal.status)
+    outcome, result, error = process_verified(
+        inbound, notification, lambda: _checked(work(notification)), secret
+    )
+    if outcome == deliveries.Outcome.DUPLICATE:
+        logger.info("duplicate notification for %r answered again", credential)
+        return HttpResponse(DUPLICATE_ANSWER, content_type="text/plain")
+    if outcome == deliveries.Outcome.DEFERRED:
+        response = HttpResponse(DEFERRED_ANSWER, status=503, content_type="text/plain")
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
     return _answer(result, error, handler)
 
 
@@ -162,24 +180,30 @@ async def ahandle(
     *,
     handler: str,
 ) -> HttpResponse:
-    """:func:`handle` for ``async`` views: the database work runs in a thread.
+    """:func:`handle` for ``async`` views, the same pipeline in Django's database thread.
 
-    The view's own writes cannot share the claim's transaction here (an
-    ``async`` view is not inside one); the delivery is marked when it returns.
+    The view runs on the event loop (``async_to_sync``), and its ORM calls come
+    back to that thread, so its writes share the delivery's transaction too.
     """
-    admitted = await sync_to_async(_admit)(request, credential, schemes, handler)
-    if isinstance(admitted, HttpResponse):
-        return admitted
-    from django_apiauth.notifications.deliveries import mark_accepted, mark_failed
+    run = sync_to_async(handle, thread_sensitive=True)
+    return await run(request, credential, schemes, async_to_sync(work), handler=handler)
 
-    notification, delivery, redact = admitted
-    try:
-        result = _checked(await work(notification))
-    except Exception as err:
-        await sync_to_async(mark_failed)(delivery, err, redact)
-        return _answer(None, err, handler)
-    await sync_to_async(mark_accepted)(delivery)
-    return _answer(result, None, handler)
+
+def process_verified(
+    inbound: Inbound, notification: Notification, work: Callable[[], Any], secret: str
+) -> tuple[str, Any, BaseException | None]:
+    """:func:`deliveries.process` for a verified ``notification`` (also "Process again")."""
+    from django_apiauth.notifications import deliveries
+
+    return deliveries.process(
+        inbound,
+        notification.scheme,
+        notification.identity,
+        work,
+        deliveries.Redactor([secret]),
+        notification_id=notification.identity.split(":", 1)[1],
+        reference=str(notification.data.get("reference", "")),
+    )
 
 
 def verified_notification(
@@ -274,46 +298,6 @@ class VerifiedNotificationMixin:
 # ------------------------------------------------------------------ internals
 
 
-def _admit(request: HttpRequest, credential: str, schemes: tuple[Scheme, ...], handler: str):
-    """Verify and claim: ``(notification, delivery, redactor)`` to process, or the answer."""
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    from django_apiauth.notifications.deliveries import (
-        Inbound,
-        Outcome,
-        Redactor,
-        claim,
-        record_refusal,
-    )
-
-    inbound = Inbound.from_meta(credential, request.META, handler)
-    try:
-        body = read_body(request)
-        inbound = inbound.with_body(body)
-        notification, secret = verify_body(body, credential, schemes)
-    except (Refused, MalformedBody) as err:
-        refused = err if isinstance(err, Refused) else Refused(err.status, err.reason)
-        record_refusal(inbound, refused.scheme, refused.reason)
-        _announce_refusal(inbound.credential, refused, inbound.remote_addr)
-        return _text(refused.status)
-    redact = Redactor([secret])
-    claimed = claim(
-        inbound,
-        notification.scheme,
-        notification.identity,
-        notification_id=notification.identity.split(":", 1)[1],
-        reference=str(notification.data.get("reference", "")),
-    )
-    if claimed.state == Outcome.DUPLICATE:
-        logger.info("duplicate notification for %r answered again", credential)
-        return HttpResponse(DUPLICATE_ANSWER, content_type="text/plain")
-    if not claimed.is_new:
-        response = HttpResponse(DEFERRED_ANSWER, status=503, content_type="text/plain")
-        response["Retry-After"] = str(RETRY_AFTER)
-        return response
-    return notification, claimed.delivery, redact
-
-
 def verify_body(
     body: dict[str, Any],
     credential: str,
@@ -354,34 +338,67 @@ def _signature_secret(credential: str, scheme: str) -> str:
     # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
     from django_apiauth.models import ApiCredential
 
-    def unavailable(reason: str) -> Refused:
-        return Refused(503, reason, scheme=scheme, level=logging.ERROR)
+    def unusable(reason: str) -> Refused:
+        # Answered exactly like a bad signature: a stranger cannot tell which names
+        # exist. The log line and the delivery log keep the real reason.
+        return Refused(403, reason, scheme=scheme)
 
     found = ApiCredential.objects.filter(name=credential, is_active=True).first()
     if found is None:
-        raise unavailable("no active credential with that name")
+        raise unusable("no active credential with that name")
     try:
         secret = found.signature_secret
     except DecryptionError:
-        raise unavailable("its signature secret cannot be decrypted") from None
+        raise unusable("its signature secret cannot be decrypted") from None
     if not secret:
-        raise unavailable("it has no signature secret")
+        raise unusable("it has no signature secret")
     return secret
 
 
 def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:
-    logger.log(
-        refused.level,
-        "notification for credential %r refused (%s) from %s",
-        credential,
-        refused.reason,
-        remote_addr or "?",
-    )
+    # WARNING, never ERROR, and without the request: refusals are what strangers can
+    # cause at will, and must not turn into error reports mailed to ADMINS.
+    if refusal_log.allows(credential):
+        logger.warning(
+            "notification for credential %r refused (%s) from %s",
+            credential,
+            refused.reason,
+            remote_addr or "?",
+        )
     # send_robust: a monitoring receiver failing must not turn a refusal into a
     # 500 (Django logs the receiver's exception on "django.dispatch").
     notification_refused.send_robust(
         sender=Notification, credential=credential, scheme=refused.scheme, reason=refused.reason
     )
+
+
+class _LogBudget:
+    """At most one refusal line per credential name per minute, and 20 a minute in all.
+
+    Names come from URLs anyone can make up, so the per-name memory is bounded too.
+    """
+
+    def __init__(self, per_minute: int = 20, names: int = 1024) -> None:
+        self.per_minute, self.names = per_minute, names
+        self.reset()
+
+    def reset(self) -> None:
+        self.last: dict[str, float] = {}
+        self.spent: list[float] = []
+
+    def allows(self, name: str) -> bool:
+        now = clock.current.monotonic()
+        self.spent = [at for at in self.spent if now - at < 60]
+        if now - self.last.get(name, -60.0) < 60 or len(self.spent) >= self.per_minute:
+            return False
+        if len(self.last) >= self.names:
+            self.last.clear()
+        self.last[name] = now
+        self.spent.append(now)
+        return True
+
+
+refusal_log = _LogBudget()
 
 
 def _checked(result: HttpResponse | None) -> HttpResponse | None:

@@ -15,13 +15,14 @@ from django.views.decorators.csrf import csrf_exempt
 
 from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.models import NotificationDelivery
-from django_apiauth.notifications.body import MalformedBody, parse_json
+from django_apiauth.notifications.body import MalformedBody, parse_stored
 from django_apiauth.notifications.receive import (
     SIGNALS_HANDLER,
     Notification,
     Refused,
     Scheme,
     handle,
+    process_verified,
     schemes_of,
     verify_body,
 )
@@ -77,18 +78,13 @@ class TransferNotificationView(NotificationView):
 def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
     """Run a failed delivery of the ready-made routes through the receivers again.
 
-    The stored body is verified again (times excepted: it was on time when it
-    arrived) and claimed like a new delivery, so a notification the provider's
-    own retry has processed meanwhile is not handed over twice. Returns whether
-    it was processed and a one-line summary; never raises for a bad delivery.
+    The stored raw body is verified again (times excepted: it was on time when
+    it arrived) and processed like a new delivery, so a notification the
+    provider's own retry has processed meanwhile is not handed over twice.
+    Returns whether it was processed and a one-line summary; never raises for a
+    bad delivery.
     """
-    from django_apiauth.notifications.deliveries import (
-        Inbound,
-        Outcome,
-        Redactor,
-        claim,
-        run_claimed,
-    )
+    from django_apiauth.notifications.deliveries import Inbound, Outcome
 
     label = f"delivery {delivery.pk}"
     if delivery.outcome != Outcome.ERROR:
@@ -99,27 +95,20 @@ def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
             f"{label}: received by a custom view; only the provider's retry can run it again",
         )
     try:
-        body = parse_json(delivery.body)
+        body = parse_stored(delivery.body)
         notification, secret = verify_body(
             body, delivery.credential, schemes_of(delivery.scheme), check_times=False
         )
     except (MalformedBody, Refused, ConfigurationError) as err:
         return False, f"{label}: cannot be processed again ({err})"
-    inbound = Inbound(delivery.credential, None, SIGNALS_HANDLER, delivery.body)
-    claimed = claim(
-        inbound,
-        notification.scheme,
-        notification.identity,
-        notification_id=delivery.notification_id,
-        reference=delivery.reference,
+    inbound = Inbound(delivery.credential, None, SIGNALS_HANDLER, delivery.body, delivery.body_size)
+    outcome, _result, error = process_verified(
+        inbound, notification, lambda: send_received(notification), secret
     )
-    if claimed.state == Outcome.DUPLICATE:
+    if outcome == Outcome.DUPLICATE:
         return False, f"{label}: already processed meanwhile, not handed over again"
-    if not claimed.is_new:
+    if outcome == Outcome.DEFERRED:
         return False, f"{label}: being processed by another delivery right now"
-    _result, error = run_claimed(
-        claimed.delivery, lambda: send_received(notification), Redactor([secret])
-    )
     if error is not None:
-        return False, f"{label}: failed again (see delivery {claimed.delivery.pk})"
-    return True, f"{label}: processed again (delivery {claimed.delivery.pk})"
+        return False, f"{label}: failed again (see the newest error delivery)"
+    return True, f"{label}: processed again"

@@ -252,33 +252,35 @@ def test_a_bad_jwt_notification_is_forbidden(client, shop, url, token):
 # ---------------------------------------------------- misconfiguration
 
 
-def test_an_unknown_credential_is_a_server_error_logged_as_such(client, shop, caplog):
-    with caplog.at_level(logging.ERROR, logger="django_apiauth.notifications"):
+def test_an_unknown_credential_is_answered_like_a_bad_signature(client, shop, caplog):
+    with caplog.at_level(logging.WARNING, logger="django_apiauth.notifications"):
         response = post_json(client, "/unknown/", hash_notification())
+    bad_signature = post_json(client, "/recorded/", hash_notification(secret="not-the-secret"))
 
-    assert response.status_code == 503
+    assert (response.status_code, response.content) == (403, bad_signature.content)
+    assert all(record.levelno == logging.WARNING for record in caplog.records)
     assert views.RECEIVED == []
     assert "'nobody'" in caplog.text
     assert "no active credential" in caplog.text
 
 
-def test_an_inactive_credential_is_a_server_error(client, make_credential):
+def test_an_inactive_credential_is_answered_like_a_bad_signature(client, make_credential):
     make_credential("shop", is_active=False)
 
-    assert post_json(client, "/recorded/", hash_notification()).status_code == 503
+    assert post_json(client, "/recorded/", hash_notification()).status_code == 403
     assert views.RECEIVED == []
 
 
-def test_a_credential_without_a_signature_secret_is_a_server_error(client, make_credential, caplog):
+def test_a_credential_without_a_signature_secret_is_refused(client, make_credential, caplog):
     make_credential("shop", signature_secret="")
 
     response = post_json(client, "/recorded/", hash_notification(secret=""))
 
-    assert response.status_code == 503
+    assert response.status_code == 403
     assert "no signature secret" in caplog.text
 
 
-def test_an_undecryptable_signature_secret_is_a_server_error(client, shop, caplog):
+def test_an_undecryptable_signature_secret_is_refused_and_logged(client, shop, caplog):
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE django_apiauth_apicredential SET signature_secret = %s WHERE id = %s",
@@ -287,7 +289,7 @@ def test_an_undecryptable_signature_secret_is_a_server_error(client, shop, caplo
 
     response = post_json(client, "/recorded/", hash_notification())
 
-    assert response.status_code == 503
+    assert response.status_code == 403
     assert "cannot be decrypted" in caplog.text
 
 
