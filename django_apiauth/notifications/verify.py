@@ -122,7 +122,10 @@ def check_hash(payload: Mapping[str, Any], secret: str) -> dict[str, str]:
     spellings = [False]
     if any(isinstance(payload[key], bool) for key in HASHED_FIELDS):
         spellings.append(True)  # PHP's "1"/"" — the other plugins' spelling
-    received_bytes = received.upper().encode("utf-8", "surrogatepass")
+    if received != received.upper():
+        # The five plugins compare the upper-case digest exactly: follow them.
+        raise SignatureError("signature is not upper-case hex")
+    received_bytes = received.encode("utf-8", "surrogatepass")
     for php_booleans in spellings:
         try:
             texts = {
@@ -154,7 +157,7 @@ def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
 
     Exactly :data:`HASHED_FIELDS` are hashed (see :func:`render_hash_value`);
     other keys (``metadata``, ``additional_data``...) are *not* authenticated.
-    The hex comparison is case-insensitive and constant-time. Never raises.
+    The comparison is constant-time; only upper-case hex matches. Never raises.
     Views should use :func:`check_hash`, which also returns the
     hashed text to read instead of the sender's typed values.
     """
