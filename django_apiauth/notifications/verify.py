@@ -58,8 +58,13 @@ HASHED_FIELDS: tuple[str, ...] = ("created_at", "error", "id", "reference", "san
 #: which the plugins render differently from each other.
 _INT64 = 2**63
 
-#: Top-level keys of the *merchant's* signed requests (:func:`sign`); the provider's
-#: notifications are flat, so a token with one of these is never a notification.
+#: JOSE header parameter :func:`~django_apiauth.signing.sign` puts in every token: a
+#: token with it was signed by this site (and may have been seen in a browser), so
+#: it is never a notification. The provider's HMAC check ignores unknown headers.
+MERCHANT_REQUEST_HEADER = "apiauth"
+
+#: Top-level keys of the *merchant's* signed requests, refused too: tokens signed
+#: before the header existed.
 MERCHANT_REQUEST_KEYS = frozenset({"data", "purchase_link_settings"})
 
 
@@ -196,9 +201,9 @@ def check_jwt(
 
     HS256 only; ``exp``/``nbf``/``iat`` honoured with ``leeway`` seconds of clock
     skew (default: ``APIAUTH["NOTIFICATION_LEEWAY"]``, 60 s); an ``aud`` claim and
-    non-string ``sub``/``jti`` are accepted, as php-jwt does. A token shaped like
-    the merchant's own signed requests (a ``data`` wrapper) is refused: those
-    travel through browsers and must never count as the provider's word.
+    non-string ``sub``/``jti`` are accepted, as php-jwt does. A token the site
+    signed (:func:`~django_apiauth.signing.sign`'s header, or a ``data`` wrapper)
+    is refused: those travel through browsers and are never the provider's word.
     ``check_times=False`` skips ``exp``/``nbf``/``iat``: for processing again a
     delivery that was verified on time but failed in the site's code.
     Raises ``SignatureError``, with a message that never contains the token.
@@ -244,6 +249,8 @@ def check_jwt(
     payload = decoded["payload"]
     if not isinstance(payload, dict):  # pragma: no cover - PyJWT guarantees an object
         raise SignatureError("notification token payload is not a JSON object")
+    if MERCHANT_REQUEST_HEADER in decoded["header"]:
+        raise SignatureError("token was signed by this site (a request), not by the provider")
     if MERCHANT_REQUEST_KEYS & payload.keys():
         raise SignatureError(
             "token has the shape of a merchant's signed request ('data' wrapper), "
