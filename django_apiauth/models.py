@@ -131,7 +131,15 @@ class ApiCredential(models.Model):
         ordering = ["name"]
         verbose_name = _("API credential")
         verbose_name_plural = _("API credentials")
-        permissions = [("test_connectivity", _("Can test connectivity of API credentials"))]
+        permissions = [
+            ("test_connectivity", _("Can test connectivity of API credentials")),
+            (
+                "replace_secrets",
+                _(
+                    "Can replace secrets (API key, API secret, dashboard password, signature secret)"
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
