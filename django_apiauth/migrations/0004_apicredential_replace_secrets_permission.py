@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                     ("test_connectivity", "Can test connectivity of API credentials"),
                     (
                         "replace_secrets",
-                        "Can replace secrets (API key, API secret, dashboard password, signature secret)",
+                        "Can replace secrets (API key, API secret, dashboard password, signature secret)",  # noqa: E501
                     ),
                 ],
                 "verbose_name": "API credential",
