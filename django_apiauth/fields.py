@@ -143,8 +143,7 @@ def secrets_to_reenter(instance: models.Model) -> list[str]:
     """Names of bound fields whose stored value may not be saved for the instance as it is.
 
     That is a stored (not newly assigned) value that does not decrypt for the
-    instance's current binding — its endpoint changed since it was entered —
-    or a legacy unbound value whose row changed endpoint since it was loaded.
+    instance's current binding: its endpoint changed since it was entered.
     """
     return [
         field.name
