@@ -42,12 +42,8 @@ _PLAIN_AUTHORITY = re.compile(
 
 
 def parse_url(url: str) -> Url:
-    """``url`` as urllib3 (under requests) reads it: the one parser of every check.
-
-    Raises ``InsecureTransportError`` for a URL whose authority is not a plain
-    host (and port): a backslash, ``@``, a percent-escape or a character outside
-    the host grammar is read differently by different parsers.
-    """
+    """``url`` as urllib3 (under requests) reads it; ``InsecureTransportError`` unless
+    its authority is a plain host and port, which every parser reads alike."""
     authority = re.split(r"[/?#]", url.partition("//")[2], maxsplit=1)[0]
     try:
         if "//" in url and _PLAIN_AUTHORITY.fullmatch(authority):

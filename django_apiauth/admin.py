@@ -136,9 +136,8 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
         if obj is not None:
-            if not self.has_change_permission(
-                request, obj
-            ) or not self.has_replace_secrets_permission(request):
+            editable = self.has_change_permission(request, obj)
+            if not (editable and self.has_replace_secrets_permission(request)):
                 # View only, or change without replacing secrets: Django shows a
                 # read-only field with its value, for a secret the decrypted secret.
                 return self._view_only_fieldsets()

@@ -285,12 +285,7 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
 
 @register(Tags.security, Tags.database)
 def check_unbound_secrets(app_configs=None, databases=None, **kwargs):
-    """W011: credential secrets not bound to their row and endpoint (refused on read).
-
-    The 0005 migration and ``apiauth_rotate_keys`` bind every row, so this lists
-    values restored from an old backup or put back by SQL since. A database
-    check (``manage.py check --database default``): it decrypts every secret.
-    """
+    """W011: secrets unbound since the 0005 migration (refused on read); decrypts them all."""
     from django.db import DatabaseError
 
     from django_apiauth.fields import Ciphertext

@@ -58,9 +58,8 @@ HASHED_FIELDS: tuple[str, ...] = ("created_at", "error", "id", "reference", "san
 #: which the plugins render differently from each other.
 _INT64 = 2**63
 
-#: JOSE header parameter :func:`~django_apiauth.signing.sign` puts in every token: a
-#: token with it was signed by this site (and may have been seen in a browser), so
-#: it is never a notification. The provider's HMAC check ignores unknown headers.
+#: JOSE header :func:`~django_apiauth.signing.sign` sets: a token with it was signed by
+#: this site (seen in browsers), never a notification. The provider ignores it.
 MERCHANT_REQUEST_HEADER = "apiauth"
 
 #: Top-level keys of the *merchant's* signed requests, refused too: tokens signed

@@ -18,14 +18,7 @@ from collections.abc import Iterator
 from django.utils.translation import gettext_noop
 
 from django_apiauth import addresses
-from django_apiauth.addresses import (
-    DEFAULT_PORTS,
-    host_of,
-    is_loopback_host,
-    netloc,
-    parse_url,
-    without_userinfo,
-)
+from django_apiauth.addresses import DEFAULT_PORTS, is_loopback_host, netloc, without_userinfo
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal
@@ -61,9 +54,11 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
     if configured is None:
         entries = []
         for url in api_settings.ENVIRONMENTS.values():
-            parts = parse_url(str(url))
+            parts = addresses.parse_url(str(url))
             if parts.host:
-                entries.append(netloc(host_of(parts), parts.port) if parts.port else parts.host)
+                entries.append(
+                    netloc(addresses.host_of(parts), parts.port) if parts.port else parts.host
+                )
     elif isinstance(configured, (list, tuple)):
         entries = list(configured)
     else:
@@ -94,8 +89,8 @@ def check_host_is_allowed(url: str) -> None:
     and any loopback host and port when ``ALLOW_INSECURE_LOOPBACK`` is on. The
     message names the host, never anything learnt from it.
     """
-    parts = parse_url(url)  # as urllib3 will send it
-    host, scheme = host_of(parts), (parts.scheme or "").lower()
+    parts = addresses.parse_url(url)  # as urllib3 will send it
+    host, scheme = addresses.host_of(parts), (parts.scheme or "").lower()
     port = parts.port or DEFAULT_PORTS.get(scheme)
     if is_loopback_host(host) and api_settings.ALLOW_INSECURE_LOOPBACK:
         return
@@ -121,8 +116,10 @@ def allow_host(url_or_host: str) -> Iterator[None]:
     """
     entry = url_or_host
     if "//" in url_or_host:
-        parts = parse_url(url_or_host)
-        entry = netloc(host_of(parts), parts.port) if parts.port else host_of(parts)
+        parts = addresses.parse_url(url_or_host)
+        entry = (
+            netloc(addresses.host_of(parts), parts.port) if parts.port else addresses.host_of(parts)
+        )
     addresses.parse_host_entry(entry)
     with _extra_hosts_lock:
         _extra_hosts[entry] += 1
@@ -143,12 +140,14 @@ def endpoint_identity(url: str) -> str:
     ``https://host.example:443/api`` are the same endpoint.
     """
     try:
-        parts = parse_url(url)
+        parts = addresses.parse_url(url)
     except InsecureTransportError as err:
         raise ConfigurationError(str(err)) from None
     scheme = (parts.scheme or "").lower()
     port = parts.port or DEFAULT_PORTS.get(scheme)
-    return f"{scheme}://{netloc(host_of(parts), port or 0)}{(parts.path or '').rstrip('/')}"
+    return (
+        f"{scheme}://{netloc(addresses.host_of(parts), port or 0)}{(parts.path or '').rstrip('/')}"
+    )
 
 
 def resolve_base_url(environment: str, base_url: str = "") -> str:
