@@ -8,9 +8,13 @@ the same rules as every request.
 from __future__ import annotations
 
 import ipaddress
+import re
 from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_noop
+from urllib3.exceptions import LocationParseError
+from urllib3.util import Url
+from urllib3.util import parse_url as urllib3_parse_url
 
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal
@@ -18,14 +22,39 @@ from django_apiauth.messages import refusal
 __all__ = [
     "DEFAULT_PORTS",
     "check_url_is_secure",
+    "host_of",
     "is_loopback_host",
     "netloc",
     "parse_host_entry",
+    "parse_url",
     "without_userinfo",
 ]
 
 LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 DEFAULT_PORTS = {"https": 443, "http": 80}
+
+# An authority (RFC 3986: up to the first "/", "?" or "#") that every parser reads
+# alike: an ASCII host name, an IPv4 address or a bracketed IPv6 one, then a port.
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_PLAIN_AUTHORITY = re.compile(
+    rf"(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9a-f:.]+\])(?::[0-9]{{1,5}})?", re.IGNORECASE
+)
+
+
+def parse_url(url: str) -> Url:
+    """``url`` as urllib3 (under requests) reads it; ``InsecureTransportError`` unless
+    its authority is a plain host and port, which every parser reads alike."""
+    authority = re.split(r"[/?#]", url.partition("//")[2], maxsplit=1)[0]
+    try:
+        if "//" in url and _PLAIN_AUTHORITY.fullmatch(authority):
+            return urllib3_parse_url(url)
+    except LocationParseError:
+        pass
+    raise refusal(
+        InsecureTransportError,
+        gettext_noop("%(url)r does not name a plain host name (and port)"),
+        url=without_userinfo(url),
+    )
 
 
 def is_loopback_host(host: str) -> bool:
@@ -55,10 +84,8 @@ def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
     every call (``auth="none"`` included) and pages would display it. Which
     hosts a credential may use is ``endpoints.check_host_is_allowed``'s business.
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     shown = without_userinfo(url)
-    if "@" in parts.netloc:
+    if "@" in urlsplit(url).netloc:
         raise refusal(
             InsecureTransportError,
             gettext_noop(
@@ -67,12 +94,14 @@ def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
             ),
             url=shown,
         )
-    if scheme == "https" and parts.hostname:
+    parts = parse_url(url)
+    scheme = (parts.scheme or "").lower()
+    if scheme == "https" and parts.host:
         return
-    if scheme == "http" and parts.hostname:
-        if is_loopback_host(parts.hostname) and allow_loopback:
+    if scheme == "http" and parts.host:
+        if is_loopback_host(parts.host) and allow_loopback:
             return
-        if is_loopback_host(parts.hostname):
+        if is_loopback_host(parts.host):
             raise refusal(
                 InsecureTransportError,
                 gettext_noop(
@@ -91,6 +120,11 @@ def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
     )
 
 
+def host_of(parts: Url) -> str:
+    """The host of a parsed URL, lower case, without IPv6 brackets or a trailing dot."""
+    return (parts.host or "").strip("[]").lower().rstrip(".")
+
+
 def netloc(host: str, port: int) -> str:
     host = host.lower().rstrip(".")
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
@@ -98,19 +132,18 @@ def netloc(host: str, port: int) -> str:
 
 def parse_host_entry(entry: object) -> tuple[str, int | None]:
     """``"host"``, ``".domain"`` or ``"host:port"`` → (host, port or None)."""
-    if not isinstance(entry, str) or not entry.strip() or "/" in entry or "@" in entry:
+    if not isinstance(entry, str) or not _PLAIN_AUTHORITY.fullmatch(entry.strip().lstrip(".")):
         raise ConfigurationError(
             f"APIAUTH['ALLOWED_HOSTS'] entries are host names such as 'api.example.com', "
             f"'.example.com' (subdomains too) or 'api.example.com:8443', not {entry!r}"
         )
     try:
-        parts = urlsplit("//" + entry.strip())
-        port = parts.port
-    except ValueError:
+        parts = urllib3_parse_url("//" + entry.strip().lstrip("."))
+    except LocationParseError:
         raise ConfigurationError(
             f"APIAUTH['ALLOWED_HOSTS'] entry {entry!r} has a bad port"
         ) from None
-    host = (parts.hostname or "").rstrip(".")
+    port, host = parts.port, host_of(parts)
     if entry.strip().startswith("."):
         host = "." + host.lstrip(".")
     return host, port

@@ -37,6 +37,7 @@ from django_apiauth.forms import (
 from django_apiauth.models import ApiCredential
 
 TEST_CONNECTIVITY_PERMISSION = "django_apiauth.test_connectivity"
+REPLACE_SECRETS_PERMISSION = "django_apiauth.replace_secrets"
 
 _BADGE_STYLE = (
     "display:inline-block;padding:1px 6px;border-radius:8px;font-weight:bold;"
@@ -114,11 +115,31 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    def has_replace_secrets_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(REPLACE_SECRETS_PERMISSION)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A credential does not exist without its API key and secret: adding one sets them.
+        return super().has_add_permission(request) and self.has_replace_secrets_permission(request)
+
+    def get_form(self, request: HttpRequest, obj=None, change: bool = False, **kwargs: Any):
+        if not self.has_replace_secrets_permission(request):
+            # Enforced by the form (the fields are gone), not only by the fieldsets.
+            kwargs["form"] = type(self.form.__name__, (self.form,), {"can_replace_secrets": False})
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiCredential | None = None):
+        if self.has_replace_secrets_permission(request):
+            return self.readonly_fields
+        shown = [f"{secret}_state" for secret in SECRET_FIELDS]
+        return [*self.readonly_fields, "environment", "base_url", *shown]
+
     def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
         if obj is not None:
-            if not self.has_change_permission(request, obj):
-                # View only: Django shows every listed field read-only with its
-                # value, which for a secret column is the decrypted secret.
+            editable = self.has_change_permission(request, obj)
+            if not (editable and self.has_replace_secrets_permission(request)):
+                # View only, or change without replacing secrets: Django shows a
+                # read-only field with its value, for a secret the decrypted secret.
                 return self._view_only_fieldsets()
             return self.fieldsets
         # Adding: nothing to clear yet, and no status to show.

@@ -7,12 +7,14 @@ every bad value, with its id and hint, before the first request.
 
 from __future__ import annotations
 
+import contextlib
+
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.translation import gettext as _
 
 from django_apiauth.conf import SETTING_NAME, api_settings
-from django_apiauth.exceptions import ConfigurationError
+from django_apiauth.exceptions import ApiAuthError, ConfigurationError
 from django_apiauth.tokens import shared_cache
 
 
@@ -278,4 +280,43 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
                 id="django_apiauth.W004",
             )
         )
+    return messages
+
+
+@register(Tags.security, Tags.database)
+def check_unbound_secrets(app_configs=None, databases=None, **kwargs):
+    """W011: secrets unbound since the 0005 migration (refused on read); decrypts them all."""
+    from django.db import DatabaseError
+
+    from django_apiauth.fields import Ciphertext
+    from django_apiauth.models import ApiCredential
+
+    messages = []
+    for alias in databases or []:
+        unbound = []
+        try:
+            for row in ApiCredential.objects.using(alias).iterator():
+                for name in ApiCredential.secret_field_names():
+                    value = row.__dict__.get(name)
+                    with contextlib.suppress(ApiAuthError):
+                        getattr(row, name)  # sets value.legacy
+                    if isinstance(value, Ciphertext) and value.legacy:
+                        unbound.append(f"pk={row.pk} {name}")
+        except (DatabaseError, ConfigurationError):
+            continue  # not migrated yet, or no key ring (E001)
+        if unbound:
+            messages.append(
+                Warning(
+                    _(
+                        "Database %(alias)r: %(count)s credential secrets are not bound to their "
+                        "row and endpoint and are refused: %(values)s."
+                    )
+                    % {"alias": alias, "count": len(unbound), "values": ", ".join(unbound[:10])},
+                    hint=_(
+                        "If you restored them yourself from an old backup, run `manage.py "
+                        "apiauth_rotate_keys` to bind them; otherwise enter those secrets again."
+                    ),
+                    id="django_apiauth.W011",
+                )
+            )
     return messages

@@ -69,7 +69,7 @@ class Ciphertext(Sealed):
         super().__init__(stored)
         self._binding: str | None = None
         self._plain: BoundPlaintext | None = None
-        #: Decrypted with the column's key alone: written before binding existed.
+        #: Decrypts with the column's key alone: unbound, refused on read (see reveal).
         self.legacy = False
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -79,6 +79,14 @@ class Ciphertext(Sealed):
         """The plaintext for ``binding``; ``DecryptionError`` if it was bound to another."""
         if self._plain is None or self._binding != binding:
             plain, self.legacy = crypto.get_key_ring().open(self.stored, field.context, binding)
+            if self.legacy:
+                # The binding migration and rotation bound every row: an unbound value
+                # is one put back since (an old backup, by SQL), in this row or another.
+                raise DecryptionError(
+                    "value is not bound to its row and endpoint (written before binding, "
+                    "or put back since); enter it again, or run manage.py "
+                    "apiauth_rotate_keys to bind it if you restored it yourself"
+                )
             self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
         return self._plain
 
@@ -135,8 +143,7 @@ def secrets_to_reenter(instance: models.Model) -> list[str]:
     """Names of bound fields whose stored value may not be saved for the instance as it is.
 
     That is a stored (not newly assigned) value that does not decrypt for the
-    instance's current binding — its endpoint changed since it was entered —
-    or a legacy unbound value whose row changed endpoint since it was loaded.
+    instance's current binding: its endpoint changed since it was entered.
     """
     return [
         field.name
@@ -253,27 +260,10 @@ class EncryptedTextField(models.TextField):
         try:
             value.reveal(self, self.binding(model_instance))
         except DecryptionError:
-            # Unreadable because its key left the ring: writing it back unchanged
-            # is harmless (it stays bound to its old endpoint) and loses nothing.
-            return not value.key_is_missing()
-        return value.legacy and self._legacy_row_moved(model_instance)
-
-    def _legacy_row_moved(self, model_instance: models.Model) -> bool:
-        # A v1 value decrypts under any binding: compare with the row as stored.
-        if model_instance._state.adding or model_instance.pk is None:
-            return False
-        stored = (
-            type(model_instance)
-            ._base_manager.db_manager(model_instance._state.db)
-            .filter(pk=model_instance.pk)
-            .first()
-        )
-        if stored is None:
-            return False
-        try:
-            return self.binding(stored) != self.binding(model_instance)
-        except ApiAuthError:
-            return True
+            # Unreadable because its key left the ring, or unbound (refused on every
+            # read): writing it back unchanged is harmless and loses nothing.
+            return not (value.key_is_missing() or value.legacy)
+        return False
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         # Encrypted here, not in get_prep_value: a bound value needs its row, and
@@ -289,12 +279,9 @@ class EncryptedTextField(models.TextField):
         # binding) fails here, before a plaintext is any frame's local variable.
         crypto.get_key_ring()
         self.binding(model_instance)
-        sealed = self.seal(model_instance, self._stored_slot(model_instance))
-        if isinstance(sealed, Ciphertext) and sealed.legacy:
-            # A legacy value whose row did not move (must_be_reentered said so): bind it now.
-            binding = self.binding(model_instance)
-            return Sealed(crypto.get_key_ring().rotate(sealed.stored, self.context, binding))
-        return sealed
+        # An unbound value is written back as it is: binding it here would launder
+        # a value put back by SQL through any later save (rotation binds on purpose).
+        return self.seal(model_instance, self._stored_slot(model_instance))
 
     def _stored_slot(self, model_instance: models.Model) -> Any:
         """The instance's own slot: plaintext, ``Sealed`` or ``Undecryptable``.

@@ -67,6 +67,11 @@ class ApiCredentialForm(forms.ModelForm):
         label=_("Clear the signature secret"), required=False
     )
 
+    #: False for staff without ``django_apiauth.replace_secrets`` (the admin sets it):
+    #: the secret inputs and the endpoint (moving it means typing every secret again)
+    #: are then not fields of the form, so values posted for them are ignored.
+    can_replace_secrets = True
+
     class Meta:
         model = ApiCredential
         formfield_callback = _formfield
@@ -86,6 +91,11 @@ class ApiCredentialForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.can_replace_secrets:
+            endpoint = ("environment", "base_url")
+            for name in (*SECRET_FIELDS, *map(clear_field_name, SECRET_FIELDS), *endpoint):
+                self.fields.pop(name, None)
+            return
         # Choices are read now, not at import, so settings changes apply at once.
         environments = api_settings.ENVIRONMENTS
         self.fields["environment"].choices = [

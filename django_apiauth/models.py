@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from django_apiauth import stamps
+from django_apiauth.addresses import parse_url
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import (
     ApiAuthError,
@@ -22,9 +23,9 @@ from django_apiauth.exceptions import (
 )
 from django_apiauth.fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
 from django_apiauth.messages import translated
+from django_apiauth.transport import endpoints
 from django_apiauth.transport.endpoints import (
     check_host_is_allowed,
-    check_url_is_secure,
     endpoint_identity,
     resolve_base_url,
 )
@@ -131,7 +132,15 @@ class ApiCredential(models.Model):
         ordering = ["name"]
         verbose_name = _("API credential")
         verbose_name_plural = _("API credentials")
-        permissions = [("test_connectivity", _("Can test connectivity of API credentials"))]
+        permissions = [
+            ("test_connectivity", _("Can test connectivity of API credentials")),
+            (
+                "replace_secrets",
+                _(
+                    "Can replace secrets (API key, API secret, dashboard password, signature secret)"  # noqa: E501
+                ),
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -148,6 +157,9 @@ class ApiCredential(models.Model):
         return sealed_state(self, super().__getstate__())
 
     def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.base_url:
+            # A host every parser reads alike, even where clean() is not called.
+            parse_url(self.base_url)
         stale = self.secrets_to_reenter()
         if stale:
             raise SecretsNotReenteredError(
@@ -225,7 +237,7 @@ class ApiCredential(models.Model):
         errors: dict[str, str] = {}
         if self.base_url:
             try:
-                check_url_is_secure(self.base_url)
+                endpoints.check_url_is_secure(self.base_url)
                 check_host_is_allowed(self.base_url)
             except (ConfigurationError, InsecureTransportError) as err:
                 errors["base_url"] = translated(err)
@@ -233,7 +245,7 @@ class ApiCredential(models.Model):
             if not self.environment:
                 self.environment = api_settings.DEFAULT_ENVIRONMENT
             try:
-                check_url_is_secure(resolve_base_url(self.environment))
+                endpoints.check_url_is_secure(resolve_base_url(self.environment))
                 check_host_is_allowed(resolve_base_url(self.environment))
             except ConfigurationError as err:
                 errors["environment"] = translated(err)

@@ -29,6 +29,7 @@ import jwt
 from django_apiauth.exceptions import ConfigurationError, SignatureError
 from django_apiauth.notifications.verify import (
     ALGORITHM,
+    MERCHANT_REQUEST_HEADER,
     SIGNATURE_PARAM,
     decode_notification,
     notification_digest,
@@ -96,7 +97,13 @@ def sign(
     claims.setdefault("iat", now)
     _check_registered_claims(claims)
     try:
-        return jwt.encode(claims, secret, algorithm=ALGORITHM, json_encoder=_StrictJSONEncoder)
+        return jwt.encode(
+            claims,
+            secret,
+            algorithm=ALGORITHM,
+            headers={MERCHANT_REQUEST_HEADER: "request"},  # never accepted as a notification
+            json_encoder=_StrictJSONEncoder,
+        )
     except (TypeError, ValueError, OverflowError, RecursionError) as err:
         # json.dumps refusing a value (a Decimal, a datetime under 'data', NaN,
         # a reference cycle) lands here.

@@ -37,3 +37,18 @@ def write_raw_column(pk: int, column: str, value: str) -> None:
         cursor.execute(
             _column_sql("UPDATE {table} SET {column} = %s WHERE id = %s", column), [value, pk]
         )
+
+
+def provider_token(payload: dict, secret: str, *, expires_in: int | None = None) -> str:
+    """A JWT-scheme notification as the provider makes it: PyJWT directly, ``iat`` now.
+
+    Not ``signing.sign()``: what the site signs is never a notification (issue 19).
+    """
+    import time
+
+    import jwt
+
+    claims = {"iat": int(time.time()), **payload}
+    if expires_in is not None:
+        claims["exp"] = int(time.time()) + expires_in
+    return jwt.encode(claims, secret, algorithm="HS256")

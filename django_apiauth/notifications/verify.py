@@ -58,8 +58,12 @@ HASHED_FIELDS: tuple[str, ...] = ("created_at", "error", "id", "reference", "san
 #: which the plugins render differently from each other.
 _INT64 = 2**63
 
-#: Top-level keys of the *merchant's* signed requests (:func:`sign`); the provider's
-#: notifications are flat, so a token with one of these is never a notification.
+#: JOSE header :func:`~django_apiauth.signing.sign` sets: a token with it was signed by
+#: this site (seen in browsers), never a notification. The provider ignores it.
+MERCHANT_REQUEST_HEADER = "apiauth"
+
+#: Top-level keys of the *merchant's* signed requests, refused too: tokens signed
+#: before the header existed.
 MERCHANT_REQUEST_KEYS = frozenset({"data", "purchase_link_settings"})
 
 
@@ -122,7 +126,10 @@ def check_hash(payload: Mapping[str, Any], secret: str) -> dict[str, str]:
     spellings = [False]
     if any(isinstance(payload[key], bool) for key in HASHED_FIELDS):
         spellings.append(True)  # PHP's "1"/"" — the other plugins' spelling
-    received_bytes = received.upper().encode("utf-8", "surrogatepass")
+    if received != received.upper():
+        # The five plugins compare the upper-case digest exactly: follow them.
+        raise SignatureError("signature is not upper-case hex")
+    received_bytes = received.encode("utf-8", "surrogatepass")
     for php_booleans in spellings:
         try:
             texts = {
@@ -154,7 +161,7 @@ def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
 
     Exactly :data:`HASHED_FIELDS` are hashed (see :func:`render_hash_value`);
     other keys (``metadata``, ``additional_data``...) are *not* authenticated.
-    The hex comparison is case-insensitive and constant-time. Never raises.
+    The comparison is constant-time; only upper-case hex matches. Never raises.
     Views should use :func:`check_hash`, which also returns the
     hashed text to read instead of the sender's typed values.
     """
@@ -193,9 +200,9 @@ def check_jwt(
 
     HS256 only; ``exp``/``nbf``/``iat`` honoured with ``leeway`` seconds of clock
     skew (default: ``APIAUTH["NOTIFICATION_LEEWAY"]``, 60 s); an ``aud`` claim and
-    non-string ``sub``/``jti`` are accepted, as php-jwt does. A token shaped like
-    the merchant's own signed requests (a ``data`` wrapper) is refused: those
-    travel through browsers and must never count as the provider's word.
+    non-string ``sub``/``jti`` are accepted, as php-jwt does. A token the site
+    signed (:func:`~django_apiauth.signing.sign`'s header, or a ``data`` wrapper)
+    is refused: those travel through browsers and are never the provider's word.
     ``check_times=False`` skips ``exp``/``nbf``/``iat``: for processing again a
     delivery that was verified on time but failed in the site's code.
     Raises ``SignatureError``, with a message that never contains the token.
@@ -241,6 +248,8 @@ def check_jwt(
     payload = decoded["payload"]
     if not isinstance(payload, dict):  # pragma: no cover - PyJWT guarantees an object
         raise SignatureError("notification token payload is not a JSON object")
+    if MERCHANT_REQUEST_HEADER in decoded["header"]:
+        raise SignatureError("token was signed by this site (a request), not by the provider")
     if MERCHANT_REQUEST_KEYS & payload.keys():
         raise SignatureError(
             "token has the shape of a merchant's signed request ('data' wrapper), "

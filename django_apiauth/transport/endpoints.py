@@ -14,7 +14,6 @@ import functools
 import threading
 from collections import Counter
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 from django.utils.translation import gettext_noop
 
@@ -55,9 +54,11 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
     if configured is None:
         entries = []
         for url in api_settings.ENVIRONMENTS.values():
-            parts = urlsplit(str(url))
-            if parts.hostname:
-                entries.append(parts.netloc.rpartition("@")[2])
+            parts = addresses.parse_url(str(url))
+            if parts.host:
+                entries.append(
+                    netloc(addresses.host_of(parts), parts.port) if parts.port else parts.host
+                )
     elif isinstance(configured, (list, tuple)):
         entries = list(configured)
     else:
@@ -88,17 +89,9 @@ def check_host_is_allowed(url: str) -> None:
     and any loopback host and port when ``ALLOW_INSECURE_LOOPBACK`` is on. The
     message names the host, never anything learnt from it.
     """
-    parts = urlsplit(url)
-    host = (parts.hostname or "").rstrip(".")
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        raise refusal(
-            InsecureTransportError,
-            gettext_noop("%(url)r has an invalid port"),
-            url=without_userinfo(url),
-        ) from None
+    parts = addresses.parse_url(url)  # as urllib3 will send it
+    host, scheme = addresses.host_of(parts), (parts.scheme or "").lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme)
     if is_loopback_host(host) and api_settings.ALLOW_INSECURE_LOOPBACK:
         return
     if any(_host_matches(host, port, scheme, entry) for entry in allowed_hosts()):
@@ -123,7 +116,10 @@ def allow_host(url_or_host: str) -> Iterator[None]:
     """
     entry = url_or_host
     if "//" in url_or_host:
-        entry = urlsplit(url_or_host).netloc.rpartition("@")[2]
+        parts = addresses.parse_url(url_or_host)
+        entry = (
+            netloc(addresses.host_of(parts), parts.port) if parts.port else addresses.host_of(parts)
+        )
     addresses.parse_host_entry(entry)
     with _extra_hosts_lock:
         _extra_hosts[entry] += 1
@@ -143,14 +139,15 @@ def endpoint_identity(url: str) -> str:
     What a secret is bound to: ``HTTPS://Host.example/api/`` and
     ``https://host.example:443/api`` are the same endpoint.
     """
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
     try:
-        port = parts.port or DEFAULT_PORTS.get(scheme)
-    except ValueError:
-        raise ConfigurationError(f"{without_userinfo(url)!r} has an invalid port") from None
-    host = (parts.hostname or "").rstrip(".")
-    return f"{scheme}://{netloc(host, port or 0)}{parts.path.rstrip('/')}"
+        parts = addresses.parse_url(url)
+    except InsecureTransportError as err:
+        raise ConfigurationError(str(err)) from None
+    scheme = (parts.scheme or "").lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme)
+    return (
+        f"{scheme}://{netloc(addresses.host_of(parts), port or 0)}{(parts.path or '').rstrip('/')}"
+    )
 
 
 def resolve_base_url(environment: str, base_url: str = "") -> str:

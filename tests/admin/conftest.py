@@ -54,6 +54,20 @@ def staff_user(db, django_user_model):
     return user
 
 
+def grant(user, *codenames: str) -> None:
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="django_apiauth", codename__in=codenames)
+    )
+
+
+@pytest.fixture
+def secrets_client(client, staff_user):
+    """Staff who may also replace secrets (and so add credentials and move endpoints)."""
+    grant(staff_user, "replace_secrets", "add_apicredential")
+    client.force_login(staff_user)
+    return client
+
+
 @pytest.fixture
 def staff_client(client, staff_user):
     client.force_login(staff_user)

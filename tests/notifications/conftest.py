@@ -8,7 +8,8 @@ import json
 import pytest
 
 from django_apiauth.signals import notification_received, notification_refused
-from django_apiauth.signing import notification_digest, sign
+from django_apiauth.signing import notification_digest
+from tests.helpers import provider_token
 from tests.vectors import SIGNATURE_SECRET
 
 from . import views
@@ -77,7 +78,7 @@ def transfer(secret: str = SIGNATURE_SECRET, **claims) -> dict:
         "amount_cents": 10000,
         **claims,
     }
-    return {"signature": sign(payload, secret)}
+    return {"signature": provider_token(payload, secret)}
 
 
 def post_json(client, url, body, **kwargs):

@@ -7,7 +7,9 @@ refuse what they disagree on.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import time
 
@@ -19,6 +21,7 @@ from django_apiauth.notifications.verify import check_hash, check_jwt
 from django_apiauth.signing import decode_notification, sign, verify_notification
 from tests.vectors import SIGNATURE_SECRET
 
+from . import views
 from .conftest import PAYMENT_URL, TRANSFER_URL, post_json
 
 pytestmark = [pytest.mark.urls("tests.notifications.urls")]
@@ -196,8 +199,9 @@ def test_the_leeway_is_a_setting(settings):
     ids=["data", "data+settings", "settings"],
 )
 def test_a_merchant_shaped_token_is_never_a_notification(payload):
+    # Without sign()'s header: what a release before it signed.
     with pytest.raises(SignatureError, match="merchant"):
-        decode_notification(sign(payload, SIGNATURE_SECRET), SIGNATURE_SECRET)
+        decode_notification(jwt.encode(payload, SIGNATURE_SECRET), SIGNATURE_SECRET)
 
 
 def test_a_merchant_token_without_exp_is_refused_too():
@@ -239,3 +243,47 @@ def test_views_refuse_the_merchants_signed_parameters(client, shop, received, ur
 
     assert response.status_code in (400, 403)
     assert received.calls == []
+
+
+SITE_SIGNED_FLAT_PAYLOADS = [
+    {"reference": "order-42", "amount_cents": 10000},
+    {"reference": "order-42", "transfer_order_item_uid": "tri_1", "jti": "t-1"},
+    {},
+]
+
+
+@pytest.mark.parametrize("payload", SITE_SIGNED_FLAT_PAYLOADS)
+def test_a_flat_token_the_site_signed_is_never_a_notification(payload):
+    # Issue 19, item 4: sign() also signs flat payloads, with the same secret.
+    token = sign(payload, SIGNATURE_SECRET, expires_in=600)
+
+    with pytest.raises(SignatureError, match="signed by this site"):
+        decode_notification(token, SIGNATURE_SECRET)
+    with pytest.raises(SignatureError, match="signed by this site"):
+        check_jwt(token, SIGNATURE_SECRET, check_times=False)
+
+
+def test_what_sign_produces_still_verifies_as_the_provider_checks_it():
+    # The plugins' HS256 handlers check the HMAC over the two segments as sent and
+    # ignore header parameters they do not know (RFC 7515 §4): so does PyJWT.
+    token = sign({"data": {"reference": "order-42"}}, SIGNATURE_SECRET)
+
+    assert jwt.decode(token, SIGNATURE_SECRET, algorithms=["HS256"])["data"]["reference"] == (
+        "order-42"
+    )
+    header, body, mac = token.split(".")
+    expected = hmac.new(SIGNATURE_SECRET.encode(), f"{header}.{body}".encode(), "sha256")
+    assert base64.urlsafe_b64encode(expected.digest()).rstrip(b"=").decode() == mac
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", [TRANSFER_URL, "/jwt-only/", "/async-view/"])
+def test_views_refuse_a_flat_token_the_site_signed(client, shop, received, url):
+    views.RECEIVED.clear()
+    token = sign({"reference": "order-42", "amount_cents": 10000}, SIGNATURE_SECRET, expires_in=600)
+
+    response = post_json(client, url, {"signature": token})
+
+    assert response.status_code == 403
+    assert received.calls == []
+    assert views.RECEIVED == []

@@ -13,6 +13,7 @@ import pytest
 
 from django_apiauth.exceptions import SignatureError
 from django_apiauth.signing import decode_notification, sign
+from tests.helpers import provider_token
 from tests.vectors import JWT_PAYLOAD, JWT_SECRET, JWT_TOKEN, OTHER_SECRET, SIGNATURE_SECRET
 
 short_provider_secret = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
@@ -107,7 +108,7 @@ def test_a_token_not_valid_yet_is_refused():
 
 
 def test_a_token_with_a_future_exp_is_accepted():
-    token = sign({"reference": "r"}, SIGNATURE_SECRET, expires_in=60)
+    token = provider_token({"reference": "r"}, SIGNATURE_SECRET, expires_in=60)
 
     assert decode_notification(token, SIGNATURE_SECRET)["reference"] == "r"
 

@@ -23,7 +23,8 @@ from django_apiauth.notifications import (
     VerifiedNotificationMixin,
     verified_notification,
 )
-from django_apiauth.signing import notification_digest, sign
+from django_apiauth.signing import notification_digest
+from tests.helpers import provider_token
 from tests.vectors import (
     HASH_FIELDS,
     HASH_NOTIFICATION,
@@ -116,7 +117,7 @@ def test_the_jwt_vector_of_the_provider_is_accepted(client, make_credential):
 
 
 def test_a_jwt_notification_is_accepted_as_a_form(client, shop):
-    token = sign({"reference": "order-42"}, SIGNATURE_SECRET)
+    token = provider_token({"reference": "order-42"}, SIGNATURE_SECRET)
 
     response = client.post("/recorded/", data={"signature": token})
 
@@ -234,8 +235,8 @@ def test_a_tampered_form_field_is_forbidden(client, shop):
 @pytest.mark.parametrize(
     "token",
     [
-        sign({"reference": "r"}, OTHER_SECRET),
-        sign({"reference": "r", "exp": int(time.time()) - 60}, SIGNATURE_SECRET),
+        provider_token({"reference": "r"}, OTHER_SECRET),
+        provider_token({"reference": "r", "exp": int(time.time()) - 60}, SIGNATURE_SECRET),
         jwt.encode({"reference": "r"}, None, algorithm="none"),
         "not-a-jwt",
     ],
@@ -326,7 +327,7 @@ def test_readme_payment_example_refuses_a_forged_notification(client, shop):
 
 
 def test_readme_transfer_example(client, shop):
-    token = sign({"reference": "order-42", "amount_cents": 10000}, SIGNATURE_SECRET)
+    token = provider_token({"reference": "order-42", "amount_cents": 10000}, SIGNATURE_SECRET)
 
     response = post_json(client, "/shop/notifications/transfer/", {"signature": token})
 

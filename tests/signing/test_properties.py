@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from django_apiauth.exceptions import SignatureError
 from django_apiauth.notifications.verify import HASHED_FIELDS
 from django_apiauth.signing import decode_notification, sign, verify_notification
+from tests.helpers import provider_token
 from tests.vectors import SIGNATURE_SECRET
 
 # Modest example counts keep the suite fast; no deadline (timing is not a spec).
@@ -113,8 +115,15 @@ def same_json(a, b) -> bool:
 
 @quick
 @given(payload=signable_payloads(), secret=secrets)
-def test_sign_then_decode_notification_round_trips(payload, secret):
-    decoded = decode_notification(sign(payload, secret), secret)
+def test_a_token_sign_made_never_decodes_as_a_notification(payload, secret):
+    with pytest.raises(SignatureError, match="signed by this site"):
+        decode_notification(sign(payload, secret), secret)
+
+
+@quick
+@given(payload=signable_payloads(), secret=secrets)
+def test_a_provider_token_round_trips(payload, secret):
+    decoded = decode_notification(provider_token(payload, secret), secret)
 
     assert isinstance(decoded.pop("iat"), int)
     assert decoded == payload
@@ -125,7 +134,7 @@ def test_sign_then_decode_notification_round_trips(payload, secret):
     payload=signable_payloads(), position=st.integers(min_value=0), char=st.sampled_from("AQgw_-.x")
 )
 def test_a_changed_character_is_refused_or_changes_nothing(payload, position, char):
-    token = sign(payload, SIGNATURE_SECRET)
+    token = provider_token(payload, SIGNATURE_SECRET)
     position %= len(token)
     assume(token[position] != char)
     tampered = token[:position] + char + token[position + 1 :]

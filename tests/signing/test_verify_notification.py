@@ -8,7 +8,8 @@ from types import MappingProxyType
 import pytest
 from django.http import QueryDict
 
-from django_apiauth.notifications.verify import render_hash_value
+from django_apiauth.exceptions import SignatureError
+from django_apiauth.notifications.verify import check_hash, render_hash_value
 from django_apiauth.signing import notification_digest, verify_notification
 from tests.vectors import HASH_FIELDS, HASH_NOTIFICATION, HASH_SECRET, HASH_SIGNATURE
 
@@ -32,16 +33,19 @@ def test_the_digest_is_sha256_of_sorted_key_value_pairs_joined_by_the_secret():
     assert hashlib.sha256(message.encode()).hexdigest().upper() == HASH_SIGNATURE
 
 
-def test_a_lower_case_signature_verifies():
+def test_a_lower_case_signature_is_refused_as_the_plugins_refuse_it():
+    # All five merchant plugins compare the upper-case digest exactly (issue 19, item 7).
     notification = {**HASH_FIELDS, "signature": HASH_SIGNATURE.lower()}
 
-    assert verify_notification(notification, HASH_SECRET) is True
+    assert verify_notification(notification, HASH_SECRET) is False
+    with pytest.raises(SignatureError, match="upper-case"):
+        check_hash(notification, HASH_SECRET)
 
 
-def test_a_mixed_case_signature_verifies():
+def test_a_mixed_case_signature_is_refused():
     notification = {**HASH_FIELDS, "signature": HASH_SIGNATURE[:32].lower() + HASH_SIGNATURE[32:]}
 
-    assert verify_notification(notification, HASH_SECRET) is True
+    assert verify_notification(notification, HASH_SECRET) is False
 
 
 @pytest.mark.parametrize("key", sorted(HASH_FIELDS))

@@ -127,9 +127,39 @@ def legacy(column, value):
     return crypto.encrypt(value, context=f"django_apiauth.apicredential.{column}")
 
 
-def test_legacy_unbound_values_still_decrypt(staging_credential):
+def test_a_legacy_unbound_value_is_refused_naming_the_row(staging_credential):
+    # Issue 19, item 5: the 0005 migration and apiauth_rotate_keys bind every row, so
+    # an unbound value can only be one put back since (a pre-upgrade backup, by SQL).
     write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    with pytest.raises(DecryptionError) as caught:
+        reload(staging_credential).api_secret
+    message = str(caught.value)
+    assert f"ApiCredential.api_secret of pk={staging_credential.pk}" in message
+    assert "apiauth_rotate_keys" in message and "legacy-secret-1" not in message
+
+
+def test_after_rotation_an_old_value_put_back_by_sql_is_refused(staging_credential):
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    rotate_keys()
     assert reload(staging_credential).api_secret == "legacy-secret-1"
+    old = legacy("signature_secret", "known-old-signature-secret")
+    write_raw_column(staging_credential.pk, "signature_secret", old)
+    with pytest.raises(DecryptionError):
+        reload(staging_credential).signature_secret
+
+
+def test_the_binding_migration_binds_legacy_values(staging_credential):
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("django_apiauth.migrations.0005_bind_legacy_secrets")
+    write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
+    migration.bind_legacy_secrets(apps, SimpleNamespace(connection=connection))
+    assert reload(staging_credential).api_secret == "legacy-secret-1"
+    assert reload(staging_credential).api_key == SECRETS["api_key"]
 
 
 def test_rotation_binds_legacy_values_so_an_sql_endpoint_change_then_fails(staging_credential):
@@ -142,13 +172,12 @@ def test_rotation_binds_legacy_values_so_an_sql_endpoint_change_then_fails(stagi
         reload(staging_credential).api_secret
 
 
-def test_saving_a_legacy_row_in_place_binds_its_values(staging_credential):
+def test_saving_a_legacy_row_keeps_the_value_refused(staging_credential):
+    # An admin edit of another field must not launder a value put back by SQL.
     write_raw_column(staging_credential.pk, "api_secret", legacy("api_secret", "legacy-secret-1"))
     loaded = reload(staging_credential)
     loaded.merchant_uid = "m-3"
     loaded.save()
-    assert reload(staging_credential).api_secret == "legacy-secret-1"
-    write_raw_column(staging_credential.pk, "environment", "production")
     with pytest.raises(DecryptionError):
         reload(staging_credential).api_secret
 
@@ -159,9 +188,9 @@ def test_a_legacy_row_moved_through_the_orm_is_refused(staging_credential, attac
     loaded.base_url = ATTACKER
     for name in ("api_key", "dashboard_password", "signature_secret"):
         setattr(loaded, name, f"new-{name}-0123456789")
-    with pytest.raises(SecretsNotReenteredError) as caught:
-        loaded.save()
-    assert caught.value.fields == ("api_secret",)
+    loaded.save()
+    with pytest.raises(DecryptionError):
+        reload(staging_credential).api_secret
 
 
 def test_a_dump_restored_into_a_new_database_still_decrypts(staging_credential, tmp_path):

@@ -255,3 +255,18 @@ def test_apiauth_check_warns_when_the_token_cache_does_not_work(checked_credenti
     }
     _out, err = run_apiauth_check()
     assert "WARNING (django_apiauth.E016): The token cache 'default' cannot be reached" in err
+
+
+@pytest.mark.django_db
+def test_w011_names_the_rows_still_unbound_and_how_to_finish(staging_credential):
+    from django_apiauth import crypto
+    from tests.helpers import write_raw_column
+
+    assert not [m for m in run_checks(databases=["default"]) if m.id == "django_apiauth.W011"]
+    old = crypto.encrypt("old-secret-0123", context="django_apiauth.apicredential.api_secret")
+    write_raw_column(staging_credential.pk, "api_secret", old)
+
+    (warning,) = [m for m in run_checks(databases=["default"]) if m.id == "django_apiauth.W011"]
+    assert f"pk={staging_credential.pk}" in warning.msg and "api_secret" in warning.msg
+    assert "apiauth_rotate_keys" in warning.hint
+    assert "old-secret-0123" not in warning.msg + warning.hint

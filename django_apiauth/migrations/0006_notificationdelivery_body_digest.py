@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("django_apiauth", "0003_apicredential_uid"),
+        ("django_apiauth", "0005_bind_legacy_secrets"),
     ]
 
     operations = [
