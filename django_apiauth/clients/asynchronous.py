@@ -26,6 +26,7 @@ try:
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise ImportError('the async client needs httpx: pip install "django-apiauth[async]"') from err
 
+from django_apiauth import telemetry
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
 from django_apiauth.clients.sync import AUTH_MODES, ApiClient
@@ -215,6 +216,7 @@ class AsyncApiClient:
 
     # -- connectivity -----------------------------------------------------------
 
+    @telemetry.connectivity_check
     async def check(self) -> CheckResult:
         """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from django_apiauth import telemetry
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
 from django_apiauth.conf import api_settings
@@ -214,6 +215,7 @@ class ApiClient:
 
     # -- connectivity -----------------------------------------------------------
 
+    @telemetry.connectivity_check
     def check(self) -> CheckResult:
         """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 

@@ -34,6 +34,7 @@ from typing import Any, TypeVar
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from django_apiauth import telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.models import NotificationDelivery
 
@@ -215,6 +216,7 @@ def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
     for name in ("reason", "notification_id", "reference"):
         if name in fields:
             fields[name] = str(fields[name])[:_SHORT]
+    telemetry.notification_outcome(inbound.credential, fields.get("scheme", ""), fields["outcome"])
     return NotificationDelivery.objects.create(
         credential=inbound.credential,
         remote_addr=inbound.remote_addr,
@@ -225,6 +227,7 @@ def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
 
 
 def _update(delivery: NotificationDelivery, **fields: Any) -> None:
+    telemetry.notification_outcome(delivery.credential, delivery.scheme, fields["outcome"])
     NotificationDelivery.objects.filter(pk=delivery.pk).update(**fields)
     for name, value in fields.items():
         setattr(delivery, name, value)

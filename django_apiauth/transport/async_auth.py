@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.tokens import timing
 from django_apiauth.transport.auth import DashboardBasicAuth
 
@@ -90,6 +90,7 @@ class AsyncBearer:
         others (and for the fleet lease, which its thread always releases).
         Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
         """
+        telemetry.token_wait(self.store.name)
         waiting = asyncio.wrap_future(self.store.pending())
         waiting.add_done_callback(_retrieve)
         limit = timing.cold_wait_limit()
@@ -105,4 +106,5 @@ class AsyncBearer:
         ``store.note_rejected`` may touch the shared cache, so it runs in a thread
         (never on the warm path).
         """
+        telemetry.token_rejected(self.store.name)
         return await asyncio.to_thread(self.store.note_rejected, token_value)

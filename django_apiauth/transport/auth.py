@@ -10,7 +10,7 @@ from requests.auth import AuthBase, HTTPBasicAuth
 from requests.cookies import extract_cookies_to_jar
 from requests.utils import rewind_body
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
@@ -85,6 +85,7 @@ class BearerTokenAuth(AuthBase):
             # No token was sent: requests strips it on a redirect to another host (the
             # hook runs on every hop). Replaying there would hand that host the token.
             return r
+        telemetry.token_rejected(self.store.name)
         if not self.store.note_rejected(sent) or not _can_replay(r.request):
             return r  # no newer token worth a replay, or a body that cannot be resent
         token = self.store.get()
