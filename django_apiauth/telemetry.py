@@ -1,14 +1,9 @@
-"""OpenTelemetry metrics and spans, through the OpenTelemetry API only (the ``otel`` extra).
+"""OpenTelemetry metrics and spans through the API only (the ``otel`` extra); names are a contract.
 
-The names below are a contract: dashboards and alert rules read them
-(``docs/monitoring.md`` lists them). The site configures the SDK and its
-exporters; this module only asks the API's global providers, once, at import:
-they are proxies, so an SDK configured later is used from then on. Without
-``opentelemetry-api`` every hook is a no-op (the decorators hand back the
-function itself); with the API and no SDK, the API's no-op instruments answer.
-
-Attributes are credential names, outcomes, schemes, host names and status
-codes: never a secret, a token, a signature, a header or a notification body.
+Instruments are made once, on the API's global proxies, so an SDK the site
+configures later is used. Without ``opentelemetry-api`` every hook is a no-op
+(the decorators hand back the function itself). Attributes are names,
+outcomes, schemes, hosts and status codes: never a secret, token or body.
 """
 
 from __future__ import annotations
@@ -54,7 +49,7 @@ OUTCOMES = {"deferred": "duplicate"}
 #: names, new ones are reported as "other", so a scan of made-up names cannot
 #: create unbounded metric series.
 MAX_NAMES = 100
-#: Seconds: token requests and notifications take milliseconds to a few seconds.
+#: Seconds (the SDK's default buckets are made for milliseconds).
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 _names: set[str] = set()
@@ -64,25 +59,18 @@ _delivery: ContextVar[dict[str, str] | None] = ContextVar("apiauth_delivery", de
 if trace is not None:
     _tracer = trace.get_tracer("django_apiauth", __version__)
     _meter = metrics.get_meter("django_apiauth", __version__)
-    _counter, _histogram = _meter.create_counter, _meter.create_histogram
-    _token_requests = _counter("apiauth.token.requests", "{request}", "Token requests sent")
-    _token_duration = _histogram(
-        "apiauth.token.request.duration",
-        "s",
-        "Duration of token requests",
-        explicit_bucket_boundaries_advisory=BUCKETS,
+    _count = _meter.create_counter
+    _seconds = functools.partial(
+        _meter.create_histogram, unit="s", explicit_bucket_boundaries_advisory=BUCKETS
     )
-    _rejections = _counter("apiauth.token.rejections", "{token}", "Tokens refused on a call")
-    _waits = _counter("apiauth.token.waits", "{caller}", "Callers that waited for a token")
-    _cache_errors = _counter("apiauth.cache.errors", "{error}", "Shared-cache calls that failed")
-    _notifications = _counter("apiauth.notifications", "{notification}", "Notifications received")
-    _notification_duration = _histogram(
-        "apiauth.notification.duration",
-        "s",
-        "Duration of notification handling",
-        explicit_bucket_boundaries_advisory=BUCKETS,
-    )
-    _checks = _counter("apiauth.connectivity.checks", "{check}", "Connectivity checks run")
+    _token_requests = _count("apiauth.token.requests", "{request}", "Token requests sent")
+    _token_duration = _seconds("apiauth.token.request.duration", description="Token requests")
+    _rejections = _count("apiauth.token.rejections", "{token}", "Tokens refused on a call")
+    _waits = _count("apiauth.token.waits", "{caller}", "Callers that waited for a token")
+    _cache_errors = _count("apiauth.cache.errors", "{error}", "Shared-cache calls that failed")
+    _notifications = _count("apiauth.notifications", "{notification}", "Notifications received")
+    _notification_duration = _seconds("apiauth.notification.duration", description="Handling")
+    _checks = _count("apiauth.connectivity.checks", "{check}", "Connectivity checks run")
 
 
 def token_wait(credential: str) -> None:
@@ -105,42 +93,66 @@ def cache_error(operation: str) -> None:
 
 def token_request(credential: str, endpoint: str) -> Any:
     """``with token_request(name, endpoint):`` around one request to the token endpoint."""
-    return _NO_OP if trace is None else _token_request(credential, urlsplit(endpoint).hostname)
+    if trace is None:
+        return nullcontext()
+    return _measured(
+        ("apiauth.token.fetch", SpanKind.CLIENT, _token_requests, _token_duration, _token_settled),
+        {CREDENTIAL: credential},
+        **{"server.address": urlsplit(endpoint).hostname or ""},
+    )
 
 
-_NO_OP = nullcontext()
+def connectivity_check(check: F) -> F:
+    """Decorates the clients' ``check()``: a span and ``apiauth.connectivity.checks``."""
+    return _around(check, lambda client: _measured(_CHECK, {CREDENTIAL: client.name}))
+
+
+def notification(handle: F) -> F:
+    """Decorates ``receive.handle``/``ahandle``: a span, ``apiauth.notifications`` and duration."""
+    return _around(handle, _handling)
 
 
 @contextmanager
-def _token_request(credential: str, host: str | None) -> Iterator[None]:
-    attributes = {CREDENTIAL: credential}
-    error: Exception | None = None
-    started = time.perf_counter()
+def _measured(measure: tuple, attributes: dict, **span_attributes: Any) -> Iterator[Any]:
+    """A span around the block, then its counter (and histogram) with ``attributes``.
+
+    The block hands its result to the ``done`` it is given; ``settle`` turns
+    result or exception into the outcome. Only an exception's class is exported.
+    """
+    name, kind, counter, histogram, settle = measure
+    result, error, started = [None], None, time.perf_counter()
+
+    def done(value: Any) -> Any:
+        result[0] = value
+        return value
+
     with _tracer.start_as_current_span(
-        "apiauth.token.fetch",
-        kind=SpanKind.CLIENT,
-        attributes={**attributes, "server.address": host or ""},
-        record_exception=False,  # nothing of an exception but its class leaves the process
+        name,
+        kind=kind,
+        attributes=span_attributes,
+        record_exception=False,  # nor its message in the status: only its class is exported
         set_status_on_exception=False,
     ) as span:
         try:
-            yield
+            yield done
         except Exception as err:
             error = err
+            span.set_attribute("error.type", type(err).__name__)
             raise
         finally:
-            attributes[OUTCOME] = _token_outcome(error)
-            status = 200 if error is None else getattr(error, "status_code", None)
-            if status is not None:
-                span.set_attribute("http.response.status_code", status)
-            if error is not None:
-                span.set_attribute("error.type", type(error).__name__)
+            attributes[OUTCOME] = settle(attributes, result[0], error, span)
+            span.set_attributes(attributes)
+            if attributes[OUTCOME] not in ("ok", "accepted", "duplicate"):
                 span.set_status(StatusCode.ERROR)
-            _token_requests.add(1, attributes)
-            _token_duration.record(time.perf_counter() - started, attributes)
+            counter.add(1, attributes)
+            if histogram is not None:
+                histogram.record(time.perf_counter() - started, attributes)
 
 
-def _token_outcome(error: Exception | None) -> str:
+def _token_settled(attributes: dict, result: Any, error: Exception | None, span: Any) -> str:
+    status = 200 if error is None else getattr(error, "status_code", None)
+    if status is not None:
+        span.set_attribute("http.response.status_code", status)
     if error is None:
         return "ok"
     if isinstance(error, InvalidCredentialsError):
@@ -173,55 +185,34 @@ def _around(function: F, measured: Callable[..., Any]) -> F:
 
 
 @contextmanager
-def _check(client: Any) -> Iterator[Callable[[Any], Any]]:
-    attributes = {CREDENTIAL: client.name, OUTCOME: "failed"}
-
-    def done(result: Any) -> Any:
-        attributes[OUTCOME] = "ok" if result.ok else "failed"
-        return result
-
-    with _tracer.start_as_current_span("apiauth.connectivity.check", record_exception=False) as s:
-        try:
-            yield done
-        finally:
-            s.set_attributes(attributes)
-            if attributes[OUTCOME] != "ok":
-                s.set_status(StatusCode.ERROR)
-            _checks.add(1, attributes)
-
-
-def connectivity_check(check: F) -> F:
-    """Decorates ``check()`` of the clients: a span and ``apiauth.connectivity.checks``."""
-    return _around(check, _check)
-
-
-@contextmanager
-def _handling(request: Any, credential: str, *args: Any) -> Iterator[Callable[[Any], Any]]:
+def _handling(request: Any, credential: str, *args: Any) -> Iterator[Any]:
     attributes = _delivery_attributes(credential)
-    attributes[OUTCOME] = ""
-    reset = _delivery.set(attributes)
-    started = time.perf_counter()
-    with _tracer.start_as_current_span(
-        "apiauth.notification", kind=SpanKind.SERVER, record_exception=False
-    ) as span:
-        try:
-            yield lambda response: response
-        except Exception:
-            attributes[OUTCOME] = "error"
-            raise
-        finally:
-            _delivery.reset(reset)
-            attributes[OUTCOME] = attributes[OUTCOME] or "refused"  # not a POST: nothing logged
-            span.set_attributes(attributes)
-            if attributes[OUTCOME] == "error":
-                span.set_status(StatusCode.ERROR)
-            _notifications.add(1, attributes)
-            _notification_duration.record(time.perf_counter() - started, attributes)
+    reset = _delivery.set(attributes)  # notification_outcome fills it in
+    try:
+        with _measured(_NOTIFICATION, attributes) as done:
+            yield done
+    finally:
+        _delivery.reset(reset)
 
 
-def notification(handle: F) -> F:
-    """Decorates ``receive.handle``/``ahandle``: a span, ``apiauth.notifications`` and duration."""
-    return _around(handle, _handling)
+if trace is not None:
+    _CHECK = (
+        "apiauth.connectivity.check",
+        SpanKind.INTERNAL,
+        _checks,
+        None,
+        lambda attributes, result, error, span: "ok" if result and result.ok else "failed",
+    )
+    # Not a POST (nothing logged): refused; an exception out of the handling: error.
+    _NOTIFICATION = (
+        "apiauth.notification",
+        SpanKind.SERVER,
+        _notifications,
+        _notification_duration,
+        lambda attributes, result, error, span: (
+            "error" if error else attributes.get(OUTCOME) or "refused"
+        ),
+    )
 
 
 def notification_outcome(credential: str, scheme: str, outcome: str) -> None:

@@ -41,7 +41,7 @@ from django_apiauth import clock, crypto
 from django_apiauth.tokens import memory, shared_cache
 from django_apiauth.tokens.failures import REJECTION_INTERVAL, Failures
 from django_apiauth.tokens.obtain import Obtainer
-from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, Token
+from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, Block, Token
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -148,6 +148,10 @@ class TokenStore:
     def access_token(self) -> str:
         """The current access token as a string (see :meth:`get`)."""
         return self.get().value
+
+    def peek(self) -> tuple[Token | None, Token | None, Block | None]:
+        """For reports, changing nothing: the token held here, the shared one, the block."""
+        return (self._slot.usable(), *self._obtainer.read_shared())
 
     def pending(self) -> Future[Token]:
         """The in-flight obtain of this process for this credential, started if none runs.

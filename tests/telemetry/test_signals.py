@@ -76,6 +76,7 @@ def test_the_scenario_exports_the_contracts_metrics_and_spans(
             "apiauth.credential": "shop",
             "server.address": "provider.test",
             "http.response.status_code": 200,
+            "apiauth.outcome": "ok",
         }
     received = telemetry.spans("apiauth.notification")
     assert [s.kind for s in received] == [SpanKind.SERVER] * 3
@@ -130,6 +131,7 @@ def test_an_invalid_client_answer_is_counted_as_such(fake_provider, shop, teleme
     assert fetch.attributes["http.response.status_code"] == 401
     assert fetch.attributes["error.type"] == "InvalidCredentialsError"
     assert not fetch.events  # no exception event: its message is not the collector's business
+    assert not fetch.status.description
 
 
 @pytest.mark.parametrize(
