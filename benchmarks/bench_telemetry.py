@@ -13,7 +13,7 @@ OpenTelemetry can be set once per process, hence processes):
 The work: ``ApiClient.get`` with its token in process memory (against the fake
 provider, no network, so nothing hides the client's own cost), and a hash-scheme
 payment notification through the ready-made route (verify, log, claim, signal;
-in-memory SQLite). Rounds alternate between the workers, in a shuffled order,
+an SQLite file per worker). Rounds alternate between the workers, in a shuffled order,
 and ratios are of medians.
 """
 
@@ -35,9 +35,21 @@ def worker(mode: str) -> None:
         sys.modules["opentelemetry"] = None  # type: ignore[assignment]  # import raises
     elif mode == "sdk":
         configure_sdk()
-    from _django import setup
+    import atexit
+    import os
+    import tempfile
 
-    setup(ROOT_URLCONF="django_apiauth.urls", ALLOWED_HOSTS=["*"])
+    from _django import database, setup
+
+    # A notification's real cost includes durable commits: an SQLite file (or
+    # BENCH_DATABASE=postgres), not the in-memory database of the other scripts.
+    db = database()
+    if db["NAME"] == ":memory:":
+        db["NAME"] = tempfile.mkstemp(suffix=".sqlite3")[1]
+        atexit.register(os.remove, db["NAME"])
+    else:
+        db["TEST"] = {"NAME": f"bench_telemetry_{mode}"}
+    setup(ROOT_URLCONF="django_apiauth.urls", ALLOWED_HOSTS=["*"], DATABASES={"default": db})
     from django.core.management import call_command
     from django.test import Client
 
@@ -133,8 +145,10 @@ def main() -> None:
             pairs = zip(times[label, mode], times[label, baseline], strict=True)
             return statistics.median(a / b for a, b in pairs)
 
+        extra = statistics.median(times[label, "sdk"]) - statistics.median(times[label, "api"])
         print(
-            f"  {label:<18} no otel {statistics.median(times[label, 'none']) * 1e6:7.1f} µs"
+            f"  {label:<18} SDK costs {extra * 1e6:+6.1f} µs per call;"
+            f" no otel {statistics.median(times[label, 'none']) * 1e6:7.1f} µs"
             f"   API, no SDK x{ratio('api', 'none'):.3f}"
             f"   SDK x{ratio('sdk', 'api'):.3f} (vs API, no SDK)"
         )
