@@ -1,6 +1,7 @@
 # The commands of the README. Each creates .venv and installs what it needs;
 # stamp files keep them fast once set up (redone when pyproject.toml changes).
-# `make demo` installs only the package and its async extra (no test, bench or lint tools).
+# `make demo` installs only the package, its async and otel extras and the OpenTelemetry SDK
+# (no test, bench or lint tools).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +17,7 @@ $(PY):
 
 # The example shop has one async view (AsyncApiClient), hence httpx.
 $(DEMO_STAMP): pyproject.toml | $(PY)
-	$(PIP) -e '.[async]'
+	$(PIP) -e '.[async,otel]' opentelemetry-sdk
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)

@@ -21,6 +21,7 @@ KEY_PHRASES = {
     "apiauth_generate_key": ["ENCRYPTION_KEYS", "apiauth_rotate_keys"],
     "apiauth_prune_notifications": ["--days", "NOTIFICATION_RETENTION_DAYS", "daily"],
     "apiauth_rotate_keys": ["--dry-run", "--batch-size", "--database"],
+    "apiauth_status": ["NAME", "--json", "status 1", "blocked"],
     "apiauth_sandbox": ["addrport", "APIAUTH_SANDBOX_API_KEY", "APIAUTH_SANDBOX_API_SECRET"],
 }
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.clients.bearer import is_token_rejection, sent_token
 from django_apiauth.tokens import timing
 
@@ -99,6 +99,7 @@ class AsyncBearerAuth(httpx.Auth):
         others (and for the fleet lease, which its thread always releases).
         Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
         """
+        telemetry.token_wait(self.store.name)
         waiting = asyncio.wrap_future(self.store.pending())
         waiting.add_done_callback(_retrieve)
         limit = timing.cold_wait_limit()

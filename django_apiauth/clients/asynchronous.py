@@ -25,6 +25,7 @@ try:
 except ImportError as err:  # pragma: no cover - depends on what is installed
     raise ImportError('the async client needs httpx: pip install "django-apiauth[async]"') from err
 
+from django_apiauth import telemetry
 from django_apiauth.clients.async_bearer import AsyncBearerAuth
 from django_apiauth.clients.base import ClientBase, check_flow
 from django_apiauth.clients.cache import ClientCache
@@ -165,6 +166,7 @@ class AsyncApiClient(ClientBase):
         """Drop this credential's token everywhere; the next call fetches a new one."""
         await asyncio.to_thread(self.store.invalidate)
 
+    @telemetry.connectivity_check
     async def check(self) -> CheckResult:
         """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 

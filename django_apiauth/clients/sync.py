@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
+from django_apiauth import telemetry
 from django_apiauth.clients.base import ClientBase, check_flow
 from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.clients.cache import ClientCache
@@ -175,6 +176,7 @@ class ApiClient(ClientBase):
         """Drop this credential's token everywhere; the next call fetches a new one."""
         self.store.invalidate()
 
+    @telemetry.connectivity_check
     def check(self) -> CheckResult:
         """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 

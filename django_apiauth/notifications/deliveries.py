@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 from django.db import connections, router, transaction
 from django.utils import timezone
 
+from django_apiauth import telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.models import NotificationDelivery
 
@@ -221,6 +222,7 @@ def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
         if name in fields:
             fields[name] = str(fields[name])[:_SHORT]
     fields.setdefault("body_size", inbound.size)
+    telemetry.notification_outcome(inbound.credential, fields.get("scheme", ""), fields["outcome"])
     return NotificationDelivery.objects.create(
         credential=inbound.credential,
         remote_addr=inbound.remote_addr,

@@ -38,7 +38,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.exceptions import ConfigurationError, DecryptionError, SignatureError
 from django_apiauth.notifications.body import MalformedBody, read_body
 from django_apiauth.notifications.verify import (
@@ -130,6 +130,7 @@ def schemes_of(value: str | Iterable[str]) -> tuple[Scheme, ...]:
     return chosen  # type: ignore[return-value]
 
 
+@telemetry.notification
 def handle(
     request: HttpRequest,
     credential: str,
@@ -172,6 +173,7 @@ def handle(
     return _answer(result, error, handler)
 
 
+@telemetry.notification
 async def ahandle(
     request: HttpRequest,
     credential: str,

@@ -20,7 +20,7 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import TokenError
 from django_apiauth.tokens import background, shared_cache, timing
@@ -81,6 +81,7 @@ class Obtainer:
     def wait(self) -> Token:
         """Wait for the obtain, at most the cold-wait limit."""
         limit = timing.cold_wait_limit()
+        telemetry.token_wait(self.name)
         try:
             return self.pending().result(timeout=limit)
         except FutureTimeout:
@@ -105,12 +106,13 @@ class Obtainer:
         # Expiry counts from when the request was *sent*: the provider's clock started then.
         sent_mono, sent_wall = clock.current.monotonic(), clock.current.wall()
         try:
-            grant = request_token(
-                credential=self.name,
-                endpoint=self.endpoint,
-                api_key=credential.api_key,
-                api_secret=credential.api_secret,
-            )
+            with telemetry.token_request(self.name, self.endpoint):
+                grant = request_token(
+                    credential=self.name,
+                    endpoint=self.endpoint,
+                    api_key=credential.api_key,
+                    api_secret=credential.api_secret,
+                )
         except TokenError as err:
             self.failures.remember(err)
             if fallback is not None and clock.current.monotonic() < fallback.use_until:

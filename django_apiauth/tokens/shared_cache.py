@@ -37,7 +37,7 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from django_apiauth import clock
+from django_apiauth import clock, telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.tokens import background
 
@@ -176,9 +176,11 @@ def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = 
             # healthy cache: if the call still succeeds, the cache is back at once.
             future.add_done_callback(functools.partial(_late_answer, generation))
         _failed(CacheTimeout(), generation)
+        telemetry.cache_error(operation)
         return default
     except Exception as err:  # any backend's any error: an API call never fails for it
         _failed(err, generation)
+        telemetry.cache_error(operation)
         return default
 
 

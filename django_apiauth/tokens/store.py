@@ -37,11 +37,17 @@ from typing import TYPE_CHECKING
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from django_apiauth import clock, crypto
+from django_apiauth import clock, crypto, telemetry
 from django_apiauth.tokens import memory, shared_cache
 from django_apiauth.tokens.failures import Failures
 from django_apiauth.tokens.obtain import Obtainer
-from django_apiauth.tokens.values import CACHE_CONTEXT, INVALID_CLIENT_MEMORY, CacheKeys, Token
+from django_apiauth.tokens.values import (
+    CACHE_CONTEXT,
+    INVALID_CLIENT_MEMORY,
+    Block,
+    CacheKeys,
+    Token,
+)
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -134,6 +140,10 @@ class TokenStore:
         """The current access token as a string (see :meth:`get`)."""
         return self.get().value
 
+    def peek(self) -> tuple[Token | None, Token | None, Block | None]:
+        """For reports, changing nothing: the token held here, the shared one, the block."""
+        return (self._slot.usable(), *self._obtainer.read_shared())
+
     def pending(self) -> Future[Token]:
         """The in-flight obtain of this process for this credential, started if none runs.
 
@@ -175,6 +185,7 @@ class TokenStore:
           the endpoint may refuse every token, so the fleet pauses (1 s, doubling
           up to 30 s) instead of fetching again.
         """
+        telemetry.token_rejected(self.name)
         current = self._slot.usable()
         if current is not None and current.value != sent:
             return current

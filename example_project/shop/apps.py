@@ -11,4 +11,7 @@ class ShopConfig(AppConfig):
         from . import (
             checks,  # noqa: F401  (registers the system checks)
             receivers,  # noqa: F401  (connects the notification receiver)
+            telemetry,
         )
+
+        telemetry.configure()  # before any request: the app's instruments are made on proxies

@@ -144,6 +144,7 @@ def run_demo(out: TextIO, *, calls: int = 5) -> bool:
         "no API key, secret, password or access token appears in this report "
         "(only the masked API key)",
     )
+    show_metrics(report)
     elapsed = time.perf_counter() - started
     verdict = "all passed" if not report.failures else f"{report.failures} FAILED"
     report.line(f"\n{report.steps} steps, {verdict}, in {elapsed:.1f} s.")
@@ -293,3 +294,16 @@ def show_connectivity(report: Report, client: ApiClient, sandbox: SandboxServer)
         f"with a wrong API secret: {'ok' if result.ok else 'failed'}, HTTP {result.status_code} "
         f"({result.detail})",
     )
+
+
+def show_metrics(report: Report) -> None:
+    """The OpenTelemetry metrics the steps above produced (when the SDK is installed)."""
+    from . import telemetry
+
+    rows = telemetry.metric_rows()
+    if not rows:
+        return
+    report.line("\nOpenTelemetry metrics (docs/monitoring.md)")
+    width = max(len(name) for name, _, _ in rows)
+    for name, attributes, value in rows:
+        report.line(f"   {name:<{width}}  {value:>14}  {attributes}")
