@@ -43,6 +43,7 @@ test-postgres: $(TEST_STAMP)
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench: $(TEST_STAMP)
 	for script in benchmarks/bench_*.py; do $(PY) $$script || exit 1; done
