@@ -1,3 +1,5 @@
 """django-apiauth: encrypted credentials, shared access tokens and a safe API client."""
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0.dev0"

@@ -313,3 +313,5 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
 
 from django_apiauth.notifications import admin as notification_admin  # noqa: E402,F401  (the delivery log)
+
+__all__ = ["ApiCredentialAdmin"]

@@ -1,6 +1,8 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+__all__ = ["ApiAuthConfig"]
+
 
 class ApiAuthConfig(AppConfig):
     name = "django_apiauth"

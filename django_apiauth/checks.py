@@ -17,6 +17,19 @@ from django_apiauth.conf import SETTING_NAME, api_settings
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError
 from django_apiauth.tokens import shared_cache
 
+__all__ = [
+    "check_encryption_keys",
+    "check_encryption_keys_deploy",
+    "check_keys_still_in_use",
+    "check_redis_socket_timeouts",
+    "check_settings",
+    "check_token_cache",
+    "check_token_cache_reachable",
+    "check_token_timing",
+    "check_transport_settings",
+    "token_cache_messages",
+]
+
 
 @register(Tags.security)
 def check_encryption_keys(app_configs=None, **kwargs):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+__all__ = ["Clock", "current"]
+
 
 class Clock:
     """The real clocks: ``time.monotonic``, ``time.time`` and ``time.sleep``.

@@ -33,6 +33,18 @@ from django_apiauth.addresses import check_url_is_secure, parse_host_entry
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal, translated
 
+__all__ = [
+    "DEFAULTS",
+    "SETTINGS",
+    "SETTING_NAME",
+    "InvalidSetting",
+    "Setting",
+    "api_settings",
+    "seconds",
+    "shown",
+    "validate_verify",
+]
+
 SETTING_NAME = "APIAUTH"
 
 #: Environment variable read (with django-environ) when ``ENCRYPTION_KEYS`` is empty.

@@ -36,6 +36,15 @@ from django_apiauth.clients.check import CheckResult
 from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.models import ApiCredential
 
+__all__ = [
+    "DEFAULT_MAX_WORKERS",
+    "DEFAULT_TIMEOUT",
+    "ConnectivityResult",
+    "check_credential",
+    "check_credentials",
+    "select_credentials",
+]
+
 logger = logging.getLogger(__name__)
 
 #: Checks running at the same time. Checks wait on the network, not the CPU,

@@ -45,6 +45,18 @@ from django.utils.encoding import force_bytes
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ConfigurationError, DecryptionError
 
+__all__ = [
+    "PREFIX",
+    "KeyRing",
+    "build_key_ring",
+    "decrypt",
+    "encrypt",
+    "generate_key",
+    "get_key_ring",
+    "looks_encrypted",
+    "parse",
+]
+
 VERSION = "v1"
 DEFAULT_CONTEXT = "django_apiauth.default"
 PREFIX = VERSION + ":"

@@ -10,6 +10,20 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+__all__ = [
+    "ApiAuthError",
+    "ConfigurationError",
+    "CredentialNotFound",
+    "DecryptionError",
+    "InsecureTransportError",
+    "InvalidCredentialsError",
+    "MalformedTokenResponseError",
+    "SecretsNotReenteredError",
+    "SignatureError",
+    "TokenEndpointError",
+    "TokenError",
+]
+
 
 class ApiAuthError(Exception):
     """Base class of every error raised by django-apiauth."""

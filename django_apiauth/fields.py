@@ -21,6 +21,15 @@ from django.utils.translation import gettext_lazy as _
 from django_apiauth import crypto
 from django_apiauth.exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
 
+__all__ = [
+    "Ciphertext",
+    "EncryptedTextField",
+    "Sealed",
+    "Undecryptable",
+    "sealed_state",
+    "secrets_to_reenter",
+]
+
 
 class Sealed:
     """An already-encrypted value: saved to the column as it is, never re-encrypted.

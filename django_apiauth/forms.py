@@ -22,6 +22,14 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.models import ApiCredential
 
+__all__ = [
+    "OPTIONAL_SECRET_FIELDS",
+    "SECRET_FIELDS",
+    "ApiCredentialForm",
+    "clear_field_name",
+    "secret_state",
+]
+
 #: Encrypted columns, in the order the form shows them.
 SECRET_FIELDS = ApiCredential.secret_field_names()
 #: Secrets a credential can do without; each gets a "clear" checkbox.

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 from django.utils.translation import gettext
 
+__all__ = ["refusal", "translated"]
+
 E = TypeVar("E", bound=BaseException)
 
 

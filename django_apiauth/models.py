@@ -30,6 +30,8 @@ from django_apiauth.transport.endpoints import (
     resolve_base_url,
 )
 
+__all__ = ["ApiCredential", "NotificationDelivery", "default_environment", "mask"]
+
 #: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
 MASK_VISIBLE = 4
 

@@ -29,6 +29,8 @@ from django_apiauth.bulk_write import update_rows
 from django_apiauth.exceptions import ApiAuthError, DecryptionError
 from django_apiauth.fields import EncryptedTextField, Sealed
 
+__all__ = ["PLAINTEXT", "rotate_keys", "values_per_key"]
+
 PLAINTEXT = "plaintext"
 
 

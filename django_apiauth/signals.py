@@ -18,5 +18,7 @@
 
 from django.dispatch import Signal
 
+__all__ = ["notification_received", "notification_refused"]
+
 notification_received = Signal()
 notification_refused = Signal()

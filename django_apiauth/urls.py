@@ -9,6 +9,8 @@ from django.urls import path
 
 from django_apiauth.notifications.views import PaymentNotificationView, TransferNotificationView
 
+__all__ = ["app_name", "urlpatterns"]
+
 app_name = "django_apiauth"
 
 urlpatterns = [

@@ -4,3 +4,5 @@
 :mod:`.check` (the connectivity check and its result) and :mod:`.cache` (one
 client per credential per process).
 """
+
+__all__ = []

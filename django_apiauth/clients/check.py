@@ -18,6 +18,8 @@ from django.utils.translation import gettext as _
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
+__all__ = ["CheckResult"]
+
 
 @dataclass(frozen=True, init=False)
 class CheckResult:

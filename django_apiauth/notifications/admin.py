@@ -14,6 +14,8 @@ from django.utils.translation import gettext_lazy as _
 from django_apiauth.models import NotificationDelivery
 from django_apiauth.notifications.views import process_again
 
+__all__ = ["NotificationDeliveryAdmin"]
+
 REPROCESS_PERMISSION = "django_apiauth.reprocess_notificationdelivery"
 
 

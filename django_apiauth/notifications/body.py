@@ -17,6 +17,8 @@ from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, QueryDict
 from django.http.multipartparser import MultiPartParserError
 
+__all__ = ["MalformedBody", "parse_stored", "read_body"]
+
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 #: Genuine notifications are a few kilobytes; anything far bigger is refused

@@ -52,6 +52,21 @@ from django_apiauth.signals import notification_refused
 if TYPE_CHECKING:
     from django_apiauth.notifications.deliveries import Inbound
 
+__all__ = [
+    "SIGNALS_HANDLER",
+    "Notification",
+    "Refused",
+    "Scheme",
+    "VerifiedNotificationMixin",
+    "ahandle",
+    "handle",
+    "process_verified",
+    "refusal_log",
+    "schemes_of",
+    "verified_notification",
+    "verify_body",
+]
+
 logger = logging.getLogger(__name__)
 
 Scheme = Literal["hash", "jwt"]

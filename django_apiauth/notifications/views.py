@@ -28,6 +28,8 @@ from django_apiauth.notifications.receive import (
 )
 from django_apiauth.signals import notification_received
 
+__all__ = ["PaymentNotificationView", "TransferNotificationView", "process_again"]
+
 
 def send_received(notification: Notification) -> None:
     """Hand a first delivery to the receivers; a receiver's exception propagates."""

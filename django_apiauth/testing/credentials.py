@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 
+__all__ = ["auth_scheme", "parse_basic", "parse_bearer"]
+
 
 def parse_basic(header: str) -> tuple[str, str] | None:
     """``(user, password)`` from ``Basic <base64>``, or ``None`` when malformed."""

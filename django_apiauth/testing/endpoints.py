@@ -24,6 +24,22 @@ from .credentials import auth_scheme, parse_basic, parse_bearer
 from .notifications import send_notification
 from .state import Account, RequestRecord, SandboxState
 
+__all__ = [
+    "ROUTES",
+    "ProviderAnswer",
+    "ProviderRequest",
+    "View",
+    "answer",
+    "counters",
+    "echo",
+    "extra",
+    "masked",
+    "merchant",
+    "purchase_link",
+    "route",
+    "token",
+]
+
 logger = logging.getLogger("django_apiauth.testing")
 
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"

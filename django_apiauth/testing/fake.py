@@ -27,6 +27,8 @@ from .state import Account, SandboxState
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
+__all__ = ["FakeProvider"]
+
 DEFAULT_BASE_URL = "https://provider.test"
 DEFAULT_TOKEN_PATH = "/api/token"
 

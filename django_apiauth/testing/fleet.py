@@ -16,6 +16,8 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+__all__ = ["apiauth_caller", "configure_django", "hold_lease_forever", "run_fleet", "spawn"]
+
 
 def configure_django(cache: dict[str, Any], apiauth: dict[str, Any]) -> None:
     import django

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 
 from django_apiauth.tokens import store as token_store
 
+__all__ = ["private_token_cache"]
+
 LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
 
 

@@ -24,6 +24,16 @@ from .state import Account
 if TYPE_CHECKING:
     from .state import SandboxState
 
+__all__ = [
+    "Delivery",
+    "deliver",
+    "hash_signature",
+    "payment_notification",
+    "send_notification",
+    "tamper",
+    "transfer_notification",
+]
+
 logger = logging.getLogger("django_apiauth.testing")
 
 #: How often the provider tries one notification, and the pause before the 2nd try.

@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from .fake import FakeProvider
     from .server import SandboxServer
 
+__all__ = ["apiauth_token_cache", "fake_provider", "sandbox_provider"]
+
 
 @pytest.fixture
 def apiauth_token_cache() -> Iterator[str]:

@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlsplit
 from .endpoints import ProviderRequest, answer
 from .state import Account, SandboxState
 
+__all__ = ["SandboxServer", "start_sandbox"]
+
 logger = logging.getLogger("django_apiauth.testing.http")
 
 

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+__all__ = ["Account", "RequestRecord", "SandboxState"]
+
 #: Lifetime of an access token, as the provider documents it.
 DEFAULT_TOKEN_LIFETIME = 600
 

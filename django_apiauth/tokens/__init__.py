@@ -7,3 +7,5 @@ credential; :mod:`.values` the token and block values and their cache form;
 :mod:`.timing` the refresh window and waits; :mod:`.shared_cache` the one door to
 Django's cache; :mod:`.background` the daemon threads and the fork hook.
 """
+
+__all__ = []

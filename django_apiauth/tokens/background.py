@@ -24,6 +24,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
+__all__ = ["Runner", "after_fork", "running_future", "settle", "start"]
+
 T = TypeVar("T")
 
 

@@ -26,6 +26,8 @@ from django_apiauth.exceptions import (
 from django_apiauth.transport.basic import utf8_basic_auth
 from django_apiauth.transport.endpoints import check_host_is_allowed, without_userinfo
 
+__all__ = ["MAX_LIFETIME", "MAX_RETRY_AFTER", "is_oauth_error_code", "request_token"]
+
 log = logging.getLogger("django_apiauth.tokens.store")
 
 

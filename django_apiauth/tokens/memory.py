@@ -19,6 +19,8 @@ from django_apiauth import clock
 from django_apiauth.tokens import background
 from django_apiauth.tokens.values import Block, Token
 
+__all__ = ["SWEEP_INTERVAL", "Slot", "clear", "size", "slot_for", "slots"]
+
 #: Slots that hold nothing usable are swept at most this often (seconds).
 SWEEP_INTERVAL = 60.0
 #: Weight of the newest fetch in the moving average of the fetch latency.

@@ -41,6 +41,29 @@ from django_apiauth import clock, telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.tokens import background
 
+__all__ = [
+    "NO_CACHE_LEASE",
+    "RETRY_INTERVAL",
+    "WARNING_INTERVAL",
+    "NoCacheLease",
+    "acquire_lease",
+    "add",
+    "backend_path",
+    "delete",
+    "delete_many",
+    "get",
+    "get_many",
+    "import_problem",
+    "is_down",
+    "is_process_local",
+    "missing_socket_timeouts",
+    "release_lease",
+    "renew_lease",
+    "reset",
+    "round_trip_problem",
+    "set",
+]
+
 log = logging.getLogger("django_apiauth.tokens.store")
 
 #: After a cache error the cache is left alone this long (seconds).

@@ -14,6 +14,8 @@ from django.utils.translation import gettext as _
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import TokenEndpointError
 
+__all__ = ["cold_wait_limit", "conflicts", "no_token_in_time"]
+
 
 def fetch_budget() -> float:
     """The longest a token fetch can take: every attempt running into both timeouts."""

@@ -5,3 +5,5 @@
 retries, TLS); :mod:`.auth` and :mod:`.async_auth` set the bearer and Basic
 headers and replay once after a refused token.
 """
+
+__all__ = []

@@ -27,6 +27,19 @@ from django_apiauth.conf import InvalidSetting, api_settings, shown, validate_ve
 from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.transport.endpoints import check_url_is_secure, without_userinfo
 
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RETRY_STATUSES",
+    "TOKEN_METHODS",
+    "USER_AGENT",
+    "ApiSession",
+    "PoliteRetry",
+    "build_retry",
+    "create_session",
+    "is_timeout",
+    "without_secrets",
+]
+
 USER_AGENT = f"django-apiauth/{__version__} python-requests/{requests.__version__}"
 
 #: Statuses worth retrying: rate limiting and server-side failures. Never 400/401,

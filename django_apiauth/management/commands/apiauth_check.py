@@ -14,6 +14,8 @@ from django_apiauth.connectivity import DEFAULT_TIMEOUT, check_credentials
 from django_apiauth.exceptions import CredentialNotFound
 from django_apiauth.models import ApiCredential
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     @property

@@ -14,6 +14,8 @@ from django_apiauth.clients.sync import ApiClient
 from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     @property

@@ -17,6 +17,8 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import DecryptionError
 from django_apiauth.models import ApiCredential
 
+__all__ = ["Command"]
+
 #: field -> (default environment variable, required when creating)
 SECRET_FIELDS = {
     name: (f"APIAUTH_{name.upper()}", name not in ApiCredential.optional_secret_field_names())

@@ -3,6 +3,8 @@ from django.utils.translation import gettext as _
 
 from django_apiauth.crypto import generate_key
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     @property

@@ -14,6 +14,8 @@ from django.utils.translation import ngettext
 from django_apiauth.conf import api_settings
 from django_apiauth.notifications.deliveries import prune
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     @property

@@ -4,6 +4,8 @@ from django.utils.translation import gettext as _
 from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.rotation import PLAINTEXT, rotate_keys
 
+__all__ = ["Command"]
+
 
 class Command(BaseCommand):
     @property

@@ -10,6 +10,8 @@ from django.utils.translation import gettext as _
 
 from django_apiauth.testing import Account, SandboxState, start_sandbox
 
+__all__ = ["Command"]
+
 #: Account field -> environment variable. The first two are required; the
 #: others get a random value (which nobody knows, so that login is unusable).
 ENVIRONMENT = {

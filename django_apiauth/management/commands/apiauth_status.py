@@ -23,6 +23,8 @@ from django_apiauth.exceptions import ApiAuthError, CredentialNotFound
 from django_apiauth.models import ApiCredential, NotificationDelivery
 from django_apiauth.tokens.store import TokenStore
 
+__all__ = ["Command"]
+
 
 def _token(token):
     if token is None:
