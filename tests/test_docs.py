@@ -223,3 +223,19 @@ def test_the_benchmark_figure_is_generated_from_the_measured_figures(name, monke
     script = load_plot_script(monkeypatch, tmp_path)
     script.render(json.loads(script.JSON_PATH.read_text()))
     assert (tmp_path / name).read_text() == committed
+
+
+PUBLIC_MODULES = ["client", "signing", "notifications", "signals", "exceptions", "testing"]
+
+
+@pytest.mark.parametrize("name", PUBLIC_MODULES)
+def test_the_api_reference_documents_every_public_name(name):
+    import importlib
+
+    page = (DOCS / "api.rst").read_text()
+    module = importlib.import_module(f"django_apiauth.{name}")
+    assert f".. automodule:: django_apiauth.{name}\n" in page
+    # automodule :members: covers __all__, but not names a module imports on first use.
+    lazy = [n for n in getattr(module, "__all__", []) if n not in vars(module)]
+    for public in lazy:
+        assert f":: django_apiauth.{name}.{public}\n" in page, public
