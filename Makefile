@@ -1,6 +1,8 @@
 # The commands of the README. Each creates .venv and installs what it needs;
 # stamp files keep them fast once set up (redone when pyproject.toml changes).
 # `make demo` installs only the package and its async extra (no test, bench or lint tools).
+# The project's own tools are PEP 735 dependency groups (pyproject.toml), which need
+# pip >= 25.1 (`pip install --group`): the venv's pip is upgraded first.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,6 +15,7 @@ PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
+	$(PIP) "pip>=25.1"
 
 # The example shop has one async view (AsyncApiClient), hence httpx.
 $(DEMO_STAMP): pyproject.toml | $(PY)
@@ -20,7 +23,8 @@ $(DEMO_STAMP): pyproject.toml | $(PY)
 	touch $@
 
 $(TEST_STAMP): pyproject.toml | $(PY)
-	$(PIP) -e '.[test,bench,lint]'
+	$(PIP) "pip>=25.1"
+	$(PIP) -e '.[testing,redis,async]' --group test --group bench --group lint
 	touch $@ $(DEMO_STAMP)
 
 demo: $(DEMO_STAMP)
@@ -55,7 +59,8 @@ bench: $(TEST_STAMP)
 DOCS_STAMP := $(VENV)/.installed-docs
 
 $(DOCS_STAMP): pyproject.toml | $(PY)
-	$(PIP) -e '.[docs]'
+	$(PIP) "pip>=25.1"
+	$(PIP) -e '.[async]' --group docs
 	touch $(DOCS_STAMP)
 
 docs: $(DOCS_STAMP)

@@ -1,3 +1,3 @@
 """django-apiauth: encrypted credentials, shared access tokens and a safe API client."""
 
-__version__ = "0.1.0.dev0"
+__version__ = "0.1.0"
