@@ -216,7 +216,7 @@ def load_plot_script(monkeypatch, tmp_path):
 
 @pytest.mark.parametrize("name", ["token_requests.csv", "token_requests.svg"])
 def test_the_benchmark_figure_is_generated_from_the_measured_figures(name, monkeypatch, tmp_path):
-    matplotlib = pytest.importorskip("matplotlib", reason="the bench dependency group draws the plot")
+    matplotlib = pytest.importorskip("matplotlib", reason="the bench group draws the plot")
     committed = (DOCS / "_static" / name).read_text()
     if name.endswith(".svg") and f"Matplotlib v{matplotlib.__version__}," not in committed:
         pytest.skip("drawn by another matplotlib version: byte-for-byte comparison is moot")
