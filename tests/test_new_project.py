@@ -53,7 +53,7 @@ def new_site(tmp_path: Path) -> Path:
 
 def run(site: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, *args],
+        list(args),
         cwd=site,
         env=clean_env(**env),
         capture_output=True,
@@ -69,7 +69,7 @@ def test_the_testing_page_example_passes_in_a_new_project(tmp_path):
     assert {"pytest.ini", "test_orders.py"} <= set(files)
     for name in ("pytest.ini", "test_orders.py"):
         (site / name).write_text(files[name])
-    result = run(site, "-m", "pytest", "-p", "no:cacheprovider", "test_orders.py")
+    result = run(site, sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "test_orders.py")
     assert "1 passed" in result.stdout, result.stdout + result.stderr
     assert "skipped" not in result.stdout
 
@@ -132,15 +132,7 @@ def test_the_quickstart_runs_as_written_in_a_new_directory(tmp_path):
             if command.endswith("&"):
                 port = re.search(r"127\.0\.0\.1:(\d+)", command)[1]
                 lines.append(WAIT_FOR_PORT.format(port=port))
-        result = subprocess.run(
-            ["bash", "-c", "\n".join(lines)],
-            cwd=tmp_path,
-            env=clean_env(**env),
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
+        result = run(tmp_path, "bash", "-c", "\n".join(lines), **env)
     finally:
         services.delete_own_redis_keys(cache["KEY_PREFIX"])
     out = result.stdout + result.stderr
