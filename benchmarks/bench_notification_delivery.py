@@ -70,7 +70,7 @@ def unavailable() -> str | None:
         try:
             __import__(module)
         except ImportError:
-            return f"the Python package {module} is not installed (pip install -e '.[test]')"
+            return f"the Python package {module} is not installed (pip install --group test)"
     try:
         socket.create_connection(("127.0.0.1", 5432), timeout=1).close()
     except OSError as err:

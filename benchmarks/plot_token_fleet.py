@@ -9,7 +9,7 @@ the table of the benchmarks page (``token_requests.csv``) and its plot
 (``token_requests.svg``), so the
 page shows what was measured, never a number typed by hand. Needs Redis on
 127.0.0.1:6379 (``BENCH_REDIS_URL`` picks the database) and matplotlib
-(``pip install -e '.[bench]'``).
+(``pip install --group bench``).
 """
 
 from __future__ import annotations

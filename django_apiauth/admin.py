@@ -81,7 +81,6 @@ class ApiCredentialAdmin(admin.ModelAdmin):
     change_form_template = "django_apiauth/admin/apicredential_change_form.html"
     list_display = [
         "name",
-        "environment",
         "endpoint_display",
         "api_key_display",
         "is_active",
@@ -190,8 +189,9 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("endpoint"))
     def endpoint_display(self, obj: ApiCredential) -> str:
+        # The endpoint actually used: a base URL overrides the environment.
         try:
-            return obj.endpoint
+            return format_html('<span title="{}">{}</span>', obj.endpoint, obj.endpoint_label())
         except ConfigurationError:
             return format_html(
                 '<span style="color:#c62828">⚠ {}</span>',

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -41,11 +42,11 @@ def default_environment() -> str:
 
 
 def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
-    """``"••••abcd"`` for a value ending in ``abcd``; short values are fully hidden."""
+    """``"••••abcd"`` for a value of 8+ characters ending in ``abcd``; shorter: ``"••••"``."""
     if not value:
         return ""
-    # A short value would be mostly revealed by its last 4 characters.
-    tail = value[-visible:] if len(value) >= 3 * visible else ""
+    # Under 8 characters, the last 4 would reveal half of the value or more.
+    tail = value[-visible:] if len(value) >= 2 * visible else ""
     return "••••" + tail
 
 
@@ -194,6 +195,12 @@ class ApiCredential(models.Model):
         except ConfigurationError as err:
             # Raised at call time, far from the row: say which credential it is.
             raise ConfigurationError(f"credential {self.name!r}: {err}") from None
+
+    def endpoint_label(self) -> str:
+        """The endpoint used: the environment's name, or ``custom (<host>)`` for a base URL."""
+        if self.base_url:
+            return _("custom (%(host)s)") % {"host": urlsplit(self.base_url).netloc}
+        return self.environment
 
     def masked_api_key(self) -> str:
         """The API key with all but its last 4 characters hidden."""

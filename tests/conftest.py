@@ -14,8 +14,11 @@ Each fixture is defined here once, with one meaning:
 - ``secrets``: a copy of ``SECRETS``; ``apiauth``: edit ``settings.APIAUTH`` in place;
 - ``refusing_url`` / ``silent_url``: loopback URLs that refuse connections / never answer.
 
-Tests that need a service skip with a reason when it is absent, unless
-``APIAUTH_REQUIRE_SERVICES=1`` (set by ``.ci/run``), which turns the skip into a failure.
+Tests that need a service (marked ``redis``; every test of a run with
+``APIAUTH_TEST_DATABASE=postgres``) skip with one summary line per missing service,
+naming the command that starts it, unless ``APIAUTH_REQUIRE_SERVICES=1`` (set by
+``.ci/run``), which turns the skip into a failure. See ``tests/services.py``: the
+suite never deletes Redis data it did not write.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import socket
 import pytest
 
 from django_apiauth import crypto
+from tests import services
 from tests.helpers import SECRETS, STAGING
 from tests.vectors import SIGNATURE_SECRET
 
@@ -44,23 +48,38 @@ def _plugin_installed() -> bool:
 # (or none at all) registers it here. Never both: pluggy refuses a plugin twice.
 pytest_plugins = [] if _plugin_installed() else [PLUGIN]
 
-REDIS_URL = os.environ.get("APIAUTH_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+def require(service: services.Service) -> None:
+    """Skip (or fail, in CI) unless ``service`` is up; one location, so one summary line."""
+    if service.missing is None:
+        return
+    if services.services_required():
+        pytest.fail(f"{service.missing}; APIAUTH_REQUIRE_SERVICES=1 makes this a failure")
+    pytest.skip(service.missing)
 
 
-def services_required() -> bool:
-    return os.environ.get("APIAUTH_REQUIRE_SERVICES") == "1"
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    # pytest reports a skip at each test's file: a missing service, one cause, gets one line.
+    reason = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else ""
+    if any(s.missing and s.missing in reason for s in (services.POSTGRES, services.REDIS)):
+        report.longrepr = (services.__file__, None, reason)
+    return report
 
 
-def require_service(name: str, host: str, port: int) -> None:
-    """Skip (or fail, in CI) unless something listens on ``host:port``."""
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return
-    except OSError as err:
-        reason = f"{name} is not reachable on {host}:{port} ({err})"
-        if services_required():
-            pytest.fail(f"{reason}; APIAUTH_REQUIRE_SERVICES=1 makes this a failure")
-        pytest.skip(reason)
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_service():
+    # Before pytest-django creates the test database: without the server, Django
+    # would fall back with a RuntimeWarning (an error here) instead of saying so.
+    if os.environ.get("APIAUTH_TEST_DATABASE") == "postgres":
+        require(services.POSTGRES)
+
+
+@pytest.fixture(autouse=True)
+def _redis_service(request):
+    if request.node.get_closest_marker("redis"):
+        require(services.REDIS)
 
 
 @pytest.fixture(autouse=True)
@@ -210,22 +229,16 @@ def silent_url(loopback):
 
 @pytest.fixture
 def redis_cache_settings(settings):
-    """Point the ``default`` cache at a private Redis database (13), flushed around the test."""
-    require_service("Redis", "127.0.0.1", 6379)
-    import redis
+    """Point the ``default`` cache at Redis under a key prefix of this test's own; yields the entry.
 
-    client = redis.Redis.from_url(REDIS_URL)
-    client.flushdb()
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-        },
-    }
-    yield REDIS_URL
-    client.flushdb()
-    client.close()
+    Afterwards only the keys under that prefix are deleted (never FLUSHDB: the
+    database may hold a developer's own data).
+    """
+    require(services.REDIS)
+    cache = services.own_redis_cache()
+    settings.CACHES = {**settings.CACHES, "default": cache}
+    yield cache
+    services.delete_own_redis_keys(cache["KEY_PREFIX"])
 
 
 def pytest_collection_modifyitems(config, items):

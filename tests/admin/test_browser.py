@@ -12,7 +12,7 @@ import os
 import pytest
 
 from django_apiauth.models import ApiCredential
-from tests.conftest import services_required
+from tests.services import services_required
 
 pytestmark = [pytest.mark.browser, pytest.mark.live, pytest.mark.slow]
 

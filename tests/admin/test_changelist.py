@@ -153,3 +153,25 @@ def test_unknown_environment_is_flagged_without_breaking_the_page(admin_client, 
     del settings.APIAUTH["ENVIRONMENTS"]  # an environment removed from settings
     html = admin_client.get(reverse(CHANGELIST)).content.decode()
     assert "unknown environment &#x27;moon&#x27;" in html
+
+
+def test_a_base_url_override_is_shown_as_custom_with_its_host(admin_client, apiauth):
+    apiauth(ALLOWED_HOSTS=["api.shop.example"])
+    make("shop-custom", environment="staging", base_url="https://api.shop.example")
+    html = admin_client.get(reverse(CHANGELIST)).content.decode()
+    row = html[html.index("shop-custom") :].split("</tr>")[0]
+    assert "custom (api.shop.example)" in row
+    assert ">staging<" not in row
+
+
+def test_the_test_connectivity_button_is_an_object_tool_styled_like_djangos(
+    admin_client, staging_credential
+):
+    url = reverse("admin:django_apiauth_apicredential_change", args=[staging_credential.pk])
+    html = admin_client.get(url).content.decode()
+    tools = html[html.index('<ul class="object-tools">') :].split("</ul>")[0]
+    button = tools.split("apiauth-test-connectivity")[1].split("</li>")[0]
+    assert "<button" in button and 'class="historylink"' not in button
+    # Django styles only the tools' links: the button gets the same rules and variables.
+    assert ".object-tools .apiauth-test-connectivity button" in html
+    assert "var(--object-tools-bg)" in html and "var(--object-tools-hover-bg)" in html

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import services_required
+from tests.services import services_required
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # OS processes, PostgreSQL, redis-server
 

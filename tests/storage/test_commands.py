@@ -141,3 +141,16 @@ def test_rotate_keys_dry_run_says_how_many_values_it_would_re_encrypt(
         "ENCRYPTION_KEYS": [new_key, *settings.APIAUTH["ENCRYPTION_KEYS"]],
     }
     assert "Would re-encrypt 4 value(s)" in run("apiauth_rotate_keys", "--dry-run")
+
+
+def test_list_shows_the_endpoint_actually_used(db, apiauth):
+    apiauth(ALLOWED_HOSTS=["api.shop.example"])
+    ApiCredential.objects.create(
+        name="custom",
+        environment="staging",
+        base_url="https://api.shop.example",
+        api_key="key_0123456789",
+        api_secret="s",
+    )
+    line = next(x for x in run("apiauth_credential", "list").splitlines() if x.startswith("custom"))
+    assert line.split("\t")[1] == "custom (api.shop.example)"

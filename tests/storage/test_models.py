@@ -112,3 +112,11 @@ def test_base_url_with_userinfo_is_refused_without_echoing_it(netloc):
     message = err.value.message_dict["base_url"][0]
     assert "user name or password" in message
     assert "pa55word" not in message and "token@" not in message
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("abcd1234", "••••1234"), ("abcd123", "••••"), ("k" * 30 + "wxyz", "••••wxyz")],
+)
+def test_keys_of_eight_characters_or_more_show_their_last_four(value, shown):
+    assert mask(value) == shown

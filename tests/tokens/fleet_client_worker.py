@@ -1,7 +1,8 @@
 """Another process of the fleet, for the stamp test: answers ``get`` with what get_client sees.
 
 Run as ``python -m tests.tokens.fleet_client_worker`` with ``WORKER_DATABASE`` (the
-test database's name) and ``WORKER_REDIS_URL`` in the environment; each line ``get``
+test database's name), ``WORKER_REDIS_URL`` and ``WORKER_REDIS_PREFIX`` (the
+test's own key prefix) in the environment; each line ``get``
 on stdin prints the ``merchant_uid`` of ``get_client("shop")``, or ``not found``.
 """
 
@@ -16,6 +17,7 @@ settings.DATABASES["default"]["NAME"] = os.environ["WORKER_DATABASE"]
 settings.CACHES["default"] = {
     "BACKEND": "django.core.cache.backends.redis.RedisCache",
     "LOCATION": os.environ["WORKER_REDIS_URL"],
+    "KEY_PREFIX": os.environ["WORKER_REDIS_PREFIX"],
 }
 django.setup()
 

@@ -24,7 +24,8 @@ def worker(redis_cache_settings):
     env = {
         **os.environ,
         "WORKER_DATABASE": connection.settings_dict["NAME"],
-        "WORKER_REDIS_URL": redis_cache_settings,
+        "WORKER_REDIS_URL": redis_cache_settings["LOCATION"],
+        "WORKER_REDIS_PREFIX": redis_cache_settings["KEY_PREFIX"],
         "PYTHONPATH": ROOT,  # the worker needs tests.settings, not the example project
     }
     process = subprocess.Popen(

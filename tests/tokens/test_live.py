@@ -118,7 +118,7 @@ def test_a_wrong_secret_costs_the_provider_one_request(live_sandbox, sandbox_cre
 @pytest.mark.slow  # a fleet of processes
 @pytest.mark.redis
 def test_a_cold_fleet_shares_exactly_one_token(live_sandbox, redis_cache_settings):
-    config = fleet_config(live_sandbox, redis_cache(redis_cache_settings), calls=5)
+    config = fleet_config(live_sandbox, redis_cache_settings, calls=5)
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes, calls_per_thread=5)
     assert live_sandbox.state.snapshot()["token_requests"] == 1
@@ -131,9 +131,7 @@ def test_a_fleet_fetches_one_token_per_lifetime(live_sandbox, redis_cache_settin
     lifetime, leeway, margin, duration = 3, 0.75, 0.3, 7.5
     apiauth(EXPIRY_LEEWAY=leeway, REFRESH_MARGIN=margin)
     live_sandbox.state.token_lifetime = lifetime
-    config = fleet_config(
-        live_sandbox, redis_cache(redis_cache_settings), duration=duration, pause=0.02
-    )
+    config = fleet_config(live_sandbox, redis_cache_settings, duration=duration, pause=0.02)
     outcomes = run_fleet(PROCESSES, config)
     assert_all_succeeded(outcomes)
     counters = live_sandbox.state.snapshot()
@@ -177,7 +175,7 @@ def test_redis_stopping_mid_run_does_not_fail_calls(
 @pytest.mark.redis
 def test_a_killed_lease_holder_is_waited_out(live_sandbox, redis_cache_settings, apiauth):
     apiauth(LOCK_TIMEOUT=2)
-    config = fleet_config(live_sandbox, redis_cache(redis_cache_settings))
+    config = fleet_config(live_sandbox, redis_cache_settings)
     # The same (unsaved) credential as the worker's: same pk, same fingerprint.
     credential = ApiCredential(pk=1, name="fleet", **config["credential"])
     lease_key = ApiClient(credential).store.lease_key
@@ -209,8 +207,8 @@ def test_the_token_in_redis_is_encrypted_and_expires(
 
     client = ApiClient(sandbox_credential)
     token = client.access_token()
-    raw = redis.Redis.from_url(redis_cache_settings)
-    keys = raw.keys(f"*{client.store.key}")
+    raw = redis.Redis.from_url(redis_cache_settings["LOCATION"])
+    keys = list(raw.scan_iter(match=f"{redis_cache_settings['KEY_PREFIX']}:*{client.store.key}"))
     assert len(keys) == 1
     assert token.encode() not in raw.get(keys[0])
     assert 0 < raw.ttl(keys[0]) <= 600 - 10

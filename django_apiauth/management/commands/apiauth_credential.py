@@ -131,8 +131,7 @@ class Command(BaseCommand):
             except DecryptionError:  # show the row, flag it
                 key = _("(undecryptable)")
             state = _("active") if cred.is_active else _("inactive")
-            env = cred.environment or "-"
-            self.stdout.write(f"{cred.name}\t{env}\t{cred.base_url or '-'}\t{key}\t{state}")
+            self.stdout.write(f"{cred.name}\t{cred.endpoint_label()}\t{key}\t{state}")
 
     def handle_delete(self, *, name, **options):
         deleted, _per_model = ApiCredential.objects.filter(name=name).delete()
