@@ -1,17 +1,9 @@
 """Daemon threads that do the token store's waiting, so that callers do not.
 
-Two kinds:
-
-* :func:`start` runs one job in a thread of its own and hands back a
-  :class:`~concurrent.futures.Future` — a token obtain or a token fetch, at most
-  one of each per credential per process (the token store sees to that);
-* :class:`Runner` is a few long-lived threads that run short operations (cache
-  calls) for a caller that waits with a deadline: a hung socket keeps a runner
-  thread, never the caller.
-
-Daemon threads, not ``concurrent.futures`` executors: an executor's threads are
-joined at interpreter exit, so a hung Redis or token endpoint would hold a
-worker's shutdown hostage. Every job here is bounded by its own timeouts anyway.
+:func:`start` runs one job in a thread of its own and returns a running
+``Future``; :class:`Runner` runs short cache calls for a caller that waits with
+a deadline. Daemon threads, not executors: an executor's threads are joined at
+exit, so a hung Redis would hold a worker's shutdown hostage.
 """
 
 from __future__ import annotations

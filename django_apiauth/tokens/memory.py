@@ -1,10 +1,4 @@
-"""What one process holds for each credential: one :class:`Slot` per credential, bounded.
-
-Slots are keyed by the credential (its pk) and remember the cache key (which
-carries the fingerprint of the endpoint and secrets) they were made for:
-editing a credential *replaces* its slot, it never adds one. Slots that hold
-nothing usable are swept now and then, so the memory of a process is bounded
-by the number of credentials it uses, not by their history.
+"""What one process holds per credential: one :class:`Slot`, replaced on edit, swept when idle.
 
 Each slot's lock guards its fields only; it is never held across I/O.
 """

@@ -1,16 +1,9 @@
-"""How a process gets a new token for a credential: the *obtain*, in a background thread.
+"""The *obtain*: how a process gets a new token, in a background thread.
 
-One obtain runs at a time per credential per process (the slot's ``running``
-flag). It adopts a token another process put in the shared cache, or takes
-the fleet-wide lease and fetches one from the provider, renewing the lease
-while the fetch runs; while another process holds the lease it polls the
-cache for that process's token. Callers with no usable token wait on the
-slot's future, which the obtain settles — early, with a token from the shared
-cache, if one appears while its own fetch hangs.
-
-Nothing here holds a lock across I/O, and nothing runs in a caller's thread
-but :meth:`Obtainer.wait` (a bounded wait on the future) and
-:meth:`Obtainer.fetch` called directly for a check.
+One runs at a time per credential per process: it adopts a token another
+process shared, or fetches one under the fleet lease (renewed while the fetch
+runs), settling the callers waiting on the slot's future. No lock is held
+across I/O; callers only ever wait, bounded, on the future.
 """
 
 from __future__ import annotations

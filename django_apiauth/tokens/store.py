@@ -1,30 +1,10 @@
-"""Access tokens shared by a whole fleet: process memory, then the Django cache, then the provider.
+"""The token store: one token per credential for the fleet, and its policy.
 
-Lookup order for a credential's token:
-
-1. **Process memory** — an attribute read and a monotonic clock read; no cache
-   round trip, no decryption, no lock. Every call takes this path while a
-   usable token exists, including the calls made while it is being refreshed.
-2. **The shared cache** (``caches[APIAUTH['CACHE_ALIAS']]``, always through
-   :mod:`~django_apiauth.tokens.shared_cache`, which fails soft and bounds every call
-   by ``CACHE_TIMEOUT``) — the token encrypted with the key ring and bound to
-   its cache key, stored with ``TTL = expires_in - leeway``.
-3. **The provider** — under a fleet-wide lease (``cache.add``, renewed while
-   the fetch runs) so that, however many processes start at once, one asks.
-
-Nobody waits for a refresh: it starts ``refresh_margin()`` before the token
-goes out of use (sized from the measured fetch latency) and runs in a
-background daemon thread, one per credential per process (the *obtain*); the
-other processes' obtains find the lease taken and adopt what its holder puts
-in the cache. Only a caller with no usable token at all (a cold start, or an
-expired token) waits — on the obtain's future, never on a lock — and the
-obtain re-reads the shared cache meanwhile, so a token another host fetched
-is adopted even while this process's own fetch hangs.
-
-Times: local decisions use the monotonic clock (immune to wall-clock jumps);
-the shared value carries a wall-clock expiry, because monotonic clocks are not
-comparable between hosts. A value read from the cache is never trusted for
-longer than the lifetime the provider granted.
+Process memory first (no I/O), then the shared cache (through
+:mod:`~django_apiauth.tokens.shared_cache`), then the provider under a fleet-wide
+lease; refreshes run in the background and a refused token is judged here
+(:meth:`TokenStore.rejected`). The design: ``docs/tokens.md`` and
+``docs/architecture.md``.
 """
 
 from __future__ import annotations

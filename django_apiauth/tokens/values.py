@@ -1,13 +1,8 @@
-"""The values the token store keeps: a :class:`Token`, and a :class:`Block` ("stop asking").
+"""The values the token store keeps — :class:`Token`, :class:`Block`, :class:`CacheKeys`.
 
-Both live in process memory on the monotonic clock and travel through the
-shared cache with a wall-clock instant (monotonic clocks are not comparable
-between hosts); each knows how to turn itself into a cache value and back.
-
-Nothing read from the shared cache is trusted further than this app would
-have written it: a token value names the cache key it was written under
-(inside the authenticated ciphertext), and a block never lasts longer than
-its documented maximum, whatever ``until`` the cache holds.
+They live on the monotonic clock and travel through the shared cache with a
+wall-clock instant, encrypted and bound to their cache key; nothing read back
+is trusted further than this app would have written it.
 """
 
 from __future__ import annotations
