@@ -157,7 +157,7 @@ class TokenStore:
         none worth a replay. Judged per token, not per clock window:
 
         * ``sent`` is no longer current (here or in the shared cache): the
-          current one, at once;
+          newest of the two, at once;
         * ``sent`` is current: it is replaced — dropped by compare-and-delete,
           so of all the callers refused with it only one fetch runs fleet-wide,
           and every one of them waits for that same new token;
@@ -167,11 +167,13 @@ class TokenStore:
         """
         telemetry.token_rejected(self.name)
         current = self._slot.usable()
-        if current is not None and current.value != sent:
-            return current
         shared, values = self._obtainer.read_shared_values()
-        if shared is not None and shared.value != sent:
-            return self._slot.adopt(shared)
+        # The newest token that is not the refused one: another process may have
+        # replaced the one this process still holds.
+        newer = [t for t in (current, shared) if t is not None and t.value != sent]
+        if newer:
+            newest = max(newer, key=lambda t: t.use_until)
+            return newest if newest is current else self._slot.adopt(newest)
         token = current or shared
         if token is None:
             return self.get()  # dropped already, here: wait for its replacement

@@ -17,6 +17,7 @@ import time
 import pytest
 
 from django_apiauth.client import ApiClient, AsyncApiClient
+from django_apiauth.tokens import memory
 from django_apiauth.tokens import store as tokens
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -137,3 +138,23 @@ def test_the_async_client_backs_off_an_endpoint_refusing_every_token(fake_provid
 
     assert asyncio.run(scenario()) == [401] * 20
     assert fake_provider.token_requests <= 3
+
+
+def test_a_stale_replay_prefers_the_token_another_process_shared(
+    fake_provider, credential, monkeypatch
+):
+    """Found by the token model: memory holds T2, another process replaced it by T3."""
+    process_a = ApiClient(credential)
+    t1 = process_a.access_token()
+    fake_provider.revoke_tokens()
+    assert process_a.get("/api/merchant").status_code == 200  # A now holds T2
+    monkeypatch.setattr(memory, "_slots", {})  # B: a process of its own, A's slot kept
+    process_b = ApiClient(credential)
+    process_b.access_token()
+    fake_provider.revoke_tokens()
+    assert process_b.get("/api/merchant").status_code == 200  # B shared T3
+    t3 = process_b.access_token()
+
+    replacement = process_a.store.rejected(t1)  # a caller of A still held T1
+
+    assert replacement is not None and replacement.value == t3
