@@ -99,9 +99,7 @@ class ApiCredential(models.Model):
         _("environment"), max_length=32, default=default_environment, blank=True
     )
     base_url = models.URLField(
-        _("base URL"),
-        blank=True,
-        help_text=_("Leave blank to use the environment's URL."),
+        _("base URL"), blank=True, help_text=_("Leave blank to use the environment's URL.")
     )
     api_key = EncryptedTextField(_("API key"), bind_to="secret_binding")
     api_secret = EncryptedTextField(_("API secret"), bind_to="secret_binding")

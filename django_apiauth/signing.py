@@ -51,10 +51,7 @@ class _StrictJSONEncoder(json.JSONEncoder):
 
 
 def sign(
-    payload: Mapping[str, Any],
-    secret: str,
-    *,
-    expires_in: float | timedelta | None = None,
+    payload: Mapping[str, Any], secret: str, *, expires_in: float | timedelta | None = None
 ) -> str:
     """Return an HS256 JWT of ``payload`` (parameters under ``data``) signed with ``secret``.
 
@@ -96,10 +93,7 @@ def sign(
 
 
 def signed_query(
-    payload: Mapping[str, Any],
-    secret: str,
-    *,
-    expires_in: float | timedelta | None = None,
+    payload: Mapping[str, Any], secret: str, *, expires_in: float | timedelta | None = None
 ) -> dict[str, str]:
     """``{"signature": <jwt>}``, ready for ``requests``' ``params=``."""
     return {SIGNATURE_PARAM: sign(payload, secret, expires_in=expires_in)}

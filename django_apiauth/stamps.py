@@ -18,15 +18,7 @@ from django.dispatch import receiver
 
 from django_apiauth.tokens import shared_cache
 
-__all__ = [
-    "STATUS_FIELDS",
-    "bump",
-    "bump_on_commit",
-    "forget",
-    "new_stamp",
-    "read_stamp",
-    "watch",
-]
+__all__ = ["STATUS_FIELDS", "bump", "bump_on_commit", "forget", "new_stamp", "read_stamp", "watch"]
 
 #: How long a stamp lives in the shared cache; a vanished stamp only costs one reload.
 STAMP_TIMEOUT = 24 * 3600

@@ -174,11 +174,7 @@ class VerifiedToken:
 
 
 def check_jwt(
-    token: str,
-    secret: str,
-    *,
-    leeway: float | timedelta | None = None,
-    check_times: bool = True,
+    token: str, secret: str, *, leeway: float | timedelta | None = None, check_times: bool = True
 ) -> VerifiedToken:
     """Verify a JWT-scheme notification as provider-side decoders (php-jwt) do.
 
