@@ -119,29 +119,19 @@ def check_hash(payload: Mapping[str, Any], secret: str) -> dict[str, str]:
         raise SignatureError("signature is not upper-case hex")
     received_bytes = received.encode("utf-8", "surrogatepass")
     for php_booleans in spellings:
-        try:
-            texts = {
-                key: render_hash_value(payload[key], php_booleans=php_booleans)
-                for key in HASHED_FIELDS
-            }
-        except (TypeError, UnicodeEncodeError) as err:
-            bad = next(key for key in HASHED_FIELDS if not _renders(payload[key]))
-            raise SignatureError(
-                f"hashed field {bad!r} is a {type(payload[bad]).__name__}: only text, "
-                "integers, booleans and null are verifiable"
-            ) from err
+        texts = {}
+        for key in HASHED_FIELDS:
+            try:
+                texts[key] = render_hash_value(payload[key], php_booleans=php_booleans)
+            except (TypeError, UnicodeEncodeError) as err:
+                raise SignatureError(
+                    f"hashed field {key!r} is a {type(payload[key]).__name__}: only text, "
+                    "integers, booleans and null are verifiable"
+                ) from err
         expected = notification_digest(texts, secret).encode("ascii")
         if hmac.compare_digest(expected, received_bytes):
             return texts
     raise SignatureError("signature does not match")
-
-
-def _renders(value: Any) -> bool:
-    try:
-        render_hash_value(value)
-    except (TypeError, UnicodeEncodeError):
-        return False
-    return True
 
 
 def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
@@ -171,6 +161,16 @@ class VerifiedToken:
 
     payload: dict[str, Any]
     identity: str
+
+
+#: What each PyJWT refusal means, most specific first (DecodeError is the base of some).
+_JWT_REFUSALS = (
+    (jwt.ExpiredSignatureError, "notification token has expired"),
+    (jwt.ImmatureSignatureError, "notification token is not valid yet (nbf/iat in the future)"),
+    (jwt.InvalidSignatureError, "notification token signature does not match the secret"),
+    (jwt.InvalidAlgorithmError, f"notification token is not signed with {ALGORITHM}"),
+    (jwt.DecodeError, "notification is not a well-formed JWT"),
+)
 
 
 def check_jwt(
@@ -207,20 +207,13 @@ def check_jwt(
                 "verify_iat": check_times,
             },
         )
-    except jwt.ExpiredSignatureError as err:
-        raise SignatureError("notification token has expired") from err
-    except jwt.ImmatureSignatureError as err:
-        raise SignatureError("notification token is not valid yet (nbf/iat in the future)") from err
-    except jwt.InvalidSignatureError as err:
-        raise SignatureError("notification token signature does not match the secret") from err
-    except jwt.InvalidAlgorithmError as err:
-        raise SignatureError(f"notification token is not signed with {ALGORITHM}") from err
-    except jwt.DecodeError as err:
-        raise SignatureError("notification is not a well-formed JWT") from err
     except Exception as err:
         # PyJWT's other refusals, and the few exotic inputs it lets through as
         # ValueError/TypeError: the contract is SignatureError on any failure.
-        raise SignatureError(f"notification token rejected ({type(err).__name__})") from err
+        reason = next((text for kind, text in _JWT_REFUSALS if isinstance(err, kind)), None)
+        raise SignatureError(
+            reason or f"notification token rejected ({type(err).__name__})"
+        ) from err
     payload = decoded["payload"]
     if not isinstance(payload, dict):  # pragma: no cover - PyJWT guarantees an object
         raise SignatureError("notification token payload is not a JSON object")
