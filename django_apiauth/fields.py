@@ -313,8 +313,7 @@ class EncryptedTextField(models.TextField):
         # ciphertext, never the secret, so a dump or a backup is encrypted too.
         return self.get_prep_value(self.seal(obj, self._stored_slot(obj)))
 
-    def value_to_string(self, obj: models.Model) -> Any:
-        return self.value_from_object(obj)
+    value_to_string = value_from_object
 
     def to_python(self, value: Any) -> Any:
         # The way back from a fixture (loaddata) or a form built from
