@@ -78,11 +78,9 @@ def without_userinfo(url: str) -> str:
 def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
     """Raise ``InsecureTransportError`` unless ``url`` may carry credentials.
 
-    ``https://`` always may; ``http://`` only to a loopback host and only when
-    ``allow_loopback`` (``ALLOW_INSECURE_LOOPBACK``) is on (local sandboxes and tests). A URL with a
-    ``user:password@`` part never may: requests would send it as Basic auth on
-    every call (``auth="none"`` included) and pages would display it. Which
-    hosts a credential may use is ``endpoints.check_host_is_allowed``'s business.
+    ``https://`` always may; ``http://`` only to a loopback host with ``allow_loopback``
+    (``ALLOW_INSECURE_LOOPBACK``). Never with a ``user:password@`` part: requests would send
+    it as Basic auth on every call (``auth="none"`` included), and pages would display it.
     """
     shown = without_userinfo(url)
     if "@" in urlsplit(url).netloc:

@@ -1,8 +1,7 @@
 """System checks with stable ids (``django_apiauth.E001`` ...).
 
-Settings are checked by the validators of their entries in ``conf.SETTINGS``
-(the same ones the code runs at request time), so ``manage.py check`` reports
-every bad value, with its id and hint, before the first request.
+Settings are checked by the validators of their ``conf.SETTINGS`` entries, the same
+ones the code runs at request time.
 """
 
 from __future__ import annotations
@@ -99,14 +98,11 @@ def check_settings(app_configs=None, **kwargs):
     messages = setting_errors(Tags.security)
     unknown = api_settings.unknown_keys()
     if unknown:
-        named = []
-        for key in unknown:
-            guess = api_settings.did_you_mean(key)
-            named.append(
-                _("%(key)s (did you mean %(guess)s?)") % {"key": key, "guess": guess}
-                if guess
-                else key
-            )
+        guesses = {key: api_settings.did_you_mean(key) for key in unknown}
+        named = [
+            _("%(key)s (did you mean %(guess)s?)") % {"key": key, "guess": guess} if guess else key
+            for key, guess in guesses.items()
+        ]
         messages.append(
             Warning(
                 _("%(setting)s has unknown keys: %(keys)s.")
@@ -123,10 +119,8 @@ check_transport_settings = check_settings
 
 
 def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[CheckMessage]:
-    """What is wrong with the token cache: alias, backend import, sharing, reachability.
-
-    Shared by the system checks and ``apiauth_check`` so both say the same thing.
-    """
+    """What is wrong with the token cache (alias, backend, sharing, reachability), for the
+    system checks and ``apiauth_check`` alike."""
     messages = setting_errors(Tags.caches)  # CACHE_ALIAS itself (E003)
     if messages:
         return messages
@@ -238,12 +232,9 @@ def check_redis_socket_timeouts(app_configs=None, **kwargs):
 
 @register(Tags.security, Tags.database)
 def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
-    """W004: stored values depend on a key that is not the primary one.
+    """W004: stored values depend on a key other than the primary one (removing it loses them).
 
-    Such a key is on its way out (a SECRET_KEY_FALLBACKS-derived key, the
-    SECRET_KEY-derived key once a dedicated key exists, an old dedicated key):
-    removing it loses those rows. A database check — ``manage.py check
-    --database default`` and ``migrate`` run it — costing one GROUP BY per column.
+    A database check (``check --database default``, ``migrate``): one GROUP BY per column.
     """
     from django.db import DatabaseError
 

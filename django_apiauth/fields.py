@@ -1,12 +1,8 @@
 """``EncryptedTextField``: a text column stored encrypted with the key ring.
 
-A field may be *bound* (``bind_to="method_name"``): its ciphertexts then also
-depend on a binding text the model computes for each row (``ApiCredential``:
-its UUID and its endpoint). Bound values are loaded as :class:`Ciphertext`
-and decrypted on access for the row's *current* binding, so a row whose
-endpoint changed (in memory, through the ORM or with raw SQL) cannot reveal
-the secrets it holds; saving such a row refuses to keep secrets that were not
-entered again (:class:`~django_apiauth.exceptions.SecretsNotReenteredError`).
+A field may be *bound* (``bind_to="method_name"``): its values then only decrypt for the
+binding text the model computes for each row (``ApiCredential``: its UUID and endpoint),
+checked on every read ("Storage and encryption" in ``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -52,10 +48,8 @@ class Sealed:
 class Undecryptable(Sealed):
     """What a column holds after loading when no key decrypts it.
 
-    Keeping the stored text (instead of raising in ``from_db_value``) means one
-    bad row never breaks a queryset or a page: the error is raised when the
-    value is *used*, naming the row, and saving the row writes the stored text
-    back untouched, so nothing is lost.
+    One bad row never breaks a queryset: the error is raised when the value is used,
+    and saving the row writes the stored text back untouched.
     """
 
     __slots__ = ("error",)
@@ -68,8 +62,7 @@ class Undecryptable(Sealed):
 class Ciphertext(Sealed):
     """A loaded value of a bound field: decrypted on access, for the row's current binding.
 
-    Saving writes the stored text back untouched. Pickling (and copying) keeps
-    only the stored text, never the decrypted value cached for reads.
+    Pickling (and copying) keeps only the stored text, never the cached plaintext.
     """
 
     __slots__ = ("_binding", "_plain", "legacy")
@@ -109,11 +102,10 @@ class Ciphertext(Sealed):
 
 
 class BoundPlaintext(str):
-    """A bound field's decrypted value, remembering the ciphertext it came from.
+    """A bound field's decrypted value (what reading the attribute returns), with its ciphertext.
 
-    It is what reading the attribute returns. Paths that save without
-    ``pre_save`` (``loaddata``'s raw save, ``bulk_update``) write ``sealed``
-    back, and assigning it to the field again does not count as re-entering it.
+    Saves without ``pre_save`` (``loaddata``, ``bulk_update``) write ``sealed`` back, and
+    assigning it again does not count as re-entering it.
     """
 
     sealed: str
@@ -135,8 +127,7 @@ def _is_plaintext(value: Any) -> bool:
 def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any]:
     """``state`` (a model's ``__getstate__``) with every encrypted value as ciphertext.
 
-    For a model's ``__getstate__``: ``cache.set(key, instance)`` then stores no
-    secret in clear. Unsaved plaintext is encrypted for the instance as it is.
+    ``cache.set(key, instance)`` then stores no secret in clear.
     """
     for field in instance._meta.concrete_fields:
         if isinstance(field, EncryptedTextField) and field.attname in state:
@@ -149,11 +140,7 @@ def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any
 
 
 def secrets_to_reenter(instance: models.Model) -> list[str]:
-    """Names of bound fields whose stored value may not be saved for the instance as it is.
-
-    That is a stored (not newly assigned) value that does not decrypt for the
-    instance's current binding: its endpoint changed since it was entered.
-    """
+    """Bound fields whose stored value does not decrypt for the instance's current binding."""
     return [
         field.name
         for field in instance._meta.concrete_fields
@@ -164,10 +151,8 @@ def secrets_to_reenter(instance: models.Model) -> list[str]:
 class EncryptedAttribute(DeferredAttribute):
     """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value.
 
-    A data descriptor (it defines ``__set__``): Django's plain ``DeferredAttribute``
-    is bypassed once the value sits in the instance ``__dict__``, and this one
-    must see every read — a bound value is checked against the row's binding
-    on each one.
+    A data descriptor (``__set__``), unlike Django's ``DeferredAttribute``: it must see
+    every read, as a bound value is checked against the row's binding on each one.
     """
 
     def __set__(self, instance: Any, value: Any) -> None:
@@ -198,15 +183,13 @@ class EncryptedAttribute(DeferredAttribute):
 class EncryptedTextField(models.TextField):
     """Text encrypted at rest (Fernet, per-column sub-key, key rotation).
 
-    ``None`` stays NULL and ``""`` stays empty; everything else is encrypted.
-    Only the ``isnull`` lookup is allowed: ciphertexts are randomised, so
-    equality or containment on the column can never match.
+    ``None`` stays NULL and ``""`` stays empty; everything else is stored as
+    ``v1:<key id>:<token>``. Only the ``isnull`` lookup is allowed: ciphertexts are
+    randomised, so equality or containment can never match.
 
-    ``bind_to`` names a model method returning the row's binding text (row
-    identity and endpoint, say); values are then bound to it (``v2:``) and only
-    decrypt for that same binding. Without it (the default) values are bound
-    to the column only, as before. Bound values cannot be written by
-    ``QuerySet.update()`` (there is no row to bind to): assign and ``save()``.
+    ``bind_to`` names a model method returning the row's binding text: values then only
+    decrypt for that same binding (the binding goes into the sub-key, not the stored
+    format). Bound values cannot be written by ``QuerySet.update()``: assign and ``save()``.
     """
 
     descriptor_class = EncryptedAttribute
@@ -250,10 +233,7 @@ class EncryptedTextField(models.TextField):
             return value
         if isinstance(value, BoundPlaintext):
             return Ciphertext(value.sealed)
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
-            )
+        self._refuse_bytes(value)
         binding = self.binding(model_instance)
         return Sealed(crypto.encrypt(str(value), context=self.context, binding=binding))
 
@@ -295,9 +275,8 @@ class EncryptedTextField(models.TextField):
     def _stored_slot(self, model_instance: models.Model) -> Any:
         """The instance's own slot: plaintext, ``Sealed`` or ``Undecryptable``.
 
-        Read directly, not through the descriptor, which raises for an
-        undecryptable value that must be written or dumped as it is. A deferred
-        field is loaded first, or its missing slot would be saved as NULL.
+        Not through the descriptor, which raises for an undecryptable value that must be
+        written as it is. A deferred field is loaded first, or it would be saved as NULL.
         """
         if self.attname not in model_instance.__dict__ and not model_instance._state.adding:
             self._load_deferred(model_instance)
@@ -321,10 +300,7 @@ class EncryptedTextField(models.TextField):
             return value.stored
         if value is None or value == "":
             return value
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            raise TypeError(
-                f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
-            )
+        self._refuse_bytes(value)
         if self.bind_to:
             raise FieldError(
                 f"{self.model._meta.label}.{self.name} is bound to its row and endpoint: assign "
@@ -337,8 +313,7 @@ class EncryptedTextField(models.TextField):
         # ciphertext, never the secret, so a dump or a backup is encrypted too.
         return self.get_prep_value(self.seal(obj, self._stored_slot(obj)))
 
-    def value_to_string(self, obj: models.Model) -> Any:
-        return self.value_from_object(obj)
+    value_to_string = value_from_object
 
     def to_python(self, value: Any) -> Any:
         # The way back from a fixture (loaddata) or a form built from
@@ -355,13 +330,12 @@ class EncryptedTextField(models.TextField):
             return crypto.decrypt(value, context=self.context)
         except DecryptionError as err:
             # Never store it as if it were the secret: that would be silent garbage.
-            raise ValidationError(
+            raise self._undecryptable(
                 _(
                     "%(field)s: the value is a ciphertext that the current key ring cannot "
                     "decrypt for this column (%(error)s)"
                 ),
-                code="undecryptable",
-                params={"field": f"{self.model._meta.label}.{self.name}", "error": err},
+                err,
             ) from err
 
     def clean(self, value: Any, model_instance: models.Model | None) -> Any:
@@ -371,15 +345,26 @@ class EncryptedTextField(models.TextField):
             try:
                 return value.reveal(self, self.binding(model_instance))
             except ApiAuthError as err:
-                raise ValidationError(
+                raise self._undecryptable(
                     _(
                         "%(field)s: the value is a ciphertext that does not decrypt for this "
                         "row and endpoint (%(error)s)"
                     ),
-                    code="undecryptable",
-                    params={"field": f"{self.model._meta.label}.{self.name}", "error": err},
+                    err,
                 ) from err
         return value
+
+    def _undecryptable(self, message: str, error: Exception) -> ValidationError:
+        label = f"{self.model._meta.label}.{self.name}"
+        return ValidationError(
+            message, code="undecryptable", params={"field": label, "error": error}
+        )
+
+    def _refuse_bytes(self, value: Any) -> None:
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            raise TypeError(
+                f"{self.model._meta.label}.{self.name} takes text, not bytes; decode it first"
+            )
 
     def from_db_value(self, value: Any, expression: Any, connection: Any) -> Any:
         if value is None or value == "":

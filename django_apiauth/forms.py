@@ -1,13 +1,8 @@
 """The admin's credential form: secrets are write-only.
 
-The encrypted columns are *not* model fields of this form (``Meta.exclude``):
-they are plain password inputs that never render a value, and are copied onto
-the instance only when something was typed. So
-
-* no page ever contains a stored secret, not even in a hidden ``initial``;
-* a blank input on the change form keeps the stored value;
-* a row whose secrets no longer decrypt can still be opened and repaired,
-  because nothing reads the undecryptable values to fill the form.
+The encrypted columns are not model fields of this form but password inputs that never
+render a value, copied onto the instance only when something was typed: no page holds a
+stored secret, a blank input keeps it, and an undecryptable row can still be repaired.
 """
 
 from __future__ import annotations

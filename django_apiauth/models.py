@@ -52,10 +52,9 @@ def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
 
 class ApiCredentialQuerySet(models.QuerySet):
     def update(self, **kwargs: Any) -> int:
-        """``QuerySet.update()`` that also tells cached clients of every process (``get_client``).
+        """``QuerySet.update()`` that also tells the cached clients of every process.
 
-        Like ``save()``, it sets ``updated_at`` — unless only the connectivity
-        status columns change, which no client depends on.
+        Sets ``updated_at`` like ``save()``, unless only the connectivity status changes.
         """
         if set(kwargs) <= stamps.STATUS_FIELDS:
             return super().update(**kwargs)
@@ -71,9 +70,7 @@ class ApiCredentialQuerySet(models.QuerySet):
     def select(self, names: Sequence[str] = (), *, active_only: bool = False) -> list:
         """Credentials by name (in the order asked for), or all of them when no name is given.
 
-        Used by the commands that take ``NAME ...`` (``apiauth_check``,
-        ``apiauth_clear_tokens``). Raises ``CredentialNotFound`` naming every
-        unknown name at once.
+        Raises ``CredentialNotFound`` naming every unknown name at once.
         """
         queryset = self.filter(is_active=True) if active_only else self.all()
         if not names:
@@ -90,14 +87,10 @@ class ApiCredentialQuerySet(models.QuerySet):
 class ApiCredential(models.Model):
     """Credentials of one merchant account, secrets encrypted at rest.
 
-    The environment is validated at call time against ``APIAUTH['ENVIRONMENTS']``
-    (not as model choices) so changing the settings never needs a migration.
-
-    Every secret is bound to this row (``uid``, which travels with
-    ``dumpdata``/``loaddata``) and to its endpoint (:meth:`secret_binding`):
-    pointing the row at another endpoint, by any means, leaves the secrets
-    undecryptable rather than sending them there, and :meth:`save` refuses to
-    keep secrets that were not entered again for the new endpoint.
+    ``environment`` is checked against ``APIAUTH['ENVIRONMENTS']`` at call time (not as
+    choices: no migration when settings change). Secrets are bound to this row's ``uid``
+    and endpoint (:meth:`secret_binding`): moved to another endpoint, by any means, they
+    no longer decrypt, and :meth:`save` refuses to keep them unless entered again.
     """
 
     uid = models.UUIDField(_("UID"), default=uuid.uuid4, unique=True, editable=False)
@@ -106,9 +99,7 @@ class ApiCredential(models.Model):
         _("environment"), max_length=32, default=default_environment, blank=True
     )
     base_url = models.URLField(
-        _("base URL"),
-        blank=True,
-        help_text=_("Leave blank to use the environment's URL."),
+        _("base URL"), blank=True, help_text=_("Leave blank to use the environment's URL.")
     )
     api_key = EncryptedTextField(_("API key"), bind_to="secret_binding")
     api_secret = EncryptedTextField(_("API secret"), bind_to="secret_binding")
@@ -174,22 +165,14 @@ class ApiCredential(models.Model):
         super().save(*args, **kwargs)
 
     def secret_binding(self) -> str:
-        """What the secrets' ciphertexts are bound to: this row's ``uid`` and endpoint.
-
-        The endpoint is the effective base URL (``base_url`` or the
-        environment's), spelled ``scheme://host:port/path``.
-        """
+        """What the secrets are bound to: ``uid`` and the endpoint as ``scheme://host:port/path``."""
         if self.uid is None:
             raise ConfigurationError(f"credential {self.name!r} has no uid")
         return f"{self.uid}|{endpoint_identity(self.endpoint)}"
 
     @property
     def endpoint(self) -> str:
-        """The base URL requests go to (``base_url`` or the environment's).
-
-        Where it may be used is checked by ``endpoints.check_host_is_allowed``,
-        which the token fetch and the client call before sending anything.
-        """
+        """The base URL requests go to (``base_url`` or the environment's), not yet checked."""
         try:
             return resolve_base_url(self.environment, self.base_url)
         except ConfigurationError as err:
@@ -244,24 +227,20 @@ class ApiCredential(models.Model):
     def clean(self) -> None:
         super().clean()
         errors: dict[str, str] = {}
-        if self.base_url:
-            try:
-                endpoints.check_url_is_secure(self.base_url)
-                check_host_is_allowed(self.base_url)
-            except (ConfigurationError, InsecureTransportError) as err:
-                errors["base_url"] = translated(err)
-        else:
-            if not self.environment:
-                self.environment = api_settings.DEFAULT_ENVIRONMENT
-            try:
-                endpoints.check_url_is_secure(resolve_base_url(self.environment))
-                check_host_is_allowed(resolve_base_url(self.environment))
-            except ConfigurationError as err:
-                errors["environment"] = translated(err)
-            except InsecureTransportError as err:
-                errors["environment"] = _("the environment's URL is refused: %(reason)s") % {
-                    "reason": translated(err)
-                }
+        if not self.base_url and not self.environment:
+            self.environment = api_settings.DEFAULT_ENVIRONMENT
+        field = "base_url" if self.base_url else "environment"
+        try:
+            url = self.base_url or resolve_base_url(self.environment)
+            endpoints.check_url_is_secure(url)
+            check_host_is_allowed(url)
+        except ConfigurationError as err:
+            errors[field] = translated(err)
+        except InsecureTransportError as err:
+            refused = _("the environment's URL is refused: %(reason)s")
+            errors[field] = (
+                translated(err) if self.base_url else refused % {"reason": translated(err)}
+            )
         if not errors:
             for name in self.secrets_to_reenter():
                 errors[name] = str(
@@ -274,12 +253,9 @@ class ApiCredential(models.Model):
 class NotificationDelivery(models.Model):
     """One delivery of a provider notification, whatever became of it.
 
-    ``claim`` marks the notification processed: the ``accepted`` row holds its
-    key (a hash of credential, scheme and the notification's identity), written
-    in the transaction of the site's own writes, and the database's unique
-    constraint lets only one row hold it (see ``notifications.deliveries``).
-    The body is stored encrypted (it holds buyer data), except for refused
-    deliveries, which keep only its size and SHA-256; no secret is ever stored.
+    The ``accepted`` row holds the notification's ``claim`` key (unique: see
+    ``notifications.deliveries``). The body is stored encrypted (buyer data), except for
+    refused deliveries, which keep only its size and SHA-256; no secret is ever stored.
     """
 
     class Outcome(models.TextChoices):

@@ -1,17 +1,9 @@
 """The provider's "signature" method, outgoing: HS256 JWTs of the merchant's parameters.
 
-:func:`sign` turns a mapping (parameters under ``data``, plus any
-top-level keys an endpoint wants, such as ``purchase_link_settings``) into an
-HS256 JWT; :func:`signed_query` and :func:`signed_url` put it where endpoints
-expect it (``?signature=<jwt>``).
-
-The incoming checks (the notifications the provider sends back) live in
-:mod:`django_apiauth.notifications.verify`; :func:`verify_notification`,
-:func:`decode_notification` and :func:`notification_digest` are importable
-from here too, where earlier releases had them.
-
-All JWT work is PyJWT's. Nothing here logs or echoes a secret, a token or a
-payload: error messages say what was wrong, never with what.
+The incoming checks live in :mod:`django_apiauth.notifications.verify`;
+:func:`verify_notification`, :func:`decode_notification` and :func:`notification_digest`
+are importable from here too, where earlier releases had them. Nothing here logs or
+echoes a secret, a token or a payload.
 """
 
 from __future__ import annotations
@@ -46,6 +38,7 @@ __all__ = [
 ]
 
 _TIME_CLAIMS = ("exp", "iat", "nbf")
+_STRING_CLAIMS = ("iss", "sub", "jti")
 
 
 class _StrictJSONEncoder(json.JSONEncoder):
@@ -57,28 +50,15 @@ class _StrictJSONEncoder(json.JSONEncoder):
         super().__init__(**kwargs)
 
 
-_STRING_CLAIMS = ("iss", "sub", "jti")
-
-
-# --------------------------------------------------------------------------- sign
-
-
 def sign(
-    payload: Mapping[str, Any],
-    secret: str,
-    *,
-    expires_in: float | timedelta | None = None,
+    payload: Mapping[str, Any], secret: str, *, expires_in: float | timedelta | None = None
 ) -> str:
-    """Return an HS256 JWT of ``payload`` signed with ``secret``.
+    """Return an HS256 JWT of ``payload`` (parameters under ``data``) signed with ``secret``.
 
-    ``payload`` is used as given: put the endpoint's parameters under ``data``
-    and any other top-level keys next to it. An ``iat`` (now) is added unless
-    the payload has one; ``expires_in`` (seconds or a ``timedelta``) sets
-    ``exp``. A payload may carry its own ``exp`` instead, but not both.
-
-    Raises ``ConfigurationError`` when ``secret`` is empty (a credential without
-    a signature secret) and ``SignatureError`` when the payload cannot become a
-    valid JWT (not a mapping, not JSON-serialisable, malformed registered claims).
+    ``iat`` (now) is added unless present; ``expires_in`` (seconds or a ``timedelta``)
+    sets ``exp``, which the payload may carry instead, but not both. Raises
+    ``ConfigurationError`` for an empty secret and ``SignatureError`` for a payload that
+    cannot become a valid JWT (not a mapping, not JSON, malformed registered claims).
     """
     _check_signing_secret(secret)
     if not isinstance(payload, Mapping):
@@ -113,10 +93,7 @@ def sign(
 
 
 def signed_query(
-    payload: Mapping[str, Any],
-    secret: str,
-    *,
-    expires_in: float | timedelta | None = None,
+    payload: Mapping[str, Any], secret: str, *, expires_in: float | timedelta | None = None
 ) -> dict[str, str]:
     """``{"signature": <jwt>}``, ready for ``requests``' ``params=``."""
     return {SIGNATURE_PARAM: sign(payload, secret, expires_in=expires_in)}
@@ -129,11 +106,7 @@ def signed_url(
     *,
     expires_in: float | timedelta | None = None,
 ) -> str:
-    """``url`` with ``signature=<jwt>`` in its query string.
-
-    Other query parameters are kept byte for byte (not re-encoded); an existing
-    ``signature`` parameter is replaced, so re-signing a URL is safe.
-    """
+    """``url`` with ``signature=<jwt>`` in its query string (replacing any; others kept as is)."""
     token = sign(payload, secret, expires_in=expires_in)
     parts = urlsplit(url)
     kept = [

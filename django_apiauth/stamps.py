@@ -1,16 +1,8 @@
 """Version stamps: how the fleet learns that a credential changed.
 
-Every change of a credential — ``save()``, ``delete()``, the admin, the
-commands, ``ApiCredential.objects...update()`` — writes a new random stamp
-under the credential's pk in the shared cache (``APIAUTH['CACHE_ALIAS']``,
-through :mod:`~django_apiauth.tokens.shared_cache`, which fails soft) once its
-transaction commits (:func:`bump_on_commit`), and drops this process's own
-clients at once. Processes compare the stamp of the clients they keep
-(:class:`~django_apiauth.clients.cache.ClientCache`) about once a second.
-
-Stamps are per primary key, not per name: renaming a credential then
-invalidates the clients cached under its old name. The stamp is a random
-token, never derived from a secret.
+Every change of a credential writes a new random stamp under its pk in the shared cache
+once its transaction commits (:func:`bump_on_commit`); processes compare the stamps of
+the clients they keep about once a second (``docs/architecture.md``, "The fleet").
 """
 
 from __future__ import annotations
@@ -26,15 +18,7 @@ from django.dispatch import receiver
 
 from django_apiauth.tokens import shared_cache
 
-__all__ = [
-    "STATUS_FIELDS",
-    "bump",
-    "bump_on_commit",
-    "forget",
-    "new_stamp",
-    "read_stamp",
-    "watch",
-]
+__all__ = ["STATUS_FIELDS", "bump", "bump_on_commit", "forget", "new_stamp", "read_stamp", "watch"]
 
 #: How long a stamp lives in the shared cache; a vanished stamp only costs one reload.
 STAMP_TIMEOUT = 24 * 3600

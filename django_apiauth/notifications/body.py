@@ -1,9 +1,7 @@
 """Reading a notification's body: JSON or a form, within limits, or a fixed refusal.
 
-Every way a body can be malformed (not UTF-8, not an object, NaN, a 5,000-digit
-number, duplicate keys, deep nesting, thousands of fields, megabytes, file
-uploads) ends in :class:`MalformedBody` with a fixed reason: nothing from the
-body is ever echoed into a log line or an answer.
+Every malformed body ends in :class:`MalformedBody` with a fixed reason: nothing from
+the body is ever echoed into a log line or an answer.
 """
 
 from __future__ import annotations

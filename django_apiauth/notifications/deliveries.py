@@ -1,31 +1,9 @@
 """The delivery log and the exactly-once rule behind every notification view.
 
-Each delivery gets one :class:`~django_apiauth.models.NotificationDelivery`
-row. A verified notification is processed by :func:`process`, in **one
-transaction**:
-
-1. it takes the notification's lock — on PostgreSQL a transaction-level
-   advisory lock on its claim key (a hash of credential, scheme and identity),
-   tried without waiting. Held by another delivery: that one is running the
-   site's code now, so this one is logged ``deferred`` and answered 503 +
-   ``Retry-After``. The lock belongs to the connection: a worker that dies
-   releases it with its connection, a live one — however slow — is never
-   overtaken;
-2. a row already holding the key means the notification was processed: a
-   redelivery, logged ``duplicate`` and answered 200;
-3. otherwise the ``accepted`` row is inserted with the key, and the site's
-   code runs. The row and the site's database writes commit together, or
-   neither does: a failure rolls both back (the key is free again for the
-   provider's retry) and is logged in a transaction of its own.
-
-So "exactly once" covers the database effects made inside the receiver's
-transaction. Side effects outside it (an e-mail, a call to another service)
-belong in ``transaction.on_commit``: they then run only once the notification
-is recorded as processed.
-
-Other databases have no advisory locks: there the unique constraint on the key
-is the lock (a redelivery waits for the first delivery's transaction, then is
-a duplicate). The database is the only arbiter: no cache is involved.
+Each delivery gets one :class:`~django_apiauth.models.NotificationDelivery` row; a
+verified notification is processed by :func:`process` in one transaction, fenced by the
+database ("Exactly once" in ``docs/architecture.md``). Side effects outside the site's
+database belong in ``transaction.on_commit``.
 """
 
 from __future__ import annotations
@@ -62,11 +40,8 @@ REDACTED = "[redacted]"
 
 
 class Redactor:
-    """Values to blank out of stored tracebacks; its repr shows none of them.
-
-    It travels through frames that are on the stack while the site's code runs,
-    so a debug page or an error report listing local variables shows only this repr.
-    """
+    """Values to blank out of stored tracebacks; its repr shows none of them (it sits in
+    frames that error reports list while the site's code runs)."""
 
     __slots__ = ("_values",)
 
@@ -86,9 +61,7 @@ class Redactor:
 class Inbound:
     """What the log records about a delivery, whatever verification says.
 
-    ``body`` is the raw text as received ("" when unreadable): stored (encrypted)
-    for the deliveries a site may want to process again, never for refused ones,
-    which keep only its size and SHA-256.
+    ``body`` is the raw text received: stored encrypted, except for refused deliveries.
     """
 
     credential: str
@@ -123,16 +96,14 @@ def claim_key(credential: str, scheme: str, identity: str) -> str:
 def refused(inbound: Inbound, scheme: str, reason: str) -> None:
     """Log a refused delivery — its size and SHA-256, not its body; never raises."""
     try:
-        fields = {
-            "body_size": inbound.size,
-            "body_sha256": inbound.digest() if inbound.size else "",
-        }
+        digest = inbound.digest() if inbound.size else ""
         _create(
             replace(inbound, body=""),
             scheme=scheme,
             outcome=Outcome.REFUSED,
             reason=reason,
-            **fields,
+            body_size=inbound.size,
+            body_sha256=digest,
         )
     except Exception:
         logger.exception("could not record a refused notification for %r", inbound.credential)
@@ -148,11 +119,11 @@ def process(
     notification_id: str,
     reference: str,
 ) -> tuple[str, T | None, BaseException | None]:
-    """Process a verified notification exactly once (see the module docstring).
+    """Process a verified notification exactly once: take its lock, skip a duplicate, run
+    ``work`` in the transaction that inserts the ``accepted`` row.
 
-    Returns ``(outcome, result of work, None)``, or ``(Outcome.ERROR, None, error)``
-    when ``work`` (or the database) failed; the outcome is ``accepted``,
-    ``duplicate`` or ``deferred``.
+    Returns ``(outcome, work's result, None)`` (``accepted``, ``duplicate`` or
+    ``deferred``), or ``(Outcome.ERROR, None, error)`` when ``work`` or the database failed.
     """
     key = claim_key(inbound.credential, scheme, identity)
     fields = {"scheme": scheme, "notification_id": notification_id, "reference": reference}

@@ -1,14 +1,9 @@
 """The provider's notifications, checked: one verifier per scheme.
 
-* :func:`check_hash` — the *hash* scheme of payment notifications (an
-  upper-case hex SHA-256 of the hashed fields joined by the secret);
-* :func:`check_jwt` — the *JWT* scheme of transfer notifications (HS256).
-
-The provider's merchant plugins (Sylius, OroCommerce, WooCommerce, Magento,
-PrestaShop) are the reference for what a genuine notification looks like; the
-rules below are the ones they agree on, and anything they disagree on is refused.
-All JWT work is PyJWT's. Nothing here logs or echoes a secret, a token or a
-payload: error messages say what was wrong, never with what.
+:func:`check_hash` for payment notifications (upper-case hex SHA-256 of the hashed
+fields joined by the secret), :func:`check_jwt` for transfer notifications (HS256). The
+rules are the ones the provider's merchant plugins agree on; anything they disagree on
+is refused. Error messages say what was wrong, never with what.
 """
 
 from __future__ import annotations
@@ -41,25 +36,23 @@ __all__ = [
 
 logger = logging.getLogger("django_apiauth.signing")
 
-#: The only algorithm accepted, both ways (:func:`~django_apiauth.signing.sign` uses
-#: it too). Pinning it is what refuses ``alg: none``, HS512 and the
+#: The only algorithm, both ways: pinning it refuses ``alg: none``, HS512 and the
 #: RS256-with-an-HMAC-secret confusion.
 ALGORITHM = "HS256"
 
 #: Name of the parameter (query string or body field) that carries a signature.
 SIGNATURE_PARAM = "signature"
 
-#: Keys covered by the hash scheme, in the (alphabetical) order they are hashed.
-#: Everything else in a notification (``metadata``, ``additional_data``, ...) is
-#: not signed by the provider.
+#: Keys covered by the hash scheme, in the order they are hashed; the rest
+#: (``metadata``, ``additional_data``...) is not signed by the provider.
 HASHED_FIELDS: tuple[str, ...] = ("created_at", "error", "id", "reference", "sandbox", "status")
 
 #: Integers are hashed in decimal; beyond 64 bits PHP already holds them as floats,
 #: which the plugins render differently from each other.
 _INT64 = 2**63
 
-#: JOSE header :func:`~django_apiauth.signing.sign` sets: a token with it was signed by
-#: this site (seen in browsers), never a notification. The provider ignores it.
+#: JOSE header :func:`~django_apiauth.signing.sign` sets: such a token was signed by
+#: this site (seen in browsers), never a notification.
 MERCHANT_REQUEST_HEADER = "apiauth"
 
 #: Top-level keys of the *merchant's* signed requests, refused too: tokens signed
@@ -70,11 +63,9 @@ MERCHANT_REQUEST_KEYS = frozenset({"data", "purchase_link_settings"})
 def render_hash_value(value: Any, *, php_booleans: bool = False) -> str:
     """How a hashed field's value becomes text, as the provider's plugins do it.
 
-    Strings as they are; ``None`` is the empty string; integers in decimal;
-    booleans ``"true"``/``"false"`` (Sylius, OroCommerce) or, with
-    ``php_booleans``, PHP's ``"1"``/``""`` (the other plugins). Floats, lists,
-    objects and integers beyond 64 bits raise ``TypeError``: the plugins
-    disagree on them, so such a notification is refused.
+    Strings as they are, ``None`` as ``""``, integers in decimal, booleans ``"true"``/
+    ``"false"`` or, with ``php_booleans``, ``"1"``/``""``. Anything else (floats, lists,
+    objects, integers beyond 64 bits) raises ``TypeError``: the plugins disagree on it.
     """
     if isinstance(value, str):
         value.encode("utf-8")  # lone surrogates (from \\ud800 escapes) are not text
@@ -95,8 +86,7 @@ def notification_digest(
 ) -> str:
     """The upper-case hex SHA-256 the provider puts in a notification's ``signature``.
 
-    Raises ``KeyError`` for a missing field and ``TypeError`` for a value that
-    cannot be rendered. Exposed for tests and for senders (the sandbox).
+    Raises ``KeyError`` for a missing field, ``TypeError`` for a value that cannot be rendered.
     """
     message = secret.join(
         f"{key}={render_hash_value(payload[key], php_booleans=php_booleans)}"
@@ -108,10 +98,8 @@ def notification_digest(
 def check_hash(payload: Mapping[str, Any], secret: str) -> dict[str, str]:
     """Verify a hash-scheme notification; return the text that was hashed, per field.
 
-    The returned mapping is what a view may trust: ``{"sandbox": "true"}`` for a
-    JSON ``true`` hashed as ``true``, ``"1"`` if it was hashed PHP-style — never
-    the sender's JSON type, so re-typing a value cannot change what the site reads.
-    Raises ``SignatureError`` naming the problem (never a value or the secret).
+    That text (not the sender's JSON types) is what a view may trust. Raises
+    ``SignatureError`` naming the problem, never a value or the secret.
     """
     if not isinstance(secret, str) or not secret:
         raise SignatureError("no signature secret to verify the notification with")
@@ -131,39 +119,26 @@ def check_hash(payload: Mapping[str, Any], secret: str) -> dict[str, str]:
         raise SignatureError("signature is not upper-case hex")
     received_bytes = received.encode("utf-8", "surrogatepass")
     for php_booleans in spellings:
-        try:
-            texts = {
-                key: render_hash_value(payload[key], php_booleans=php_booleans)
-                for key in HASHED_FIELDS
-            }
-        except (TypeError, UnicodeEncodeError) as err:
-            bad = next(key for key in HASHED_FIELDS if not _renders(payload[key]))
-            raise SignatureError(
-                f"hashed field {bad!r} is a {type(payload[bad]).__name__}: only text, "
-                "integers, booleans and null are verifiable"
-            ) from err
+        texts = {}
+        for key in HASHED_FIELDS:
+            try:
+                texts[key] = render_hash_value(payload[key], php_booleans=php_booleans)
+            except (TypeError, UnicodeEncodeError) as err:
+                raise SignatureError(
+                    f"hashed field {key!r} is a {type(payload[key]).__name__}: only text, "
+                    "integers, booleans and null are verifiable"
+                ) from err
         expected = notification_digest(texts, secret).encode("ascii")
         if hmac.compare_digest(expected, received_bytes):
             return texts
     raise SignatureError("signature does not match")
 
 
-def _renders(value: Any) -> bool:
-    try:
-        render_hash_value(value)
-    except (TypeError, UnicodeEncodeError):
-        return False
-    return True
-
-
 def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
-    """Whether a hash-scheme notification was signed with ``secret``.
+    """Whether a hash-scheme notification was signed with ``secret``; never raises.
 
-    Exactly :data:`HASHED_FIELDS` are hashed (see :func:`render_hash_value`);
-    other keys (``metadata``, ``additional_data``...) are *not* authenticated.
-    The comparison is constant-time; only upper-case hex matches. Never raises.
-    Views should use :func:`check_hash`, which also returns the
-    hashed text to read instead of the sender's typed values.
+    Only :data:`HASHED_FIELDS` are authenticated. Views should use :func:`check_hash`,
+    which also returns the hashed text to read instead of the sender's typed values.
     """
     try:
         check_hash(payload, secret)
@@ -180,32 +155,33 @@ def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
 class VerifiedToken:
     """A verified JWT-scheme notification: its claims and a stable identity.
 
-    ``identity`` is ``jti:<jti>`` when the token has one, else ``mac:<sha256>``
-    of the decoded signature bytes — the same for every re-encoding of the same
-    token (base64url's spare bits cannot make a redelivery look new).
+    ``identity`` is ``jti:<jti>``, else ``mac:<sha256>`` of the decoded signature bytes
+    (base64url's spare bits cannot make a redelivery look new).
     """
 
     payload: dict[str, Any]
     identity: str
 
 
-def check_jwt(
-    token: str,
-    secret: str,
-    *,
-    leeway: float | timedelta | None = None,
-    check_times: bool = True,
-) -> VerifiedToken:
-    """Verify a JWT-scheme notification as provider-side decoders do.
+#: What each PyJWT refusal means, most specific first (DecodeError is the base of some).
+_JWT_REFUSALS = (
+    (jwt.ExpiredSignatureError, "notification token has expired"),
+    (jwt.ImmatureSignatureError, "notification token is not valid yet (nbf/iat in the future)"),
+    (jwt.InvalidSignatureError, "notification token signature does not match the secret"),
+    (jwt.InvalidAlgorithmError, f"notification token is not signed with {ALGORITHM}"),
+    (jwt.DecodeError, "notification is not a well-formed JWT"),
+)
 
-    HS256 only; ``exp``/``nbf``/``iat`` honoured with ``leeway`` seconds of clock
-    skew (default: ``APIAUTH["NOTIFICATION_LEEWAY"]``, 60 s); an ``aud`` claim and
-    non-string ``sub``/``jti`` are accepted, as php-jwt does. A token the site
-    signed (:func:`~django_apiauth.signing.sign`'s header, or a ``data`` wrapper)
-    is refused: those travel through browsers and are never the provider's word.
-    ``check_times=False`` skips ``exp``/``nbf``/``iat``: for processing again a
-    delivery that was verified on time but failed in the site's code.
-    Raises ``SignatureError``, with a message that never contains the token.
+
+def check_jwt(
+    token: str, secret: str, *, leeway: float | timedelta | None = None, check_times: bool = True
+) -> VerifiedToken:
+    """Verify a JWT-scheme notification as provider-side decoders (php-jwt) do.
+
+    HS256 only; ``exp``/``nbf``/``iat`` with ``leeway`` seconds of skew (default
+    ``APIAUTH["NOTIFICATION_LEEWAY"]``), skipped with ``check_times=False`` (processing
+    again a delivery verified on time). A token this site signed is refused. Raises
+    ``SignatureError``, with a message that never contains the token.
     """
     if not isinstance(token, str):
         raise SignatureError(f"notification token must be a string, not {type(token).__name__}")
@@ -231,20 +207,13 @@ def check_jwt(
                 "verify_iat": check_times,
             },
         )
-    except jwt.ExpiredSignatureError as err:
-        raise SignatureError("notification token has expired") from err
-    except jwt.ImmatureSignatureError as err:
-        raise SignatureError("notification token is not valid yet (nbf/iat in the future)") from err
-    except jwt.InvalidSignatureError as err:
-        raise SignatureError("notification token signature does not match the secret") from err
-    except jwt.InvalidAlgorithmError as err:
-        raise SignatureError(f"notification token is not signed with {ALGORITHM}") from err
-    except jwt.DecodeError as err:
-        raise SignatureError("notification is not a well-formed JWT") from err
     except Exception as err:
         # PyJWT's other refusals, and the few exotic inputs it lets through as
         # ValueError/TypeError: the contract is SignatureError on any failure.
-        raise SignatureError(f"notification token rejected ({type(err).__name__})") from err
+        reason = next((text for kind, text in _JWT_REFUSALS if isinstance(err, kind)), None)
+        raise SignatureError(
+            reason or f"notification token rejected ({type(err).__name__})"
+        ) from err
     payload = decoded["payload"]
     if not isinstance(payload, dict):  # pragma: no cover - PyJWT guarantees an object
         raise SignatureError("notification token payload is not a JSON object")
@@ -266,10 +235,8 @@ def check_jwt(
 def decode_notification(
     token: str, secret: str, *, leeway: float | timedelta | None = None
 ) -> dict[str, Any]:
-    """Verify a JWT-scheme notification and return its payload.
+    """Verify a JWT-scheme notification (see :func:`check_jwt`) and return its payload.
 
-    See :func:`check_jwt` for the rules. Raises ``SignatureError``
-    on any failure — wrong secret, expired, malformed, merchant-shaped, not a
-    string, empty secret — with a message that never contains the token.
+    Raises ``SignatureError`` on any failure, with a message that never contains the token.
     """
     return check_jwt(token, secret, leeway=leeway).payload

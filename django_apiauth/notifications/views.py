@@ -55,10 +55,7 @@ class NotificationView(View):
     http_method_names: ClassVar[list[str]] = ["post"]
 
     def post(self, request: HttpRequest, credential: str, **kwargs: Any) -> HttpResponse:
-        def work(notification: Notification) -> None:
-            send_received(notification)
-
-        return handle(request, credential, (self.scheme,), work, handler=SIGNALS_HANDLER)
+        return handle(request, credential, (self.scheme,), send_received, handler=SIGNALS_HANDLER)
 
     def http_method_not_allowed(self, request: HttpRequest, *args: Any, **kwargs: Any):
         # Django's own answer, without its warning log line.

@@ -1,10 +1,4 @@
-"""Check that credentials can reach the provider: one line each, exit 1 if any fails.
-
-Meant for deploy health checks and cron::
-
-    manage.py apiauth_check --all
-    manage.py apiauth_check merchant-fr merchant-de
-"""
+"""``manage.py apiauth_check NAME ... | --all``: one line per credential, exit 1 if any fails."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _

@@ -1,11 +1,4 @@
-"""Drop cached access tokens (of the named credentials, or of all), fleet-wide.
-
-Useful after a provider-side revocation: the next call of every process fetches
-a new token instead of using the cached one until it expires::
-
-    manage.py apiauth_clear_tokens
-    manage.py apiauth_clear_tokens merchant-fr
-"""
+"""``manage.py apiauth_clear_tokens [NAME ...]``: drop cached access tokens, fleet-wide."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _

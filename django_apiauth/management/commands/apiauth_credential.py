@@ -1,8 +1,7 @@
 """Create, update, list and delete credentials from the shell or a deploy script.
 
-Secrets are read from environment variables or typed at a hidden prompt,
-never from the command line, where they would land in shell history and in
-``ps`` output for every user of the machine.
+Secrets come from environment variables or a hidden prompt, never from the command line
+(shell history, ``ps`` output).
 """
 
 import getpass

@@ -1,10 +1,7 @@
-"""Delete notification delivery log rows older than the retention period::
+"""``manage.py apiauth_prune_notifications [--days N]``: delete old delivery log rows.
 
-    manage.py apiauth_prune_notifications             # APIAUTH["NOTIFICATION_RETENTION_DAYS"]
-    manage.py apiauth_prune_notifications --days 7
-
-Run it daily (cron). A redelivery older than the retention is no longer
-recognised as a duplicate, so keep the period longer than the provider's retries.
+Keep the retention longer than the provider's retries: an older redelivery is no longer
+recognised as a duplicate.
 """
 
 from django.core.management.base import BaseCommand, CommandError

@@ -61,27 +61,20 @@ class Command(BaseCommand):
             "bound": report.bound,
         }
         if dry_run:
-            self.stdout.write(
-                _(
-                    "Would re-encrypt %(rotated)s value(s) and encrypt %(plaintext)s "
-                    "plaintext value(s)."
-                )
-                % counts
+            summary = _(
+                "Would re-encrypt %(rotated)s value(s) and encrypt %(plaintext)s "
+                "plaintext value(s)."
             )
-            if report.bound:
-                self.stdout.write(
-                    _("Would bind %(bound)s value(s) to their row and endpoint.") % counts
-                )
+            bound = _("Would bind %(bound)s value(s) to their row and endpoint.")
         else:
-            self.stdout.write(
-                _(
-                    "Re-encrypted %(rotated)s value(s), encrypted %(plaintext)s plaintext "
-                    "value(s); %(rows)s row(s) updated."
-                )
-                % counts
+            summary = _(
+                "Re-encrypted %(rotated)s value(s), encrypted %(plaintext)s plaintext "
+                "value(s); %(rows)s row(s) updated."
             )
-            if report.bound:
-                self.stdout.write(_("Bound %(bound)s value(s) to their row and endpoint.") % counts)
+            bound = _("Bound %(bound)s value(s) to their row and endpoint.")
+        self.stdout.write(summary % counts)
+        if report.bound:
+            self.stdout.write(bound % counts)
         for bad in report.undecryptable:
             self.stderr.write(f"UNDECRYPTABLE {bad.label} pk={bad.pk} {bad.field}: {bad.reason}")
         if report.undecryptable:

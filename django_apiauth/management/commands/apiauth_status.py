@@ -1,12 +1,5 @@
-"""What each credential is doing: endpoint, tokens, blocks, last check, notifications.
-
-A monitoring probe: exits with status 1 when a credential is blocked (an
-``invalid_client`` answer or a ``Retry-After`` in force), its last check
-failed or its secrets cannot be read::
-
-    manage.py apiauth_status
-    manage.py apiauth_status merchant-fr --json
-"""
+"""``manage.py apiauth_status [NAME ...] [--json]``: endpoint, tokens, blocks, last check,
+notifications; exit 1 when a credential is blocked, failing or unreadable (a probe)."""
 
 import json
 import math

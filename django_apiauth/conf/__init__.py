@@ -1,25 +1,13 @@
-"""The ``APIAUTH`` settings dict: every setting's default, validator, check id and hint.
+"""The ``APIAUTH`` settings: one :class:`Setting` per key (default, validator, check id, hint).
 
-Values are read at call time (never copied into module constants) so that
-``override_settings`` and per-process configuration just work.
-
-Each setting is one :class:`Setting` entry in :data:`SETTINGS`. Its validator
-runs in two places, so a bad value gets the same words in both:
-
-* the system checks (``manage.py check``, at startup), one error per bad value
-  with the entry's stable id and hint (``checks.py``);
-* the code that uses the value, at request time, through
-  :meth:`ApiAuthSettings.validated`, which raises ``ConfigurationError``
-  naming the setting.
-
-Adding a setting is adding one entry (its default, a validator, an id, a hint).
+Values are read at call time, so ``override_settings`` just works. Each validator runs
+in the system checks (``checks.py``) and where the value is used
+(:meth:`ApiAuthSettings.validated`); see "Settings" in ``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
 import difflib
-import math
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -29,7 +17,16 @@ from django.conf import settings as django_settings
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import gettext_noop
 
-from django_apiauth.addresses import check_url_is_secure, parse_host_entry
+from django_apiauth.addresses import check_url_is_secure
+from django_apiauth.conf import validators
+from django_apiauth.conf.validators import (
+    SETTING_NAME,
+    InvalidSetting,
+    refused,
+    seconds,
+    shown,
+    validate_verify,
+)
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal, translated
 
@@ -45,136 +42,23 @@ __all__ = [
     "validate_verify",
 ]
 
-SETTING_NAME = "APIAUTH"
 
 #: Environment variable read (with django-environ) when ``ENCRYPTION_KEYS`` is empty.
 ENCRYPTION_KEYS_ENV = "APIAUTH_ENCRYPTION_KEYS"
 
 
-class InvalidSetting(ValueError):
-    """Raised by a validator: the text completes ``APIAUTH['NAME'] ...``."""
-
-
-def shown(value: Any, limit: int = 60) -> str:
-    """``repr(value)``, shortened: settings are not secret, but messages stay one line."""
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-# --- validators: value -> the value to use, or InvalidSetting ----------------
-
-
-def _is_number(value: Any) -> bool:
-    return (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)  # True is an int to Python, not a duration
-        and math.isfinite(value)
-    )
-
-
-def seconds(*, positive: bool) -> Callable[[Any], float]:
-    """A validator of a duration in seconds: a finite number, > 0 or >= 0."""
-
-    def validate(value: Any) -> float:
-        if _is_number(value) and (value > 0 if positive else value >= 0):
-            return float(value)
-        if positive:
-            template = gettext_noop("must be a positive number of seconds, got %(value)s")
-        else:
-            template = gettext_noop("must be a number (0 or more) of seconds, got %(value)s")
-        raise refusal(InvalidSetting, template, value=shown(value))
-
-    return validate
-
-
-def validate_timeout(value: Any) -> float | tuple[float, float]:
-    # None would mean no timeout at all, which the contract never allows.
-    if _is_number(value) and value > 0:
-        return value
-    if (
-        isinstance(value, (tuple, list))
-        and len(value) == 2
-        and all(_is_number(part) and part > 0 for part in value)
-    ):
-        return tuple(value)
-    raise refusal(
-        InvalidSetting,
-        gettext_noop(
-            "must be a positive number of seconds or a (connect, read) pair of them, got %(value)s"
-        ),
-        value=shown(value),
-    )
-
-
-def validate_max_retries(value: Any) -> int:
-    # urllib3 reads None as "no limit", and a string fails deep inside it.
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    raise refusal(
-        InvalidSetting,
-        gettext_noop("must be a whole number of retries (0 or more), got %(value)s"),
-        value=shown(value),
-    )
-
-
-def validate_verify(value: Any) -> bool | str:
-    if value is True:
-        return True
-    if value is False or value is None:
-        raise refusal(
-            InvalidSetting,
-            gettext_noop(
-                "= %(value)s is refused: credentials only travel over verified TLS. "
-                "Set it to True or to the path of a CA bundle."
-            ),
-            value=value,
-        )
-    if isinstance(value, (str, os.PathLike)) and os.fspath(value) and os.path.exists(value):
-        return os.fspath(value)
-    raise refusal(
-        InvalidSetting,
-        gettext_noop("must be True or the path of an existing CA bundle, got %(value)s"),
-        value=shown(value),
-    )
-
-
-def validate_check_path(value: Any) -> str | None:
-    if value is None:
-        return None
-    # A relative "api/merchant" is the same path (the client joins it to the endpoint).
-    if isinstance(value, str) and value.strip() == value and value and "://" not in value:
-        return value
-    if isinstance(value, str):
-        template = gettext_noop("must be a path such as '/api/merchant' (or None), not %(value)s")
-        raise refusal(InvalidSetting, template, value=shown(value))
-    template = gettext_noop("must be a path such as '/api/merchant' (or None), not a %(type)s")
-    raise refusal(InvalidSetting, template, type=type(value).__name__)
-
-
-def validate_token_path(value: Any) -> str:
-    if isinstance(value, str) and value.startswith("/") and value.strip() == value:
-        return value
-    raise refusal(
-        InvalidSetting,
-        gettext_noop("must be a path starting with '/', such as '/api/token', got %(value)s"),
-        value=shown(value),
-    )
+# --- validators reading other settings ---------------------------------------
 
 
 def validate_environments(value: Any) -> Mapping[str, str]:
     if not isinstance(value, Mapping) or not value:
-        raise refusal(
-            InvalidSetting,
-            gettext_noop("must be a dict of environment name -> base URL, got %(value)s"),
-            value=shown(value),
+        raise refused(
+            gettext_noop("must be a dict of environment name -> base URL, got %(value)s"), value
         )
     for name, url in value.items():
         if not isinstance(name, str) or not isinstance(url, str):
-            raise refusal(
-                InvalidSetting,
-                gettext_noop("must map names to URL strings; %(name)s is not"),
-                name=shown(name),
-            )
+            template = gettext_noop("must map names to URL strings; %(name)s is not")
+            raise refusal(InvalidSetting, template, name=shown(name))
         try:
             # The same HTTPS policy as every request.
             check_url_is_secure(url, allow_loopback=api_settings.ALLOW_INSECURE_LOOPBACK)
@@ -195,54 +79,9 @@ def validate_default_environment(value: Any) -> str:
         template = gettext_noop(
             "is %(value)s, which is not in APIAUTH['ENVIRONMENTS'] (none defined)"
         )
-        raise refusal(InvalidSetting, template, value=shown(value))
+        raise refused(template, value)
     template = gettext_noop("is %(value)s, which is not in APIAUTH['ENVIRONMENTS'] (%(known)s)")
     raise refusal(InvalidSetting, template, value=shown(value), known=", ".join(map(str, known)))
-
-
-def validate_cache_alias(value: Any) -> str:
-    caches = getattr(django_settings, "CACHES", {})
-    if isinstance(value, str) and value in caches:
-        return value
-    raise refusal(
-        InvalidSetting, gettext_noop("is %(value)s, which is not in CACHES."), value=shown(value)
-    )
-
-
-def validate_allowed_hosts(value: Any) -> Any:
-    if value is None:
-        return value  # the hosts of ENVIRONMENTS, which E012 checks
-    if not isinstance(value, (list, tuple)):
-        raise refusal(
-            InvalidSetting,
-            gettext_noop("must be None or a list of host names, got %(value)s"),
-            value=shown(value),
-        )
-    try:
-        for entry in value:
-            parse_host_entry(entry)
-    except ConfigurationError as err:
-        raise InvalidSetting(str(err).removeprefix(f"{SETTING_NAME}['ALLOWED_HOSTS'] ")) from None
-    return value
-
-
-def validate_days(value: Any) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-        return value
-    raise refusal(
-        InvalidSetting,
-        gettext_noop("must be a whole number of days (1 or more), got %(value)s"),
-        value=shown(value),
-    )
-
-
-def validate_flag(value: Any) -> bool:
-    # A string such as "False" from an env file would otherwise read as True.
-    if isinstance(value, bool):
-        return value
-    raise refusal(
-        InvalidSetting, gettext_noop("must be True or False, got %(value)s"), value=shown(value)
-    )
 
 
 # --- the table ----------------------------------------------------------------
@@ -290,21 +129,21 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "TOKEN_PATH",
             "/api/token",
-            validate_token_path,
+            validators.validate_token_path,
             "django_apiauth.E011",
             _("Remove it to use '/api/token', or give the token endpoint's path."),
         ),
         Setting(
             "CHECK_PATH",
             None,
-            validate_check_path,
+            validators.validate_check_path,
             "django_apiauth.E010",
             _("Set a bearer-protected GET path such as '/api/merchant', or None."),
         ),
         Setting(
             "CACHE_ALIAS",
             "default",
-            validate_cache_alias,
+            validators.validate_cache_alias,
             "django_apiauth.E003",
             _("Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one."),
             tag="caches",
@@ -319,7 +158,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "REFRESH_MARGIN",
             60,
-            seconds(positive=False),
+            validators.seconds(positive=False),
             "django_apiauth.E007",
             _(
                 "Seconds before a token goes out of use when its background refresh starts at "
@@ -329,14 +168,14 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "EXPIRY_LEEWAY",
             10,
-            seconds(positive=False),
+            validators.seconds(positive=False),
             "django_apiauth.E008",
             _("Seconds before expiry when a token is no longer used, e.g. 10."),
         ),
         Setting(
             "LOCK_TIMEOUT",
             10,
-            seconds(positive=True),
+            validators.seconds(positive=True),
             "django_apiauth.E009",
             _(
                 "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
@@ -346,7 +185,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "CACHE_TIMEOUT",
             0.25,
-            seconds(positive=True),
+            validators.seconds(positive=True),
             "django_apiauth.E021",
             _(
                 "Use the seconds a call may wait for the token cache before going on without "
@@ -357,7 +196,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "TIMEOUT",
             (3.05, 10),
-            validate_timeout,
+            validators.validate_timeout,
             "django_apiauth.E005",
             _(
                 "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
@@ -367,28 +206,28 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "MAX_RETRIES",
             2,
-            validate_max_retries,
+            validators.validate_max_retries,
             "django_apiauth.E006",
             _("Use a whole number such as 2 (0 disables retries)."),
         ),
         Setting(
             "VERIFY",
             True,
-            validate_verify,
+            validators.validate_verify,
             "django_apiauth.E004",
             _("Remove it, or set it to the path of an existing CA bundle."),
         ),
         Setting(
             "ALLOW_INSECURE_LOOPBACK",
             False,
-            validate_flag,
+            validators.validate_flag,
             "django_apiauth.E014",
             _("Use True (local sandboxes and tests only) or False."),
         ),
         Setting(
             "ALLOWED_HOSTS",
             None,
-            validate_allowed_hosts,
+            validators.validate_allowed_hosts,
             "django_apiauth.E020",
             _(
                 "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
@@ -398,7 +237,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "NOTIFICATION_LEEWAY",
             60,
-            seconds(positive=False),
+            validators.seconds(positive=False),
             "django_apiauth.E017",
             _(
                 "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
@@ -408,14 +247,14 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "NOTIFICATION_RETENTION_DAYS",
             30,
-            validate_days,
+            validators.validate_days,
             "django_apiauth.E018",
             _("Use a whole number of days (1 or more) the delivery log keeps its rows."),
         ),
         Setting(
             "NOTIFICATION_CLAIM_TIMEOUT",
             300,
-            seconds(positive=True),
+            validators.seconds(positive=True),
             "django_apiauth.E019",
             _(
                 "Use the seconds after which a delivery left processing by a dead worker "
