@@ -251,9 +251,9 @@ def test_a_check_summary_is_in_french():
     ok = CheckResult(True, "token", 200, 87.2, "token valid for 600s")
     failed = CheckResult(False, latency_ms=15000.0, detail="")
     with translation.override("fr"):
-        assert ok.summary == "OK en 87 ms (token, HTTP 200, token valid for 600s)"
+        assert ok.summary == "OK en 87 ms (HTTP 200, token valid for 600s)"
         assert failed.summary == "échec : aucun détail (15000 ms)"
-    assert ok.summary == "OK in 87 ms (token, HTTP 200, token valid for 600s)"
+    assert ok.summary == "OK in 87 ms (HTTP 200, token valid for 600s)"
 
 
 def test_an_undecryptable_credential_is_reported_in_french(staging_credential):
