@@ -179,8 +179,7 @@ def _run_pool(
                 item = next(queue, None)
                 if item is None:
                     break
-                job = executor.submit(_worker, item[1], item[0], started_at, language)
-                in_flight[job] = item
+                in_flight[executor.submit(_worker, *item[::-1], started_at, language)] = item
             if not in_flight:
                 break
             done, _ = wait(

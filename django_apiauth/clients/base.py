@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 __all__ = ["AUTH_MODES", "CheckStep", "ClientBase", "check_flow", "failure_detail"]
 
-logger = logging.getLogger(__name__)
-
 #: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
 AUTH_MODES = ("token", "basic", "none")
 
@@ -108,8 +106,8 @@ def check_flow(name: str, pk: int | None) -> CheckStep:
         method = f"token+GET {check_path}" if check_path else "token"
         token = yield "token", ""
         if not check_path:
-            lifetime = {"seconds": token.lifetime}
-            return result(True, 200, _("token valid for %(seconds).0fs") % lifetime)
+            lifetime = _("token valid for %(seconds).0fs") % {"seconds": token.lifetime}
+            return result(True, 200, lifetime)
         status, failure = yield "get", check_path
     except ApiAuthError as err:  # token refused, configuration, HTTPS policy, secrets
         return result(False, getattr(err, "status_code", None), failure_detail(name, err))
@@ -122,12 +120,8 @@ def check_flow(name: str, pk: int | None) -> CheckStep:
 
 
 def failure_detail(name: str, err: ApiAuthError) -> str:
-    """Why a check failed, wholly in the active language (the rule: docs/admin.md).
-
-    A :func:`~django_apiauth.messages.refusal` has its template; a token error is
-    told from its facts (HTTP status, OAuth code), never the provider's words;
-    any other error by its type, its English text going to the log.
-    """
+    """Why a check failed, wholly in the active language: never the provider's words,
+    nor an English text (logged instead); the rule is in docs/admin.md."""
     status, code = getattr(err, "status_code", None), getattr(err, "error", None)
     if hasattr(err, "template"):
         return translated(err)
@@ -137,7 +131,7 @@ def failure_detail(name: str, err: ApiAuthError) -> str:
         return _("the token endpoint answered without a usable token")
     if status is not None:
         return _("the token endpoint answered HTTP %(status)d") % {"status": status}
-    logger.warning("connectivity check of %r failed: %s", name, err)
+    logging.getLogger(__name__).warning("connectivity check of %r failed: %s", name, err)
     if isinstance(err, TokenError):
         return _("the token endpoint could not be reached (the server log says why)")
     return _("the check could not run (%(type)s; the server log says why)") % {

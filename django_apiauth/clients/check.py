@@ -83,10 +83,10 @@ class CheckResult:
     def summary(self) -> str:
         """One line for messages, command output and ``last_check_detail``.
 
-        ``"OK in 123 ms (HTTP 200, token valid for 600s)"`` or ``"failed: <cause> (HTTP 401, 80 ms)"``,
-        in the active language: staff read it in the admin and in command output.
+        ``"OK in 123 ms (HTTP 200, token valid for 600s)"`` or
+        ``"failed: <cause> (HTTP 401, 80 ms)"``, in the active language: staff read
+        it in the admin and in command output.
         """
-        # Not the method: the detail says what was exercised, in the active language.
         facts = []
         if self.status_code is not None:
             facts.append(f"HTTP {self.status_code}")
