@@ -233,7 +233,7 @@ class ApiCredentialAdmin(admin.ModelAdmin):
             badge,
             detail,
             when,
-            Truncator(detail).chars(80),
+            Truncator(detail).chars(160),  # wrapped: a French detail is longer
         )
 
     # ------------------------------------------------------ add / change views

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -58,7 +59,7 @@ DETAIL_MAX_LENGTH = 255
 STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
 
 # Failure details are shown to staff (admin messages, apiauth_check), so they are
-# translated; those made in a worker thread use LANGUAGE_CODE (no request there).
+# translated; worker threads take on the caller's language (see _worker).
 UNREADABLE_DETAIL = gettext_lazy(
     "secrets cannot be decrypted with the current encryption keys; "
     "re-enter them or restore the key that encrypted them"
@@ -80,14 +81,15 @@ def check_credential(credential: ApiCredential) -> CheckResult:
     """Run one credential's check in the current thread; never raises for its failures."""
     # Imported here: the client pulls in requests and the token store, which the
     # admin (imported at startup by autodiscovery) should not pay for until used.
+    from django_apiauth.clients.base import failure_detail
     from django_apiauth.clients.sync import ApiClient
 
     started = time.perf_counter()
     try:
         return ApiClient(credential).check()
     except ApiAuthError as err:
-        # Our own errors never carry secrets (exceptions.py's contract).
-        return CheckResult.failure(credential, str(err), _elapsed_ms(started))
+        detail = failure_detail(credential.name, err)
+        return CheckResult.failure(credential, detail, _elapsed_ms(started))
     except Exception as err:
         # A foreign exception's text may quote a header; keep only its type.
         logger.warning("connectivity check of %s raised %s", credential.name, type(err).__name__)
@@ -161,6 +163,7 @@ def _run_pool(
     ``workers`` futures costs the same at 10 or 10,000 credentials.
     """
     results: dict[int, CheckResult] = {}
+    language = translation.get_language()  # thread-local: each worker activates it again
     started_at: dict[int, float] = {}  # written by workers; dict item writes are atomic
     queue = iter(runnable)
     in_flight: dict[Future[CheckResult], tuple[int, ApiCredential]] = {}
@@ -176,7 +179,7 @@ def _run_pool(
                 item = next(queue, None)
                 if item is None:
                     break
-                in_flight[executor.submit(_worker, item[1], item[0], started_at)] = item
+                in_flight[executor.submit(_worker, *item[::-1], started_at, language)] = item
             if not in_flight:
                 break
             done, _ = wait(
@@ -237,10 +240,11 @@ def _next_wakeup(in_flight, started_at, timeout: float, give_up_at: float) -> fl
     return max(0.01, min(min(deadlines) - time.monotonic(), timeout))
 
 
-def _worker(credential: ApiCredential, index: int, started_at: dict[int, float]) -> CheckResult:
+def _worker(credential: ApiCredential, index: int, started_at: dict, language) -> CheckResult:
     started_at[index] = time.monotonic()
     try:
-        return check_credential(credential)
+        with translation.override(language):
+            return check_credential(credential)
     finally:
         # Whatever the client touched opened a connection owned by this thread.
         connections.close_all()

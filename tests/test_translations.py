@@ -251,9 +251,9 @@ def test_a_check_summary_is_in_french():
     ok = CheckResult(True, "token", 200, 87.2, "token valid for 600s")
     failed = CheckResult(False, latency_ms=15000.0, detail="")
     with translation.override("fr"):
-        assert ok.summary == "OK en 87 ms (token, HTTP 200, token valid for 600s)"
+        assert ok.summary == "OK en 87 ms (HTTP 200, token valid for 600s)"
         assert failed.summary == "échec : aucun détail (15000 ms)"
-    assert ok.summary == "OK in 87 ms (token, HTTP 200, token valid for 600s)"
+    assert ok.summary == "OK in 87 ms (HTTP 200, token valid for 600s)"
 
 
 def test_an_undecryptable_credential_is_reported_in_french(staging_credential):
@@ -290,3 +290,55 @@ def test_an_insecure_url_raises_in_english_whatever_the_language(settings):
     assert str(raised.value) == (
         "'http://api.example.com' uses plain http://; credentials only travel over https://"
     )
+
+
+def words_of(text: str) -> set[str]:
+    """The words of ``text``: paths, codes, quoted names and placeholders are no words."""
+    text = re.sub(r"%\(\w+\)[-#0 +]*\d*(?:\.\d+)?[a-z]", " ", text)
+    kept = [token for token in text.split() if not re.search(r"[/_“”]", token)]
+    return {word.lower() for word in re.findall(r"[^\W\d_]{3,}", " ".join(kept))}
+
+
+#: Words of our msgids that no French translation uses: English, if a French page shows them.
+ENGLISH_WORDS = set().union(*map(words_of, CATALOGUE)) - set().union(
+    *(words_of(text) for texts in CATALOGUE.values() for text in texts)
+)
+
+
+def english_words_in(text: str) -> set[str]:
+    return words_of(text) & ENGLISH_WORDS
+
+
+def checked_in(client, credential, language: str) -> tuple[str, str]:
+    """Run "Test connectivity" in ``language``: the message and the change list's rows."""
+    with translation.override(language):
+        response = client.post(
+            reverse("admin:django_apiauth_apicredential_changelist"),
+            {"action": "test_connectivity", "_selected_action": [credential.pk]},
+            follow=True,
+        )
+    page = response.content.decode()
+    (message,) = [str(m) for m in response.context["messages"]]
+    rows = re.search(r'(?s)<table id="result_list">.*?</table>', page).group(0)
+    return message, visible_text(rows)
+
+
+@pytest.mark.parametrize("case", ["token", "check path", "invalid_client", "check path 404"])
+def test_a_connectivity_check_in_french_shows_no_english_word_of_ours(
+    case, admin_client, staging_credential, staging_provider, apiauth
+):
+    if case.startswith("check path"):
+        apiauth(CHECK_PATH="/api/orders" if case.endswith("404") else "/api/merchant")
+        staging_provider.add_bearer_endpoint("GET", "/api/orders", status=404, body="Not Found")
+    if case == "invalid_client":
+        staging_provider.api_secret = "rotated-on-the-provider-side"
+
+    english = checked_in(admin_client, staging_credential, "en")
+    french = checked_in(admin_client, staging_credential, "fr")
+
+    assert english_words_in(" ".join(english)), english  # the probe sees English...
+    assert english_words_in(" ".join(french)) == set(), french  # ...and there is none
+    if case == "check path 404":
+        assert "HTTP 404" in french[0]
+    if case == "invalid_client":
+        assert "invalid_client" in french[0]

@@ -8,20 +8,24 @@ Each client drives it with its own HTTP library.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
+from django.utils.translation import gettext as _
+
 from django_apiauth.clients.check import CheckResult
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenError
+from django_apiauth.messages import translated
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.endpoints import check_host_is_allowed
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
-__all__ = ["AUTH_MODES", "CheckStep", "ClientBase", "check_flow"]
+__all__ = ["AUTH_MODES", "CheckStep", "ClientBase", "check_flow", "failure_detail"]
 
 #: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
 AUTH_MODES = ("token", "basic", "none")
@@ -102,14 +106,34 @@ def check_flow(name: str, pk: int | None) -> CheckStep:
         method = f"token+GET {check_path}" if check_path else "token"
         token = yield "token", ""
         if not check_path:
-            return result(True, 200, f"token valid for {token.lifetime:.0f}s")
+            lifetime = _("token valid for %(seconds).0fs") % {"seconds": token.lifetime}
+            return result(True, 200, lifetime)
         status, failure = yield "get", check_path
-    except TokenError as err:
-        return result(False, err.status_code, str(err))
-    except ApiAuthError as err:  # configuration, HTTPS policy, undecryptable secrets
-        return result(False, None, str(err))
+    except ApiAuthError as err:  # token refused, configuration, HTTPS policy, secrets
+        return result(False, getattr(err, "status_code", None), failure_detail(name, err))
+    facts = {"path": check_path, "status": status, "error": failure}
     if failure is not None:
-        return result(False, None, f"GET {check_path} failed ({failure})")
+        return result(False, None, _("GET %(path)s failed (%(error)s)") % facts)
     if 200 <= status < 300:
-        return result(True, status, f"token valid; GET {check_path} answered {status}")
-    return result(False, status, f"token valid; GET {check_path} answered HTTP {status}")
+        return result(True, status, _("token valid; GET %(path)s answered %(status)d") % facts)
+    return result(False, status, _("token valid; GET %(path)s answered HTTP %(status)d") % facts)
+
+
+def failure_detail(name: str, err: ApiAuthError) -> str:
+    """Why a check failed, wholly in the active language: never the provider's words,
+    nor an English text (logged instead); the rule is in docs/admin.md."""
+    status, code = getattr(err, "status_code", None), getattr(err, "error", None)
+    if hasattr(err, "template"):
+        return translated(err)
+    if code:  # InvalidCredentialsError: a short code of safe characters
+        return _("the provider refused the API key and secret (%(code)s)") % {"code": code}
+    if status == 200:  # MalformedTokenResponseError
+        return _("the token endpoint answered without a usable token")
+    if status is not None:
+        return _("the token endpoint answered HTTP %(status)d") % {"status": status}
+    logging.getLogger(__name__).warning("connectivity check of %r failed: %s", name, err)
+    if isinstance(err, TokenError):
+        return _("the token endpoint could not be reached (the server log says why)")
+    return _("the check could not run (%(type)s; the server log says why)") % {
+        "type": type(err).__name__
+    }

@@ -83,12 +83,11 @@ class CheckResult:
     def summary(self) -> str:
         """One line for messages, command output and ``last_check_detail``.
 
-        ``"OK in 123 ms (token, HTTP 200)"`` or ``"failed: <cause> (HTTP 401, 80 ms)"``,
-        in the active language: staff read it in the admin and in command output.
+        ``"OK in 123 ms (HTTP 200, token valid for 600s)"`` or
+        ``"failed: <cause> (HTTP 401, 80 ms)"``, in the active language: staff read
+        it in the admin and in command output.
         """
         facts = []
-        if self.method:
-            facts.append(self.method)
         if self.status_code is not None:
             facts.append(f"HTTP {self.status_code}")
         latency = _("%(ms).0f ms") % {"ms": self.latency_ms} if self.latency_ms is not None else ""

@@ -285,7 +285,9 @@ class ApiAuthSettings:
             return self._validate(name)
         except InvalidSetting as err:
             # An exception: English, whatever the active language (searchable in logs).
-            raise ConfigurationError(f"{SETTING_NAME}[{name!r}] {err}") from None
+            raise refusal(
+                ConfigurationError, "%(name)s %(err)s", name=f"{SETTING_NAME}[{name!r}]", err=err
+            ) from None
 
     def _validate(self, name: str) -> Any:
         entry = SETTINGS[name]

@@ -17,7 +17,7 @@ from django_apiauth.models import ApiCredential
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "admin:django_apiauth_apicredential_changelist"
-OK_MESSAGE = re.compile(r"“shop-fr”: OK in \d+ ms \(token, HTTP 200, token valid for 600s\)")
+OK_MESSAGE = re.compile(r"“shop-fr”: OK in \d+ ms \(HTTP 200, token valid for 600s\)")
 
 
 def run_action(client, *credentials, **extra):
@@ -83,7 +83,7 @@ def test_action_reports_success_with_latency(admin_client, staging_credential, s
 def test_action_reports_the_failure_cause(admin_client, wrong_secret, staging_provider):
     ((level, text),) = messages_of(run_action(admin_client, wrong_secret))
     assert level == "error"
-    assert text.startswith("“shop-de”: failed: the provider refused the token request")
+    assert text.startswith("“shop-de”: failed: the provider refused the API key and secret")
     assert "invalid_client" in text
 
 

@@ -118,3 +118,62 @@ def test_the_admin_in_french_shows_no_english_string_of_ours(
     assert "Mot de passe du tableau de bord" in texts["fr"]
     assert english_left(texts["en"], texts["fr"]) == []
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+OVERFLOWING_CELLS = """() => [...document.querySelectorAll('#result_list th, #result_list td')]
+    .filter(cell => cell.scrollWidth > cell.clientWidth + 1)
+    .map(cell => cell.className + ': ' + cell.innerText.slice(0, 40))"""
+
+
+def test_the_change_list_fits_1280_px_in_french_and_english(
+    live_server, admin_user, settings, browser_page, tmp_path
+):
+    from django.utils import timezone
+
+    for name, ok, detail in [
+        (
+            "boutique-france-principale",
+            True,
+            "OK en 231 ms (HTTP 200, jeton valide ; GET /api/merchant a répondu 200)",
+        ),
+        (
+            "boutique-allemagne",
+            False,
+            "échec : le fournisseur a refusé la clé et le secret "
+            "d\u2019API (invalid_client) (HTTP 401, 41 ms)",
+        ),
+    ]:
+        ApiCredential.objects.create(
+            name=name,
+            base_url="https://sandbox-payments.provider-example.com",
+            api_key="key_0123456789abcd",
+            api_secret="s",
+            merchant_uid="mer_8ec99f9a",
+            last_check_at=timezone.now(),
+            last_check_ok=ok,
+            last_check_detail=detail,
+        )
+    settings.APIAUTH = {
+        **settings.APIAUTH,
+        "ALLOWED_HOSTS": [*settings.APIAUTH.get("ALLOWED_HOSTS", []), "*.provider-example.com"],
+    }
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#user-tools")
+
+    for language in ("en", "fr"):
+        settings.LANGUAGE_CODE = language  # no LocaleMiddleware: the site's language
+        page.goto(f"{live_server.url}/admin/django_apiauth/apicredential/")
+        page.wait_for_selector("#result_list")
+        screenshot = tmp_path / f"admin-change-list-{language}.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert page.evaluate(OVERFLOWING_CELLS) == [], language
+        # A usual French detail is shown whole (wrapped), not cut before its status.
+        assert "…" not in page.inner_text("#result_list"), language
+        widths = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], (language, widths)

@@ -142,7 +142,7 @@ def test_results_are_stored_in_last_check_fields(fake_checks):
     check_credentials([credential])
     stored = ApiCredential.objects.get(pk=credential.pk)
     assert stored.last_check_ok is False
-    assert stored.last_check_detail == "failed: invalid_client (token, HTTP 401, 12 ms)"
+    assert stored.last_check_detail == "failed: invalid_client (HTTP 401, 12 ms)"
     assert stored.last_check_at is not None
     assert credential.last_check_ok is False  # the instance passed in is updated too
 
@@ -167,7 +167,7 @@ def test_a_long_detail_is_truncated_to_the_column(fake_checks):
     assert len(ApiCredential.objects.get(pk=credential.pk).last_check_detail) == 255
 
 
-def test_our_own_errors_become_a_failed_result(monkeypatch):
+def test_our_own_untranslated_errors_become_a_failed_result_and_a_log_line(monkeypatch, caplog):
     class Client:
         def __init__(self, credential):
             pass
@@ -177,7 +177,12 @@ def test_our_own_errors_become_a_failed_result(monkeypatch):
 
     monkeypatch.setattr("django_apiauth.clients.sync.ApiClient", Client)
     (result,) = check_credentials(make(1), save=False)
-    assert (result.ok, result.detail) == (False, "unknown environment 'moon'")
+    # Not the English text in a translated sentence: the type, and the text in the log.
+    assert (result.ok, result.detail) == (
+        False,
+        "the check could not run (ApiAuthError; the server log says why)",
+    )
+    assert "unknown environment 'moon'" in caplog.text
 
 
 def test_foreign_errors_become_a_failed_result_naming_only_their_type(monkeypatch, caplog):
@@ -215,7 +220,7 @@ def test_summary_of_a_success():
     result = CheckResult(
         name="x", pk=1, ok=True, method="token", status_code=200, latency_ms=87.4, detail=""
     )
-    assert result.summary == "OK in 87 ms (token, HTTP 200)"
+    assert result.summary == "OK in 87 ms (HTTP 200)"
 
 
 def test_summary_of_a_failure_without_an_answer():

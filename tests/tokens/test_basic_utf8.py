@@ -105,7 +105,7 @@ def test_a_dashboard_password_utf8_cannot_encode_is_refused_without_quoting_it()
     assert "s3cr3t" not in shown(caught.value)
 
 
-def test_a_check_with_a_secret_utf8_cannot_encode_fails_without_raising():
+def test_a_check_with_a_secret_utf8_cannot_encode_fails_without_raising(caplog):
     with FakeProvider() as provider:
         credential = ApiCredential(name="shop", **provider.credential_fields())
         credential.api_secret = SURROGATE_SECRET
@@ -113,5 +113,6 @@ def test_a_check_with_a_secret_utf8_cannot_encode_fails_without_raising():
         result = ApiClient(credential).check()
 
     assert result.ok is False
-    assert "not valid Unicode text" in result.detail
-    assert "s3cr3t" not in repr(result)
+    assert "ConfigurationError" in result.detail  # the English text goes to the log
+    assert "not valid Unicode text" in caplog.text
+    assert "s3cr3t" not in repr(result) + caplog.text
