@@ -39,7 +39,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from django_apiauth import clock
-from django_apiauth.exceptions import ConfigurationError, DecryptionError, SignatureError
+from django_apiauth.exceptions import ConfigurationError, SignatureError
 from django_apiauth.notifications.body import MalformedBody, read_body
 from django_apiauth.notifications.verify import (
     HASHED_FIELDS,
@@ -336,23 +336,14 @@ def verify_body(
 
 def _signature_secret(credential: str, scheme: str) -> str:
     # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
-    from django_apiauth.models import ApiCredential
+    from django_apiauth.notifications.secret_cache import Unusable, signature_secret
 
-    def unusable(reason: str) -> Refused:
+    try:
+        return signature_secret(credential)
+    except Unusable as err:
         # Answered exactly like a bad signature: a stranger cannot tell which names
         # exist. The log line and the delivery log keep the real reason.
-        return Refused(403, reason, scheme=scheme)
-
-    found = ApiCredential.objects.filter(name=credential, is_active=True).first()
-    if found is None:
-        raise unusable("no active credential with that name")
-    try:
-        secret = found.signature_secret
-    except DecryptionError:
-        raise unusable("its signature secret cannot be decrypted") from None
-    if not secret:
-        raise unusable("it has no signature secret")
-    return secret
+        raise Refused(403, str(err), scheme=scheme) from None
 
 
 def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:
