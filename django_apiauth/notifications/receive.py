@@ -41,6 +41,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django_apiauth import clock
 from django_apiauth.exceptions import ConfigurationError, SignatureError
 from django_apiauth.notifications.body import MalformedBody, read_body
+from django_apiauth.notifications.secret_cache import signature_secrets
 from django_apiauth.notifications.verify import (
     HASHED_FIELDS,
     SIGNATURE_PARAM,
@@ -316,7 +317,11 @@ def verify_body(
     scheme: Scheme = "jwt" if set(body) == {SIGNATURE_PARAM} else "hash"
     if scheme not in schemes:
         raise Refused(400, f"a {scheme}-scheme body; this route accepts {'/'.join(schemes)}")
-    secret = _signature_secret(credential, scheme)
+    secret, unusable = signature_secrets.get(credential)
+    if unusable:
+        # Answered exactly like a bad signature: a stranger cannot tell which names
+        # exist. The log line and the delivery log keep the real reason.
+        raise Refused(403, unusable, scheme=scheme)
     try:
         if scheme == "jwt":
             token = check_jwt(signature, secret, check_times=check_times)
@@ -332,18 +337,6 @@ def verify_body(
         raise Refused(403, f"{scheme} scheme: {err}", scheme=scheme) from None
     notification = Notification(credential, scheme, data, unsigned, identity=identity)
     return notification, secret
-
-
-def _signature_secret(credential: str, scheme: str) -> str:
-    # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
-    from django_apiauth.notifications.secret_cache import Unusable, signature_secret
-
-    try:
-        return signature_secret(credential)
-    except Unusable as err:
-        # Answered exactly like a bad signature: a stranger cannot tell which names
-        # exist. The log line and the delivery log keep the real reason.
-        raise Refused(403, str(err), scheme=scheme) from None
 
 
 def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:

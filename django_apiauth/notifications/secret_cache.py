@@ -1,106 +1,65 @@
-"""The credentials' signature secrets, kept per process for the notification intake.
+"""Signature secrets kept per process, revalidated like the clients (``clients/cache.py``).
 
-Loading the row and decrypting its secret for every delivery costs a query
-and a decryption. Each process keeps the answer per credential name and
-revalidates it with the version stamps the clients use (:mod:`~django_apiauth.stamps`):
-the stamp is read at most once per :data:`STAMP_INTERVAL`; the row is loaded
-again when it changed or vanished, while the shared cache is down (then once
-per interval) and every :data:`RELOAD_INTERVAL` whatever it says. Edits made
-in this process are seen at once. Names without an active credential are not
-kept: anyone can make them up.
+The stamp is read at most once a second; the row is loaded again when the
+stamp changed, vanished or could not be read, and every minute whatever it
+says. Edits made in this process are seen at once; unknown names are not kept.
 """
 
 from __future__ import annotations
 
-from django.core.signals import setting_changed
-from django.dispatch import receiver
-
 from django_apiauth import clock, stamps
 from django_apiauth.exceptions import DecryptionError
 
-__all__ = ["RELOAD_INTERVAL", "STAMP_INTERVAL", "Unusable", "signature_secret", "signature_secrets"]
-
-STAMP_INTERVAL = 1.0
-RELOAD_INTERVAL = 60.0
-
-
-class Unusable(Exception):
-    """No active credential of that name, or no usable secret; the message says which."""
-
-
-class _Entry:
-    __slots__ = ("next_check", "pk", "reason", "reload_at", "secret", "stamp")
+__all__ = ["SignatureSecrets", "signature_secrets"]
 
 
 class SignatureSecrets:
-    """Credential name → its signature secret (or why there is none); thread-safe by replacement."""
+    """Name → ``(pk, stamp, secret, reason, next look, next reload)``; safe by replacement."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, _Entry] = {}
+        self._entries: dict[str, tuple] = {}
         stamps.watch(self)
 
-    def get(self, name: str) -> str:
+    def get(self, name: str) -> tuple[str, str]:
+        """``(secret, "")``, or ``("", why none)``: no active credential, no usable secret."""
         now = clock.current.monotonic()
         entry = self._entries.get(name)
-        if entry is None or (now >= entry.next_check and not self._still_valid(entry, now)):
-            entry = self._load(name, entry, now)
-        if entry.reason:
-            raise Unusable(entry.reason)
-        return entry.secret
+        if entry is None or now >= entry[4]:
+            entry = self._revalidate(name, entry, now)
+        return entry[2], entry[3]
 
-    def _still_valid(self, entry: _Entry, now: float) -> bool:
-        if entry.stamp is None or now >= entry.reload_at:
-            return False
-        stamp, answered = stamps.read_stamp(entry.pk)
-        entry.next_check = now + STAMP_INTERVAL
-        return answered and stamp == entry.stamp
-
-    def _load(self, name: str, old: _Entry | None, now: float) -> _Entry:
+    def _revalidate(self, name: str, old: tuple | None, now: float) -> tuple:
         from django_apiauth.models import ApiCredential
 
         # The stamp before the row: a change committed in between shows as a newer stamp.
-        stamp, answered = stamps.read_stamp(old.pk) if old else (None, False)
+        stamp, answered = stamps.read_stamp(old[0]) if old else (None, False)
+        if answered and old[1] is not None and stamp == old[1] and now < old[5]:
+            self._entries[name] = entry = (*old[:4], now + 1, old[5])
+            return entry
         row = ApiCredential.objects.filter(name=name, is_active=True).first()
         if row is None:
             self._entries.pop(name, None)
-            raise Unusable("no active credential with that name")
-        entry = _Entry()
-        entry.pk, entry.secret, entry.reason = row.pk, "", ""
-        if old is None or old.pk != row.pk or not answered:
-            stamp = None  # loaded again at the next look
-        elif stamp is None:
-            stamps.new_stamp(row.pk)  # vanished: written now, relied on from the next load
-        entry.stamp, entry.next_check, entry.reload_at = (
-            stamp,
-            now + STAMP_INTERVAL,
-            now + RELOAD_INTERVAL,
-        )
+            return (None, None, "", "no active credential with that name")
+        if answered and stamp is None:
+            stamps.new_stamp(row.pk)  # vanished: written now, relied on from the next look
         try:
-            entry.secret = row.signature_secret
+            secret, reason = row.signature_secret, "it has no signature secret"
         except DecryptionError:
-            entry.reason = "its signature secret cannot be decrypted"
-        if not entry.secret and not entry.reason:
-            entry.reason = "it has no signature secret"
+            secret, reason = "", "its signature secret cannot be decrypted"
+        stamp = stamp if answered and old[0] == row.pk else None  # else looked at in a second
+        entry = (row.pk, stamp, secret, "" if secret else reason, now + 1, now + 60)
         self._entries[name] = entry
         return entry
 
     def forget(self, pks: object, names: object = ()) -> None:
         pks, names = set(pks), set(names)
         for name, entry in list(self._entries.items()):
-            if entry.pk in pks or name in names:
+            if entry[0] in pks or name in names:
                 self._entries.pop(name, None)
 
     def clear(self) -> None:
         self._entries = {}
 
 
-#: The one cache of this process (kept alive here: the stamps only hold it weakly).
+#: The cache of this process (held here: the stamps keep their watchers weakly).
 signature_secrets = SignatureSecrets()
-signature_secret = signature_secrets.get
-
-
-@receiver(setting_changed)
-def _settings_changed(*, setting: str, **kwargs: object) -> None:
-    # Secrets are decrypted with keys from settings, from rows of a database.
-    if setting in {"APIAUTH", "DATABASES", "SECRET_KEY"}:
-        signature_secrets.clear()
