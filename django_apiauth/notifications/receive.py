@@ -319,8 +319,7 @@ def verify_body(
         raise Refused(400, f"a {scheme}-scheme body; this route accepts {'/'.join(schemes)}")
     secret, unusable = signature_secrets.get(credential)
     if unusable:
-        # Answered exactly like a bad signature: a stranger cannot tell which names
-        # exist. The log line and the delivery log keep the real reason.
+        # Answered like a bad signature (names cannot be probed); the logs keep the reason.
         raise Refused(403, unusable, scheme=scheme)
     try:
         if scheme == "jwt":

@@ -1,11 +1,7 @@
-"""Signature secrets kept per process, revalidated like the clients (``clients/cache.py``).
+"""Signature secrets per process, revalidated by the credential stamps like ``clients/cache.py``.
 
-The stamp is read at most once a second; the row is loaded again when the
-stamp changed, vanished or could not be read, and every minute whatever it
-says. Edits made in this process are seen at once; unknown names are not kept.
+Stamp read once a second; the row reloaded when it changed, vanished, is unreadable, each minute.
 """
-
-from __future__ import annotations
 
 from django_apiauth import clock, stamps
 from django_apiauth.exceptions import DecryptionError
@@ -18,6 +14,7 @@ class SignatureSecrets:
 
     def __init__(self) -> None:
         self._entries: dict[str, tuple] = {}
+        self.clear = self._entries.clear
         stamps.watch(self)
 
     def get(self, name: str) -> tuple[str, str]:
@@ -43,22 +40,17 @@ class SignatureSecrets:
         if answered and stamp is None:
             stamps.new_stamp(row.pk)  # vanished: written now, relied on from the next look
         try:
-            secret, reason = row.signature_secret, "it has no signature secret"
+            secret = row.signature_secret
+            reason = "" if secret else "it has no signature secret"
         except DecryptionError:
             secret, reason = "", "its signature secret cannot be decrypted"
         stamp = stamp if answered and old[0] == row.pk else None  # else looked at in a second
-        entry = (row.pk, stamp, secret, "" if secret else reason, now + 1, now + 60)
-        self._entries[name] = entry
+        self._entries[name] = entry = (row.pk, stamp, secret, reason, now + 1, now + 60)
         return entry
 
     def forget(self, pks: object, names: object = ()) -> None:
-        pks, names = set(pks), set(names)
-        for name, entry in list(self._entries.items()):
-            if entry[0] in pks or name in names:
-                self._entries.pop(name, None)
-
-    def clear(self) -> None:
-        self._entries = {}
+        for name in [n for n, entry in self._entries.items() if entry[0] in pks or n in names]:
+            self._entries.pop(name, None)
 
 
 #: The cache of this process (held here: the stamps keep their watchers weakly).
