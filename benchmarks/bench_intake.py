@@ -209,10 +209,24 @@ def main() -> int:
         port = free_port()
         gunicorn = os.path.join(os.path.dirname(sys.executable), "gunicorn")
         server = subprocess.Popen(
-            [gunicorn, "--chdir", str(HERE), "-w", "2", "-k", "gthread", "--threads", "4",
-             "-b", f"127.0.0.1:{port}", "--log-level", "warning", "_intake_site:application"],
+            [
+                gunicorn,
+                "--chdir",
+                str(HERE),
+                "-w",
+                "2",
+                "-k",
+                "gthread",
+                "--threads",
+                "4",
+                "-b",
+                f"127.0.0.1:{port}",
+                "--log-level",
+                "warning",
+                "_intake_site:application",
+            ],
             env={**os.environ, "PYTHONPATH": str(HERE.parent)},
-        )  # fmt: skip
+        )
         for _ in range(100):
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
@@ -244,27 +258,40 @@ def main() -> int:
         connections.close_all()
         admin_sql(f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)")
 
-    summary = {name: {k: spread([r[k] for r in rs]) for k in ("rps", "p50", "p99")}
-               for name, rs in results.items()}  # fmt: skip
-    print(f"gunicorn gthread 2x4, wrk -c{CONNECTIONS}, {args.repetitions} interleaved rounds "
-          f"of {args.seconds:g} s (min / median / max)")  # fmt: skip
+    summary = {
+        name: {k: spread([r[k] for r in rs]) for k in ("rps", "p50", "p99")}
+        for name, rs in results.items()
+    }
+    print(
+        f"gunicorn gthread 2x4, wrk -c{CONNECTIONS}, {args.repetitions} interleaved rounds "
+        f"of {args.seconds:g} s (min / median / max)"
+    )
     for name, figures in summary.items():
         rps, p50, p99 = figures["rps"], figures["p50"], figures["p99"]
-        print(f"  {name:<12} {rps[0]:7.0f} / {rps[1]:7.0f} / {rps[2]:7.0f} req/s   "
-              f"p50 {p50[1]:5.1f} ms   p99 {p99[0]:5.1f} / {p99[1]:5.1f} / {p99[2]:5.1f} ms")  # fmt: skip
+        print(
+            f"  {name:<12} {rps[0]:7.0f} / {rps[1]:7.0f} / {rps[2]:7.0f} req/s   "
+            f"p50 {p50[1]:5.1f} ms   p99 {p99[0]:5.1f} / {p99[1]:5.1f} / {p99[2]:5.1f} ms"
+        )
     for kind in ("hash", "jwt"):
         intake, bare = results[f"intake {kind}"], results[f"bare {kind}"]
-        rps = [a["rps"] / b["rps"] for a, b in zip(intake, bare)]
-        p99 = [a["p99"] / b["p99"] for a, b in zip(intake, bare)]
-        print(f"  {kind}: intake/bare req/s {spread(rps)[0]:.2f} / {spread(rps)[1]:.2f} / "
-              f"{spread(rps)[2]:.2f}   p99 {spread(p99)[0]:.2f} / {spread(p99)[1]:.2f} / "
-              f"{spread(p99)[2]:.2f}")  # fmt: skip
+        rps = [a["rps"] / b["rps"] for a, b in zip(intake, bare, strict=True)]
+        p99 = [a["p99"] / b["p99"] for a, b in zip(intake, bare, strict=True)]
+        print(
+            f"  {kind}: intake/bare req/s {spread(rps)[0]:.2f} / {spread(rps)[1]:.2f} / "
+            f"{spread(rps)[2]:.2f}   p99 {spread(p99)[0]:.2f} / {spread(p99)[1]:.2f} / "
+            f"{spread(p99)[2]:.2f}"
+        )
         summary[f"ratio {kind}"] = {"rps": spread(rps), "p99": spread(p99)}
     per_row = size / max(rows, 1)
-    print(f"  delivery log: {size} bytes for {rows} rows ({accepted} accepted): "
-          f"{per_row:.0f} bytes per delivery")  # fmt: skip
-    bad = {n: [r["non2xx"] + r["errors"] + r.get("duplicates", 0) for r in rs]
-           for n, rs in results.items() if any(r["non2xx"] or r["errors"] for r in rs)}  # fmt: skip
+    print(
+        f"  delivery log: {size} bytes for {rows} rows ({accepted} accepted): "
+        f"{per_row:.0f} bytes per delivery"
+    )
+    bad = {
+        n: [r["non2xx"] + r["errors"] + r.get("duplicates", 0) for r in rs]
+        for n, rs in results.items()
+        if any(r["non2xx"] or r["errors"] for r in rs)
+    }
     if bad:
         print(f"  WARNING: non-2xx answers, socket errors or reused bodies: {bad}")
     if args.json:
