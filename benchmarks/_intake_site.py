@@ -7,11 +7,15 @@
   ``notification_received`` doing one INSERT;
 * ``bare/payment/`` and ``bare/transfer/``: plain views that parse the same
   JSON, check the same signature (``notification_digest`` + ``hmac.compare_digest``;
-  PyJWT's ``jwt.decode``) against a secret they hold, and do the same INSERT.
+  PyJWT's ``jwt.decode``) against a secret they hold, and do the same INSERT;
+* ``floor/payment/``: the bare payment view plus the intake's transaction in raw
+  SQL (advisory lock, claim SELECT, INSERT of the log row — body in clear —
+  into a copy of the log table, then the INSERT): the design without the ORM.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import os
@@ -37,7 +41,7 @@ setup(
 
 import jwt  # noqa: E402
 from django.core.wsgi import get_wsgi_application  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
@@ -68,6 +72,33 @@ def bare_payment(request):
     return HttpResponse("notification accepted")
 
 
+def floor_payment(request):
+    raw = request.body
+    body = json.loads(raw)
+    signature = body.get("signature")
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        notification_digest(body, SECRET), signature
+    ):
+        return HttpResponse("invalid notification signature", status=403)
+    identity = f"id:{body['id']}"
+    key = hashlib.sha256(json.dumps([CREDENTIAL, "hash", identity]).encode()).hexdigest()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [int(key[:16], 16) - 2**63])
+        cursor.execute("SELECT id FROM bench_floor_log WHERE claim = %s", [key])
+        if cursor.fetchone():
+            return HttpResponse("notification already processed")
+        cursor.execute(
+            "INSERT INTO bench_floor_log (received_at, credential, scheme,"
+            " outcome, reason, remote_addr, notification_id, reference, handler, claim, body,"
+            " body_size, body_sha256, error, finished_at) VALUES (now(), %s, 'hash', 'accepted',"
+            " '', %s, %s, %s, 'signals', %s, %s, %s, '', '', now())",
+            [CREDENTIAL, request.META.get("REMOTE_ADDR"), body["id"], body["reference"], key,
+             raw.decode(), len(raw)],
+        )  # fmt: skip
+        insert(body["id"])
+    return HttpResponse("notification accepted")
+
+
 def bare_transfer(request):
     body = json.loads(request.body)
     try:
@@ -82,6 +113,7 @@ urlpatterns = [
     path("provider/", include("django_apiauth.urls")),
     path("bare/payment/", bare_payment),
     path("bare/transfer/", bare_transfer),
+    path("floor/payment/", floor_payment),
 ]
 
 application = get_wsgi_application()
