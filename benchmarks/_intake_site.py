@@ -20,7 +20,7 @@ import hmac
 import json
 import os
 
-from _django import setup
+from _django import postgres, setup
 
 SECRET = "bench-signature-secret-0123456789abcdef"
 CREDENTIAL = "bench"
@@ -29,13 +29,10 @@ setup(
     ROOT_URLCONF="_intake_site",
     ALLOWED_HOSTS=["*"],
     DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": os.environ.get("BENCH_INTAKE_DATABASE", "postgres"),
-            "CONN_MAX_AGE": 600,  # one connection per worker thread, for both sides
-        }
+        "default": postgres(
+            os.environ.get("BENCH_INTAKE_DATABASE", "postgres"),
+            CONN_MAX_AGE=600,  # one connection per worker thread, for both sides
+        )
     },
 )
 

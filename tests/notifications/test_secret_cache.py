@@ -8,10 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from django_apiauth import clock as apiauth_clock
 from django_apiauth import stamps
 from django_apiauth.models import ApiCredential
-from tests.tokens.conftest import FakeClock
+from tests.tokens.conftest import clock  # noqa: F401 (the fake clock fixture)
 from tests.vectors import OTHER_SECRET
 
 from .conftest import PAYMENT_URL, TRANSFER_URL, payment, post_json, transfer
@@ -19,13 +18,6 @@ from .conftest import PAYMENT_URL, TRANSFER_URL, payment, post_json, transfer
 pytestmark = [pytest.mark.urls("tests.notifications.urls"), pytest.mark.django_db]
 
 TABLE = ApiCredential._meta.db_table
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    fake = FakeClock()
-    monkeypatch.setattr(apiauth_clock, "current", fake)
-    return fake
 
 
 def credential_queries(captured) -> list[str]:
