@@ -18,14 +18,20 @@ sys.path[:0] = [ROOT]
 KEY = "ZmRjN2Y0YzE2ZDVkNDk4OThhNGFhYzBkYjQ3ZDc1Mjc="
 
 
+def postgres(name: str = "test", **options) -> dict:
+    """The PostgreSQL service's database ``name`` (created by the script that uses it)."""
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": "127.0.0.1",
+        "USER": "postgres",
+        "NAME": name,
+        **options,
+    }
+
+
 def database() -> dict:
     if os.environ.get("BENCH_DATABASE") == "postgres":
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": "test",
-        }
+        return postgres()
     return {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}
 
 

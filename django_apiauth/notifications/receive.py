@@ -39,8 +39,9 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from django_apiauth import clock, telemetry
-from django_apiauth.exceptions import ConfigurationError, DecryptionError, SignatureError
+from django_apiauth.exceptions import ConfigurationError, SignatureError
 from django_apiauth.notifications.body import MalformedBody, read_body
+from django_apiauth.notifications.secret_cache import signature_secrets
 from django_apiauth.notifications.verify import (
     HASHED_FIELDS,
     SIGNATURE_PARAM,
@@ -333,7 +334,10 @@ def verify_body(
     scheme: Scheme = "jwt" if set(body) == {SIGNATURE_PARAM} else "hash"
     if scheme not in schemes:
         raise Refused(400, f"a {scheme}-scheme body; this route accepts {'/'.join(schemes)}")
-    secret = _signature_secret(credential, scheme)
+    secret, unusable = signature_secrets.get(credential)
+    if unusable:
+        # Answered like a bad signature (names cannot be probed); the logs keep the reason.
+        raise Refused(403, unusable, scheme=scheme)
     try:
         if scheme == "jwt":
             token = check_jwt(signature, secret, check_times=check_times)
@@ -349,27 +353,6 @@ def verify_body(
         raise Refused(403, f"{scheme} scheme: {err}", scheme=scheme) from None
     notification = Notification(credential, scheme, data, unsigned, identity=identity)
     return notification, secret
-
-
-def _signature_secret(credential: str, scheme: str) -> str:
-    # Imported here so this module can be imported (e.g. by a urls.py) before apps are ready.
-    from django_apiauth.models import ApiCredential
-
-    def unusable(reason: str) -> Refused:
-        # Answered exactly like a bad signature: a stranger cannot tell which names
-        # exist. The log line and the delivery log keep the real reason.
-        return Refused(403, reason, scheme=scheme)
-
-    found = ApiCredential.objects.filter(name=credential, is_active=True).first()
-    if found is None:
-        raise unusable("no active credential with that name")
-    try:
-        secret = found.signature_secret
-    except DecryptionError:
-        raise unusable("its signature secret cannot be decrypted") from None
-    if not secret:
-        raise unusable("it has no signature secret")
-    return secret
 
 
 def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:
