@@ -87,7 +87,11 @@ def _update_from_arrays(model, fields, rows, connection) -> None:
     columns = [pk, *fields]
     # One array parameter per column, typed by its cast: the statement stays a
     # few hundred characters however many rows it carries.
-    arrays = ", ".join(f"%s::{fld.cast_db_type(connection)}[]" for fld in columns)
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    # %b: psycopg 3 sends each array in binary, no element quoted in Python.
+    mark = "%b" if is_psycopg3 else "%s"
+    arrays = ", ".join(f"{mark}::{fld.cast_db_type(connection)}[]" for fld in columns)
     alias = quote("apiauth_v")
     names = ", ".join(quote(fld.column) for fld in columns)
     assignments = ", ".join(f"{quote(fld.column)} = {alias}.{quote(fld.column)}" for fld in fields)
@@ -99,8 +103,24 @@ def _update_from_arrays(model, fields, rows, connection) -> None:
     )
     prepared = [_prepared(model, fields, row, connection) for row in rows]
     params = [list(column) for column in zip(*prepared, strict=True)]
-    with connection.cursor() as cursor:
+    with binding_cursor(connection) as cursor:
         cursor.execute(sql, params)
+
+
+def binding_cursor(connection):
+    """A cursor that sends parameters apart from the statement, where the driver can.
+
+    Django's psycopg 3 cursors bind on the client: every array element would be
+    quoted into the SQL text in Python (8 % of key rotation's time). psycopg's
+    own cursor sends each list as one array parameter; Django's wrapper keeps
+    query logging and ``execute_wrapper`` hooks.
+    """
+    from django.db.backends.postgresql import base
+
+    if not base.is_psycopg3:
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(base.ServerBindingCursor(connection.connection))
 
 
 def _update_many(model, fields, rows, connection) -> None:

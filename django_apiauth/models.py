@@ -158,6 +158,9 @@ class ApiCredential(models.Model):
             )
         super().save(*args, **kwargs)
 
+    #: The columns secret_binding() reads: all key rotation loads besides the secrets.
+    binding_fields = ("uid", "environment", "base_url")
+
     def secret_binding(self) -> str:
         """What the secrets' ciphertexts are bound to: this row's ``uid`` and endpoint.
 

@@ -143,9 +143,14 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         # Row locks (where the database has them) keep a concurrent admin edit
         # from being overwritten with the value read here.
         queryset = queryset.select_for_update()
-    # Instances (encrypted columns deferred, read raw instead): a bound field's
-    # binding is computed from the row's other columns.
-    queryset = queryset.defer(*[f.attname for f in fields]).annotate(**_raw_values(fields))
+    # Instances, encrypted columns read raw: a bound field's binding is computed
+    # from the row's other columns, only those a model's ``binding_fields`` names.
+    needed = getattr(model, "binding_fields", None)
+    if needed is None:
+        queryset = queryset.defer(*[f.attname for f in fields])
+    else:
+        queryset = queryset.only(*needed)
+    queryset = queryset.annotate(**_raw_values(fields))
     rows = list(queryset[:batch_size])
     changed = []
     for row in rows:
