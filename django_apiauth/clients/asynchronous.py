@@ -33,7 +33,7 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenError
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.async_auth import AsyncBearer, AsyncDashboardBasicAuth
-from django_apiauth.transport.asynchronous import create_async_http_client, without_secrets
+from django_apiauth.transport.asynchronous import shared_async_client, without_secrets
 from django_apiauth.transport.auth import is_token_rejection
 
 if TYPE_CHECKING:
@@ -107,13 +107,17 @@ class AsyncApiClient:
         return client
 
     def create_http_client(self) -> httpx.AsyncClient:
-        """Override to customise the ``httpx.AsyncClient`` (see ``create_async_http_client``)."""
-        return create_async_http_client(self.credential.endpoint)
+        """Override to customise the ``httpx.AsyncClient`` (see ``create_async_http_client``).
+
+        By default the clients of the endpoint's host share one per event loop
+        (``shared_async_client``); an overridden one belongs to this client.
+        """
+        return shared_async_client(self.credential.endpoint)
 
     async def aclose(self) -> None:
-        """Close the pooled connections of the running event loop."""
+        """Close this client's own ``httpx`` client; a shared one stays open for the others."""
         client = self._http.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        if client is not None and not getattr(client, "shared", False):
             await client.aclose()
 
     async def __aenter__(self) -> AsyncApiClient:

@@ -32,7 +32,7 @@ from django_apiauth.exceptions import ApiAuthError, ConfigurationError, TokenErr
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.auth import BearerTokenAuth, DashboardBasicAuth
 from django_apiauth.transport.endpoints import check_host_is_allowed
-from django_apiauth.transport.sync import create_session, without_secrets
+from django_apiauth.transport.sync import shared_session, without_secrets
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -105,14 +105,18 @@ class ApiClient:
         return session
 
     def create_session(self) -> requests.Session:
-        """Override to customise the session (adapters, proxies...)."""
-        return create_session()
+        """Override to customise the session (adapters, proxies...): the client then owns it.
+
+        By default every client of the endpoint's host shares one session
+        (``transport.shared_session``): one connection pool per host, not per credential.
+        """
+        return shared_session(self.credential.endpoint)
 
     def close(self) -> None:
-        """Close the pooled connections (a later call opens new ones)."""
+        """Close this client's own session; a shared one stays open for the other clients."""
         with self._building:
             session, self._session = self._session, None
-        if session is not None:
+        if session is not None and not getattr(session, "shared", False):
             session.close()
 
     def __enter__(self) -> ApiClient:

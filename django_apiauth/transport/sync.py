@@ -13,10 +13,14 @@ do, and error reports (Django's, Sentry's) show every frame's variables.
 
 from __future__ import annotations
 
+import os
+import threading
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from django.core.signals import setting_changed
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError, ResponseError
 from urllib3.exceptions import TimeoutError as TimeoutError_
@@ -116,6 +120,8 @@ class ApiSession(requests.Session):
     """
 
     default_timeout: Any = None
+    #: One of ``shared_session``'s: a client's ``close()`` leaves it open for the others.
+    shared = False
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         if "verify" in kwargs:
@@ -148,6 +154,51 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # loopback only; send() enforces the policy
     return session
+
+
+#: One session per (origin, settings) in this process: see ``shared_session``.
+_shared: dict[tuple, ApiSession] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_session(endpoint: str) -> ApiSession:
+    """The process's session for ``endpoint``'s origin: one connection pool per host.
+
+    Every client of a credential on that host uses it, so a process holds a
+    few connections per provider host, not one per credential (authentication
+    is per request, never on the session). It keeps no cookies: a cookie one
+    credential's answer sets must not ride along another credential's calls.
+    Rebuilt when the TLS, timeout or retry settings change; not shared with a
+    forked child.
+    """
+    parts = urlsplit(endpoint)
+    policy = (repr(api_settings.validated(name)) for name in ("VERIFY", "TIMEOUT", "MAX_RETRIES"))
+    key = (parts.scheme, parts.netloc.lower(), *policy)
+    session = _shared.get(key)
+    if session is None:
+        with _shared_lock:
+            session = _shared.get(key)
+            if session is None:
+                session = create_session()
+                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+                session.shared = True
+                _shared[key] = session
+    return session
+
+
+def _drop_shared(*, setting: str = "APIAUTH", **kwargs: object) -> None:
+    if setting != "APIAUTH":
+        return
+    with _shared_lock:
+        sessions = list(_shared.values())
+        _shared.clear()
+    for session in sessions:
+        session.close()
+
+
+setting_changed.connect(_drop_shared, dispatch_uid="django_apiauth.transport.sync")
+if hasattr(os, "register_at_fork"):  # a child must not write to its parent's sockets
+    os.register_at_fork(after_in_child=_shared.clear)
 
 
 def is_timeout(err: requests.RequestException) -> bool:
