@@ -10,5 +10,14 @@ class ApiAuthConfig(AppConfig):
     def ready(self) -> None:
         from django_apiauth import (
             checks,  # noqa: F401  (registers the system checks)
+            client,  # noqa: F401  (the HTTP stack: requests, urllib3, the clients)
             stamps,  # noqa: F401  (connects the credential stamp bumps)
         )
+        from django_apiauth.conf import api_settings
+        from django_apiauth.tokens import shared_cache
+
+        # What the first request would import otherwise: the token cache's backend
+        # and the client library it uses (``import redis``: 45 ms), none when the
+        # site's cache needs none. A bad alias or backend is the system checks' to report.
+        if isinstance(api_settings.CACHE_ALIAS, str):
+            shared_cache.import_problem(api_settings.CACHE_ALIAS)
