@@ -16,8 +16,7 @@ class ApiAuthConfig(AppConfig):
         from django_apiauth.conf import api_settings
         from django_apiauth.tokens import shared_cache
 
-        # What the first request would import otherwise: the token cache's backend
-        # and the client library it uses (``import redis``: 45 ms), none when the
-        # site's cache needs none. A bad alias or backend is the system checks' to report.
+        # What the first call would import: the token cache's client library (``import
+        # redis``: 45 ms), if any. A bad alias or backend is the system checks' to report.
         if isinstance(api_settings.CACHE_ALIAS, str):
             shared_cache.import_problem(api_settings.CACHE_ALIAS)

@@ -108,13 +108,7 @@ def _update_from_arrays(model, fields, rows, connection) -> None:
 
 
 def binding_cursor(connection):
-    """A cursor that sends parameters apart from the statement, where the driver can.
-
-    Django's psycopg 3 cursors bind on the client: every array element would be
-    quoted into the SQL text in Python (8 % of key rotation's time). psycopg's
-    own cursor sends each list as one array parameter; Django's wrapper keeps
-    query logging and ``execute_wrapper`` hooks.
-    """
+    """A cursor binding on the server (psycopg 3): Django's quotes every array element in Python."""
     from django.db.backends.postgresql import base
 
     if not base.is_psycopg3:

@@ -48,6 +48,7 @@ from django_apiauth.exceptions import ConfigurationError, DecryptionError
 VERSION = "v1"
 DEFAULT_CONTEXT = "django_apiauth.default"
 PREFIX = VERSION + ":"
+_SHA256 = hashes.SHA256()  # stateless: one instance serves every derivation
 
 
 def generate_key() -> str:
@@ -71,9 +72,6 @@ def _hkdf_extract(material: bytes) -> bytes:
     extract = crypto_hmac.HMAC(b"\0" * 32, hashes.SHA256())
     extract.update(material)
     return extract.finalize()
-
-
-_SHA256 = hashes.SHA256()  # a stateless algorithm name: one instance serves every derivation
 
 
 def _hkdf_expand(prk: bytes, info: str) -> bytes:
@@ -126,9 +124,6 @@ class KeyRing:
     _fernets: dict[tuple[str, str], Fernet] = field(default_factory=dict, repr=False)
     _mac_keys: dict[str, bytes] = field(default_factory=dict, repr=False)
 
-    def __post_init__(self) -> None:
-        self._by_id = {key.key_id: key for key in reversed(self.keys)}
-
     @property
     def primary(self) -> RingKey:
         return self.keys[0]
@@ -138,17 +133,13 @@ class KeyRing:
         return [key.key_id for key in self.keys]
 
     def key(self, key_id: str) -> RingKey | None:
-        return self._by_id.get(key_id)
+        return next((k for k in self.keys if k.key_id == key_id), None)
 
     def fernet(self, key_id: str, context: str, binding: str | None = None) -> Fernet | None:
-        key = self._by_id.get(key_id)
-        if key is None:
-            return None
-        if binding is not None:
-            # A bound sub-key serves one row: cached, it would never be hit again
-            # (key rotation measured 31 % of its time in such a cache). Derived
-            # each time instead: one HKDF expand, the extract step being per key.
-            return key.fernet(_kdf_info(context, binding))
+        key = self.key(key_id)
+        if key is None or binding is not None:
+            # A bound sub-key serves one row: a cache of them never hit (31 % of key rotation).
+            return key and key.fernet(_kdf_info(context, binding))
         cached = self._fernets.get((key_id, context))
         if cached is None:  # a column's own sub-key: a handful per ring, kept
             cached = self._fernets[(key_id, context)] = key.fernet(_kdf_info(context, None))

@@ -107,11 +107,7 @@ class AsyncApiClient:
         return client
 
     def create_http_client(self) -> httpx.AsyncClient:
-        """Override to customise the ``httpx.AsyncClient`` (see ``create_async_http_client``).
-
-        By default the clients of the endpoint's host share one per event loop
-        (``shared_async_client``); an overridden one belongs to this client.
-        """
+        """Override to customise the ``httpx.AsyncClient`` (``create_async_http_client``)."""
         return shared_async_client(self.credential.endpoint)
 
     async def aclose(self) -> None:

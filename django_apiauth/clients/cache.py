@@ -31,9 +31,8 @@ The same cache serves coroutines (:meth:`ClientCache.aget`, behind
 the event loop; the look at the stamp and any query run in one hop to the
 thread where Django's async ORM runs its queries.
 
-The cache is bounded: past :data:`MAX_CLIENTS` names, the client looked at
-least recently (recency is noted at each look at the stamp, so about once a
-second per name) is dropped and closed; ``get_client`` of it builds it again.
+Past :data:`MAX_CLIENTS` names, the client whose stamp was looked at least
+recently is dropped (``get_client`` builds it again when asked).
 
 Stamps are per primary key, not per name: renaming a credential then
 invalidates the clients cached under its old name. Writes that bypass the ORM
@@ -43,6 +42,7 @@ derived from a secret.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
@@ -62,8 +62,7 @@ if TYPE_CHECKING:
 
 __all__ = ["MAX_CLIENTS", "RECHECK_INTERVAL", "STAMP_INTERVAL", "ClientCache", "clear"]
 
-#: Clients kept per cache (per process): a client costs a few kilobytes, its
-#: connections being shared per host; the least recently used goes first.
+#: Clients kept per cache and process (a few KB each: connections are shared per host).
 MAX_CLIENTS = 10_000
 
 #: Seconds between two looks at a cached client's stamp (per name, per process).
@@ -205,9 +204,8 @@ class ClientCache(Generic[Client]):
         )
 
     def _touch(self, name: str, entry: _Entry[Client]) -> None:
-        with self._lock:  # the least recently looked-at name is evicted first
-            if self._entries.get(name) is entry:
-                self._entries.move_to_end(name)
+        with self._lock, contextlib.suppress(KeyError):  # dropped meanwhile: nothing to do
+            self._entries.move_to_end(name)
 
     def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
         with self._lock:

@@ -105,11 +105,7 @@ class ApiClient:
         return session
 
     def create_session(self) -> requests.Session:
-        """Override to customise the session (adapters, proxies...): the client then owns it.
-
-        By default every client of the endpoint's host shares one session
-        (``transport.shared_session``): one connection pool per host, not per credential.
-        """
+        """Override to customise the session (adapters, proxies...): the client then owns it."""
         return shared_session(self.credential.endpoint)
 
     def close(self) -> None:

@@ -25,11 +25,9 @@ import ssl
 import urllib.request
 import weakref
 from collections.abc import Callable
-from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urlsplit
 
 import httpx
-from django.core.signals import setting_changed
 
 from django_apiauth.conf import api_settings
 from django_apiauth.transport import sync as transport
@@ -223,40 +221,22 @@ def create_async_http_client(
     )
 
 
-#: Per event loop, one client per (origin, settings): see ``shared_async_client``.
-_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, httpx.AsyncClient]] = (
-    weakref.WeakKeyDictionary()
-)
+#: Per event loop (an ``httpx.AsyncClient`` belongs to one), clients by ``pool_key``.
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_shared.clear)
 
 
 def shared_async_client(endpoint: str) -> httpx.AsyncClient:
-    """The running loop's client for ``endpoint``'s origin: one connection pool per host.
-
-    What ``transport.sync.shared_session`` is to the sync clients, per event
-    loop (an ``httpx.AsyncClient`` belongs to one). It keeps no cookies, and
-    is marked ``shared`` so a client's ``aclose()`` leaves it open.
-    """
-    parts = urlsplit(endpoint)
-    policy = (repr(api_settings.validated(name)) for name in ("VERIFY", "TIMEOUT", "MAX_RETRIES"))
-    key = (parts.scheme, parts.netloc.lower(), environment_proxy(endpoint), *policy)
+    """``transport.sync.shared_session`` for the running event loop: one pool per host."""
+    key = (*transport.pool_key(endpoint), environment_proxy(endpoint))
     clients = _shared.setdefault(asyncio.get_running_loop(), {})
     client = clients.get(key)
     if client is None or client.is_closed:
         client = clients[key] = create_async_http_client(endpoint)
-        client.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        client.cookies.jar.set_policy(transport.NO_COOKIES)
         client.shared = True  # type: ignore[attr-defined]
     return client
-
-
-def _drop_shared(*, setting: str = "APIAUTH", **kwargs: object) -> None:
-    # Closing needs their loops: the clients are only forgotten (and built anew).
-    if setting == "APIAUTH":
-        _shared.clear()
-
-
-setting_changed.connect(_drop_shared, dispatch_uid="django_apiauth.transport.asynchronous")
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_shared.clear)
 
 
 def without_secrets(err: Exception, method: str, url: str) -> Exception:

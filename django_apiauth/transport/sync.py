@@ -20,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
-from django.core.signals import setting_changed
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError, ResponseError
 from urllib3.exceptions import TimeoutError as TimeoutError_
@@ -120,8 +119,6 @@ class ApiSession(requests.Session):
     """
 
     default_timeout: Any = None
-    #: One of ``shared_session``'s: a client's ``close()`` leaves it open for the others.
-    shared = False
 
     def request(self, method: Any, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         if "verify" in kwargs:
@@ -156,49 +153,34 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     return session
 
 
-#: One session per (origin, settings) in this process: see ``shared_session``.
+#: Sessions by ``pool_key``: one connection pool per host in this process.
 _shared: dict[tuple, ApiSession] = {}
 _shared_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a child must not write to its parent's sockets
+    os.register_at_fork(after_in_child=_shared.clear)
+#: Shared sessions and clients serve many credentials: a cookie set for one must not ride along.
+NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
+
+
+def pool_key(endpoint: str) -> tuple:
+    """``endpoint``'s origin and the settings a session is built from (new settings, new pool)."""
+    parts = urlsplit(endpoint)
+    policy = (repr(api_settings.validated(name)) for name in ("VERIFY", "TIMEOUT", "MAX_RETRIES"))
+    return (parts.scheme, parts.netloc.lower(), *policy)
 
 
 def shared_session(endpoint: str) -> ApiSession:
-    """The process's session for ``endpoint``'s origin: one connection pool per host.
+    """This process's session for ``endpoint``'s host, shared by the clients of every credential.
 
-    Every client of a credential on that host uses it, so a process holds a
-    few connections per provider host, not one per credential (authentication
-    is per request, never on the session). It keeps no cookies: a cookie one
-    credential's answer sets must not ride along another credential's calls.
-    Rebuilt when the TLS, timeout or retry settings change; not shared with a
-    forked child.
+    Authentication is per request, never on the session; it keeps no cookies.
     """
-    parts = urlsplit(endpoint)
-    policy = (repr(api_settings.validated(name)) for name in ("VERIFY", "TIMEOUT", "MAX_RETRIES"))
-    key = (parts.scheme, parts.netloc.lower(), *policy)
-    session = _shared.get(key)
-    if session is None:
-        with _shared_lock:
-            session = _shared.get(key)
-            if session is None:
-                session = create_session()
-                session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-                session.shared = True
-                _shared[key] = session
-    return session
-
-
-def _drop_shared(*, setting: str = "APIAUTH", **kwargs: object) -> None:
-    if setting != "APIAUTH":
-        return
     with _shared_lock:
-        sessions = list(_shared.values())
-        _shared.clear()
-    for session in sessions:
-        session.close()
-
-
-setting_changed.connect(_drop_shared, dispatch_uid="django_apiauth.transport.sync")
-if hasattr(os, "register_at_fork"):  # a child must not write to its parent's sockets
-    os.register_at_fork(after_in_child=_shared.clear)
+        session = _shared.get(key := pool_key(endpoint))
+        if session is None:
+            session = _shared[key] = create_session()
+            session.cookies.set_policy(NO_COOKIES)
+            session.shared = True  # type: ignore[attr-defined]  (its clients do not close it)
+    return session
 
 
 def is_timeout(err: requests.RequestException) -> bool:
