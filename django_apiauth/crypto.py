@@ -186,7 +186,6 @@ class KeyRing:
         key_id, token = parse(value)
         candidates = ((binding, False), (None, True)) if binding is not None else ((None, False),)
         for candidate, legacy in candidates:
-            # The cached sub-key first: a value's key is looked up in the ring only on a miss.
             fernet = self.fernet(key_id, context, candidate)
             if fernet is None:
                 raise DecryptionError(

@@ -223,8 +223,6 @@ def create_async_http_client(
 
 #: Per event loop (an ``httpx.AsyncClient`` belongs to one), clients by ``pool_key``.
 _shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_shared.clear)
 
 
 def shared_async_client(endpoint: str) -> httpx.AsyncClient:
