@@ -135,11 +135,12 @@ class ApiSession(requests.Session):
         return super().send(request, **kwargs)
 
 
-def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSession:
+def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS, pool: int = 10) -> ApiSession:
     """A new session with the app's User-Agent, timeouts, retries and TLS settings.
 
     ``methods`` are the HTTP methods that may be retried (idempotent ones by
-    default; the token store adds ``POST`` for its own, repeatable, request).
+    default; the token store adds ``POST`` for its own, repeatable, request);
+    ``pool``: connections kept per host (more run at once are closed after use).
     """
     session = ApiSession()
     # Validated here, at request time, by the validators the system checks run.
@@ -147,7 +148,7 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     session.default_timeout = api_settings.validated("TIMEOUT")
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
-    adapter = HTTPAdapter(max_retries=build_retry(methods))
+    adapter = HTTPAdapter(max_retries=build_retry(methods), pool_maxsize=pool)
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # loopback only; send() enforces the policy
     return session
@@ -177,7 +178,8 @@ def shared_session(endpoint: str) -> ApiSession:
     with _shared_lock:
         session = _shared.get(key := pool_key(endpoint))
         if session is None:
-            session = _shared[key] = create_session()
+            # As many as the connectivity checker runs at once: every credential's calls share it.
+            session = _shared[key] = create_session(pool=32)
             session.cookies.set_policy(NO_COOKIES)
             session.shared = True  # type: ignore[attr-defined]  (its clients do not close it)
     return session

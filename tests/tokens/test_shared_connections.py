@@ -140,3 +140,24 @@ def test_many_credentials_hold_a_few_file_descriptors_not_one_each(apiauth):
         while open_fds() - before > 10 and time.monotonic() < deadline:
             time.sleep(0.05)
         assert open_fds() - before <= 10
+
+
+def test_concurrent_calls_of_many_credentials_keep_their_connections(apiauth, caplog):
+    # 20 calls at once through the shared pool: none is discarded as "pool full".
+    apiauth(ALLOW_INSECURE_LOOPBACK=True)
+    with KeepAliveProvider(delay=0.2) as server:
+        clients = [ApiClient(credential) for credential in make(server, 20)]
+        for client in clients:
+            client.store.access_token()  # tokens first: only the calls overlap below
+        barrier = threading.Barrier(len(clients))
+
+        def call(client):
+            barrier.wait()
+            client.get("/api/things")
+
+        threads = [threading.Thread(target=call, args=(client,)) for client in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert "pool is full" not in caplog.text
