@@ -161,3 +161,14 @@ def test_concurrent_calls_of_many_credentials_keep_their_connections(apiauth, ca
         for thread in threads:
             thread.join()
     assert "pool is full" not in caplog.text
+
+
+def test_new_transport_settings_get_a_new_shared_session(apiauth):
+    from django_apiauth.transport.sync import shared_session
+
+    before = shared_session("https://api.example.com/v1")
+    assert shared_session("https://API.example.com/v2") is before  # one per origin
+    assert shared_session("https://other.example.com") is not before
+    apiauth(TIMEOUT=7)
+    after = shared_session("https://api.example.com/v1")
+    assert after is not before and after.default_timeout == 7
