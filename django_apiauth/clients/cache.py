@@ -156,14 +156,14 @@ class ClientCache(Generic[Client]):
             fresh = answered and stamp is not None and stamp == entry.stamp
             if fresh and now < entry.next_recheck:
                 entry.next_check = now + STAMP_INTERVAL
-                self._touch(name, entry)
+                self._touch(name)
                 return entry.client
             # The cache is down (or the safety net is due): ask the database, cheaply.
             if (fresh or not answered) and self._row_of(entry.pk) == entry.row:
                 entry.next_check = now + STAMP_INTERVAL
                 if fresh:
                     entry.next_recheck = now + RECHECK_INTERVAL
-                self._touch(name, entry)
+                self._touch(name)
                 return entry.client
         return self._load(name)
 
@@ -203,7 +203,7 @@ class ClientCache(Generic[Client]):
             .first()
         )
 
-    def _touch(self, name: str, entry: _Entry[Client]) -> None:
+    def _touch(self, name: str) -> None:
         with self._lock, contextlib.suppress(KeyError):  # dropped meanwhile: nothing to do
             self._entries.move_to_end(name)
 
