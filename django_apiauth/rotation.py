@@ -146,10 +146,7 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     # Instances, encrypted columns read raw: a bound field's binding is computed
     # from the row's other columns, only those a model's ``binding_fields`` names.
     needed = getattr(model, "binding_fields", None)
-    if needed is None:
-        queryset = queryset.defer(*[f.attname for f in fields])
-    else:
-        queryset = queryset.only(*needed)
+    queryset = queryset.only(*needed) if needed else queryset.defer(*(f.attname for f in fields))
     queryset = queryset.annotate(**_raw_values(fields))
     rows = list(queryset[:batch_size])
     changed = []
