@@ -12,5 +12,13 @@ class ApiAuthConfig(AppConfig):
     def ready(self) -> None:
         from django_apiauth import (
             checks,  # noqa: F401  (registers the system checks)
+            client,  # noqa: F401  (the HTTP stack: requests, urllib3, the clients)
             stamps,  # noqa: F401  (connects the credential stamp bumps)
         )
+        from django_apiauth.conf import api_settings
+        from django_apiauth.tokens import shared_cache
+
+        # What the first call would import: the token cache's client library (``import
+        # redis``: 45 ms), if any. A bad alias or backend is the system checks' to report.
+        if isinstance(api_settings.CACHE_ALIAS, str):
+            shared_cache.import_problem(api_settings.CACHE_ALIAS)

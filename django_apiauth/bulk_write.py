@@ -4,12 +4,13 @@
 batch; on PostgreSQL building and planning that costs more than the
 re-encryption it stores (78 % of key rotation's time). Here:
 
-* **PostgreSQL**: one ``UPDATE t SET c = v.c FROM unnest(%s::bigint[], %s::text[])
+* **PostgreSQL**: one ``UPDATE t SET c = v.c FROM unnest(%b::bigint[], %b::text[])
   AS v(pk, c) WHERE t.pk = v.pk`` per batch — a join the planner handles in
   linear time, like ``FROM (VALUES ...)``, but with one array parameter per
   column: a ``VALUES`` list of thousands of placeholders is a statement that
   psycopg re-parses in Python on every batch (it only caches short ones),
-  which cost as much as the write itself;
+  which cost as much as the write itself; the arrays go in binary (``%b``, on
+  a cursor binding on the server), not quoted element by element into the SQL;
 * **SQLite**: ``executemany`` of one parameterised ``UPDATE ... WHERE pk = ?``
   (prepared once, then run per row inside the caller's transaction);
 * anything else: ``bulk_update``, which every backend supports.
@@ -87,7 +88,9 @@ def _update_from_arrays(model, fields, rows, connection) -> None:
     columns = [pk, *fields]
     # One array parameter per column, typed by its cast: the statement stays a
     # few hundred characters however many rows it carries.
-    arrays = ", ".join(f"%s::{fld.cast_db_type(connection)}[]" for fld in columns)
+    # %b: psycopg 3 sends each array in binary, no element quoted in Python.
+    mark = "%b" if connection.Database.__name__ == "psycopg" else "%s"
+    arrays = ", ".join(f"{mark}::{fld.cast_db_type(connection)}[]" for fld in columns)
     alias = quote("apiauth_v")
     names = ", ".join(quote(fld.column) for fld in columns)
     assignments = ", ".join(f"{quote(fld.column)} = {alias}.{quote(fld.column)}" for fld in fields)
@@ -99,8 +102,18 @@ def _update_from_arrays(model, fields, rows, connection) -> None:
     )
     prepared = [_prepared(model, fields, row, connection) for row in rows]
     params = [list(column) for column in zip(*prepared, strict=True)]
-    with connection.cursor() as cursor:
+    with binding_cursor(connection) as cursor:
         cursor.execute(sql, params)
+
+
+def binding_cursor(connection):
+    """A cursor binding on the server (psycopg 3): Django's quotes every array element in Python."""
+    from django.db.backends.postgresql import base
+
+    if not base.is_psycopg3:
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(base.ServerBindingCursor(connection.connection))
 
 
 def _update_many(model, fields, rows, connection) -> None:

@@ -164,6 +164,9 @@ class ApiCredential(models.Model):
             )
         super().save(*args, **kwargs)
 
+    #: The columns secret_binding() reads: all key rotation loads besides the secrets.
+    binding_fields = ("uid", "environment", "base_url")
+
     def secret_binding(self) -> str:
         """What the secrets are bound to: ``uid`` and the endpoint as ``scheme://host:port/path``."""
         if self.uid is None:

@@ -145,9 +145,11 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
         # Row locks (where the database has them) keep a concurrent admin edit
         # from being overwritten with the value read here.
         queryset = queryset.select_for_update()
-    # Instances (encrypted columns deferred, read raw instead): a bound field's
-    # binding is computed from the row's other columns.
-    queryset = queryset.defer(*[f.attname for f in fields]).annotate(**_raw_values(fields))
+    # Instances, encrypted columns read raw: a bound field's binding is computed
+    # from the row's other columns, only those a model's ``binding_fields`` names.
+    needed = getattr(model, "binding_fields", None)
+    queryset = queryset.only(*needed) if needed else queryset.defer(*(f.attname for f in fields))
+    queryset = queryset.annotate(**_raw_values(fields))
     rows = list(queryset[:batch_size])
     changed = []
     for row in rows:
@@ -186,14 +188,6 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     return [row.pk for row in rows]
 
 
-def _move(ring, stored: str, context: str, binding: str | None, dry_run: bool) -> str:
-    """``stored`` re-encrypted under the primary key; a dry run only proves it decrypts."""
-    if dry_run:
-        ring.open(stored, context, binding)
-        return stored
-    return ring.rotate(stored, context, binding)
-
-
 def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationReport):
     """The new stored text, ``None`` if already current, or the ``DecryptionError``.
 
@@ -210,15 +204,17 @@ def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationR
         report.by_key["malformed"] += 1
         return err
     report.by_key[key_id] += 1
+    current = key_id == ring.primary.key_id
     try:
-        if key_id == ring.primary.key_id:
-            _, legacy = ring.open(stored, fld.context, binding)  # proves it is readable
-            if not legacy:
-                return None
-            report.bound += 1
-            return stored if report.dry_run else ring.rotate(stored, fld.context, binding)
-        rotated = _move(ring, stored, fld.context, binding, report.dry_run)
+        # Decrypting proves it readable; a value under the primary key moves only if legacy.
+        legacy = (current or report.dry_run) and ring.open(stored, fld.context, binding)[1]
+        if current and not legacy:
+            return None
+        rotated = stored if report.dry_run else ring.rotate(stored, fld.context, binding)
     except DecryptionError as err:
         return err
-    report.rotated += 1
+    if current:
+        report.bound += 1
+    else:
+        report.rotated += 1
     return rotated

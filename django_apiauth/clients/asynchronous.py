@@ -31,7 +31,7 @@ from django_apiauth.clients.base import ClientBase, check_flow
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
 from django_apiauth.exceptions import ApiAuthError
-from django_apiauth.transport.asynchronous import create_async_http_client, without_secrets
+from django_apiauth.transport.asynchronous import shared_async_client, without_secrets
 from django_apiauth.transport.basic import dashboard_login
 
 if TYPE_CHECKING:
@@ -93,13 +93,13 @@ class AsyncApiClient(ClientBase):
         return client
 
     def create_http_client(self) -> httpx.AsyncClient:
-        """Override to customise the ``httpx.AsyncClient`` (see ``create_async_http_client``)."""
-        return create_async_http_client(self.credential.endpoint)
+        """Override to customise the ``httpx.AsyncClient`` (``create_async_http_client``)."""
+        return shared_async_client(self.credential.endpoint)
 
     async def aclose(self) -> None:
-        """Close the pooled connections of the running event loop."""
+        """Close this client's own ``httpx`` client; a shared one stays open for the others."""
         client = self._http.pop(asyncio.get_running_loop(), None)
-        if client is not None:
+        if client is not None and not getattr(client, "shared", False):
             await client.aclose()
 
     async def __aenter__(self) -> AsyncApiClient:

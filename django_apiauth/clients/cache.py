@@ -31,6 +31,9 @@ The same cache serves coroutines (:meth:`ClientCache.aget`, behind
 the event loop; the look at the stamp and any query run in one hop to the
 thread where Django's async ORM runs its queries.
 
+Past :data:`MAX_CLIENTS` names, the client whose stamp was looked at least
+recently is dropped (``get_client`` builds it again when asked).
+
 Stamps are per primary key, not per name: renaming a credential then
 invalidates the clients cached under its old name. Writes that bypass the ORM
 (raw SQL) are seen by the safety net only. The stamp is a random token, never
@@ -39,9 +42,11 @@ derived from a secret.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -55,7 +60,10 @@ from django_apiauth.exceptions import CredentialNotFound
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
-__all__ = ["RECHECK_INTERVAL", "STAMP_INTERVAL", "ClientCache", "clear"]
+__all__ = ["MAX_CLIENTS", "RECHECK_INTERVAL", "STAMP_INTERVAL", "ClientCache", "clear"]
+
+#: Clients kept per cache and process (a few KB each: connections are shared per host).
+MAX_CLIENTS = 10_000
 
 #: Seconds between two looks at a cached client's stamp (per name, per process).
 STAMP_INTERVAL = 1.0
@@ -97,9 +105,12 @@ class ClientCache(Generic[Client]):
     of them is kept.
     """
 
-    def __init__(self, factory: Callable[[ApiCredential], Client]) -> None:
+    def __init__(
+        self, factory: Callable[[ApiCredential], Client], max_size: int = MAX_CLIENTS
+    ) -> None:
         self.factory = factory
-        self._entries: dict[str, _Entry[Client]] = {}
+        self.max_size = max_size
+        self._entries: OrderedDict[str, _Entry[Client]] = OrderedDict()
         self._lock = threading.Lock()  # guards replacing entries, never held across I/O
         _registry.add(self)
         stamps.watch(self)  # an edit made in this process drops the client at once
@@ -145,12 +156,14 @@ class ClientCache(Generic[Client]):
             fresh = answered and stamp is not None and stamp == entry.stamp
             if fresh and now < entry.next_recheck:
                 entry.next_check = now + STAMP_INTERVAL
+                self._touch(name)
                 return entry.client
             # The cache is down (or the safety net is due): ask the database, cheaply.
             if (fresh or not answered) and self._row_of(entry.pk) == entry.row:
                 entry.next_check = now + STAMP_INTERVAL
                 if fresh:
                     entry.next_recheck = now + RECHECK_INTERVAL
+                self._touch(name)
                 return entry.client
         return self._load(name)
 
@@ -190,13 +203,20 @@ class ClientCache(Generic[Client]):
             .first()
         )
 
+    def _touch(self, name: str) -> None:
+        with self._lock, contextlib.suppress(KeyError):  # dropped meanwhile: nothing to do
+            self._entries.move_to_end(name)
+
     def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
         with self._lock:
-            old = self._entries.pop(name, None)
+            dropped = [self._entries.pop(name, None)]
             if entry is not None:
                 self._entries[name] = entry
-        if old is not None and old is not entry:
-            _close(old.client)
+            while len(self._entries) > self.max_size:
+                dropped.append(self._entries.popitem(last=False)[1])
+        for old in dropped:
+            if old is not None and old is not entry:
+                _close(old.client)
 
     def forget(self, pks: Iterable[object], names: Iterable[str] = ()) -> None:
         """Drop the clients of the credentials ``pks`` or cached under ``names``."""
@@ -211,7 +231,7 @@ class ClientCache(Generic[Client]):
 
     def clear(self) -> None:
         with self._lock:
-            entries, self._entries = self._entries, {}
+            entries, self._entries = self._entries, OrderedDict()
         for entry in entries.values():
             _close(entry.client)
 
@@ -227,7 +247,7 @@ def _close(client: object) -> None:
 def _forget_after_fork() -> None:
     # Pooled sockets must not be shared with the parent; drop them without closing.
     for cache in list(_registry):
-        cache._entries = {}
+        cache._entries = OrderedDict()
 
 
 if hasattr(os, "register_at_fork"):

@@ -32,7 +32,7 @@ from django_apiauth.clients.check import CheckResult
 from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.basic import DashboardBasicAuth
-from django_apiauth.transport.sync import create_session, without_secrets
+from django_apiauth.transport.sync import shared_session, without_secrets
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
@@ -98,14 +98,14 @@ class ApiClient(ClientBase):
         return session
 
     def create_session(self) -> requests.Session:
-        """Override to customise the session (adapters, proxies...)."""
-        return create_session()
+        """Override to customise the session (adapters, proxies...): the client then owns it."""
+        return shared_session(self.credential.endpoint)
 
     def close(self) -> None:
-        """Close the pooled connections (a later call opens new ones)."""
+        """Close this client's own session; a shared one stays open for the other clients."""
         with self._building:
             session, self._session = self._session, None
-        if session is not None:
+        if session is not None and not getattr(session, "shared", False):
             session.close()
 
     def __enter__(self) -> ApiClient:

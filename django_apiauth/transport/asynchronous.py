@@ -23,6 +23,7 @@ import os
 import random
 import ssl
 import urllib.request
+import weakref
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
@@ -44,6 +45,7 @@ __all__ = [
     "create_async_http_client",
     "environment_proxy",
     "httpx_timeout",
+    "shared_async_client",
     "stand_in",
     "tls_verify",
     "without_secrets",
@@ -217,6 +219,22 @@ def create_async_http_client(
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=False,
     )
+
+
+#: Per event loop (an ``httpx.AsyncClient`` belongs to one), clients by ``pool_key``.
+_shared: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
+
+
+def shared_async_client(endpoint: str) -> httpx.AsyncClient:
+    """``transport.sync.shared_session`` for the running event loop: one pool per host."""
+    key = (*transport.pool_key(endpoint), environment_proxy(endpoint))
+    clients = _shared.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(key)
+    if client is None or client.is_closed:
+        client = clients[key] = create_async_http_client(endpoint)
+        client.cookies.jar.set_policy(transport.NO_COOKIES)
+        client.shared = True  # type: ignore[attr-defined]
+    return client
 
 
 def without_secrets(err: Exception, method: str, url: str) -> Exception:

@@ -13,6 +13,9 @@ do, and error reports (Django's, Sentry's) show every frame's variables.
 
 from __future__ import annotations
 
+import os
+import threading
+from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -145,11 +148,12 @@ class ApiSession(requests.Session):
         return super().send(request, **kwargs)
 
 
-def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSession:
+def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS, pool: int = 10) -> ApiSession:
     """A new session with the app's User-Agent, timeouts, retries and TLS settings.
 
     ``methods`` are the HTTP methods that may be retried (idempotent ones by
-    default; the token store adds ``POST`` for its own, repeatable, request).
+    default; the token store adds ``POST`` for its own, repeatable, request);
+    ``pool``: connections kept per host (more run at once are closed after use).
     """
     session = ApiSession()
     # Validated here, at request time, by the validators the system checks run.
@@ -157,9 +161,40 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS) -> ApiSessio
     session.default_timeout = api_settings.validated("TIMEOUT")
     session.headers["User-Agent"] = USER_AGENT
     session.headers["Accept"] = "application/json"
-    adapter = HTTPAdapter(max_retries=build_retry(methods))
+    adapter = HTTPAdapter(max_retries=build_retry(methods), pool_maxsize=pool)
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # loopback only; send() enforces the policy
+    return session
+
+
+#: Sessions by ``pool_key``: one connection pool per host in this process.
+_shared: dict[tuple, ApiSession] = {}
+_shared_lock = threading.Lock()
+if hasattr(os, "register_at_fork"):  # a child must not write to its parent's sockets
+    os.register_at_fork(after_in_child=_shared.clear)
+#: Shared sessions and clients serve many credentials: a cookie set for one must not ride along.
+NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
+
+
+def pool_key(endpoint: str) -> tuple:
+    """``endpoint``'s origin and the settings a session is built from (new settings, new pool)."""
+    parts = urlsplit(endpoint)
+    policy = (repr(api_settings.validated(name)) for name in ("VERIFY", "TIMEOUT", "MAX_RETRIES"))
+    return (parts.scheme, parts.netloc.lower(), *policy)
+
+
+def shared_session(endpoint: str) -> ApiSession:
+    """This process's session for ``endpoint``'s host, shared by the clients of every credential.
+
+    Authentication is per request, never on the session; it keeps no cookies.
+    """
+    with _shared_lock:
+        session = _shared.get(key := pool_key(endpoint))
+        if session is None:
+            # As many as the connectivity checker runs at once: every credential's calls share it.
+            session = _shared[key] = create_session(pool=32)
+            session.cookies.set_policy(NO_COOKIES)
+            session.shared = True  # type: ignore[attr-defined]  (its clients do not close it)
     return session
 
 

@@ -161,12 +161,19 @@ async def test_sign_makes_an_hs256_jwt_with_the_signature_secret(fake_provider, 
     assert decoded["data"] == {"amount": 1}
 
 
-async def test_the_client_closes_its_connections_as_a_context_manager(committed_credential):
+async def test_the_context_manager_closes_an_own_http_client_not_the_shared_one(
+    committed_credential, monkeypatch
+):
     async with await aget_client("shop") as client:
-        http = client.http
+        shared = client.http
         await client.get("/api/merchant")
+    assert not shared.is_closed  # the pool of the provider's host serves other credentials
 
-    assert http.is_closed
+    own = httpx.AsyncClient()
+    monkeypatch.setattr(client, "create_http_client", lambda: own)
+    async with client:
+        assert client.http is own
+    assert own.is_closed
 
 
 async def test_repr_names_the_credential_only(committed_credential):
@@ -179,3 +186,10 @@ async def test_a_response_is_an_httpx_response(committed_credential):
     client = await aget_client("shop")
 
     assert isinstance(await client.get("/api/merchant"), httpx.Response)
+
+
+async def test_clients_of_one_host_share_one_http_client_per_loop(fake_provider, transactional_db):
+    fields = fake_provider.credential_fields()
+    first = AsyncApiClient(await ApiCredential.objects.acreate(name="first", **fields))
+    second = AsyncApiClient(await ApiCredential.objects.acreate(name="second", **fields))
+    assert first.http is second.http  # one connection pool for the host, not one per credential

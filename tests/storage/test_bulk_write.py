@@ -97,3 +97,15 @@ def test_the_primary_key_cannot_be_written():
 def test_no_rows_run_no_query(django_assert_num_queries):
     with django_assert_num_queries(0):
         assert update_rows(ApiCredential, ["merchant_uid"], []) == 0
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the array path is PostgreSQL's")
+def test_arrays_are_parameters_not_quoted_into_the_statement():
+    # Quoting every element into the SQL text in Python was 8 % of key rotation.
+    credentials = make(3)
+    rows = [(c.pk, WHEN, True, f"marker-{i}-detail") for i, c in enumerate(credentials)]
+    with CaptureQueriesContext(connection) as queries:
+        update_rows(ApiCredential, ["last_check_at", "last_check_ok", "last_check_detail"], rows)
+    statement = next(q["sql"] for q in queries if UPDATE.match(q["sql"]))
+    assert "unnest" in statement and "marker-" not in statement
+    assert ApiCredential.objects.get(pk=credentials[2].pk).last_check_detail == "marker-2-detail"

@@ -204,3 +204,13 @@ def test_rotation_keeps_the_fernet_issue_time(settings, new_key):
     assert ring.decrypt(rotated, "app.model.col") == "secret"
     primary = _subkey_fernet(ring.primary.raw, "django-apiauth:v1:app.model.col")
     assert primary.extract_timestamp(crypto.parse(rotated)[1].encode()) == 1_700_000_000
+
+
+def test_bound_sub_keys_are_derived_per_row_not_cached():
+    # A bound sub-key serves one row: a cache of them churned without ever hitting.
+    ring = crypto.build_key_ring()
+    for row in range(50):
+        stored = ring.encrypt("secret", "ctx", f"row-{row}")
+        assert ring.decrypt(stored, "ctx", f"row-{row}") == "secret"
+    assert ring.decrypt(ring.encrypt("plain", "ctx"), "ctx") == "plain"
+    assert len(ring._fernets) == 1  # the column's own sub-key only

@@ -170,3 +170,19 @@ def test_rotate_command_fails_when_values_are_undecryptable(settings):
 def test_rotate_command_rejects_bad_batch_size():
     with pytest.raises(CommandError, match="--batch-size"):
         call_command("apiauth_rotate_keys", "--batch-size", "0")
+
+
+def test_rotation_reads_the_secrets_and_what_their_binding_needs_only(settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    make_rows(3)
+    add_primary_key(settings)
+    with CaptureQueriesContext(connection) as queries:
+        assert rotation.rotate_keys().rows_updated == 3
+    selects = [q["sql"] for q in queries if q["sql"].startswith("SELECT") and "uid" in q["sql"]]
+    assert selects
+    for sql in selects:
+        for column in ("dashboard_username", "last_check_detail", "created_at", "merchant_uid"):
+            assert column not in sql
+    assert_all_values_intact(3)
