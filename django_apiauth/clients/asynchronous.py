@@ -20,6 +20,8 @@ import asyncio
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from asgiref.sync import async_to_sync, sync_to_async
+
 try:
     import httpx
 except ImportError as err:  # pragma: no cover - depends on what is installed
@@ -27,10 +29,9 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 
 from django_apiauth import telemetry
 from django_apiauth.clients.async_bearer import AsyncBearerAuth
-from django_apiauth.clients.base import ClientBase, check_flow
+from django_apiauth.clients.base import ClientBase, run_check
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
-from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.transport.asynchronous import shared_async_client, without_secrets
 from django_apiauth.transport.basic import dashboard_login
 
@@ -172,21 +173,11 @@ class AsyncApiClient(ClientBase):
 
         Never raises for provider or transport errors: the result says what happened.
         """
-        flow = check_flow(self.name, self.credential.pk)
-        send, value = flow.send, None
-        while True:
-            try:
-                step, path = send(value)
-            except StopIteration as done:
-                return done.value
-            try:
-                if step == "token":
-                    value = await asyncio.to_thread(self.store.fetch_fresh)
-                else:
-                    value = await self._status(path)
-                send = flow.send
-            except ApiAuthError as err:  # the flow says what it means for the check
-                send, value = flow.throw, err
+        # The one check, in a thread; its GET comes back to this loop's httpx client.
+        check = sync_to_async(run_check, thread_sensitive=False)
+        return await check(
+            self.name, self.credential.pk, self._fresh_token, async_to_sync(self._status)
+        )
 
     async def _status(self, path: str) -> tuple[int | None, str | None]:
         try:

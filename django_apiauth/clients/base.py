@@ -1,16 +1,14 @@
 """What the sync and async clients share: the credential, its token store, paths, signing, checks.
 
-The connectivity check is written once, free of I/O (:func:`check_flow`): a
-generator that yields the two things it needs done — ``"token"`` (a fresh
-token) and ``"get"`` (the ``CHECK_PATH`` call) — and receives their outcome.
-Each client drives it with its own HTTP library.
+The connectivity check is written once (:func:`run_check`): each client hands
+it its two steps, the async one from a thread whose GET comes back to its loop.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
@@ -24,14 +22,12 @@ from django_apiauth.transport.endpoints import check_host_is_allowed
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
+    from django_apiauth.tokens.values import Token
 
-__all__ = ["AUTH_MODES", "CheckStep", "ClientBase", "check_flow", "failure_detail"]
+__all__ = ["AUTH_MODES", "ClientBase", "failure_detail", "run_check"]
 
 #: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
 AUTH_MODES = ("token", "basic", "none")
-
-#: What :func:`check_flow` asks for (``(step, path)``), is sent back, and returns.
-CheckStep = Generator[tuple[str, str], Any, CheckResult]
 
 
 class ClientBase:
@@ -74,6 +70,9 @@ class ClientBase:
             f"not {shown}"
         )
 
+    def _fresh_token(self) -> Token:
+        return self.store.fetch_fresh()
+
     def sign(self, payload: dict[str, Any], *, expires_in: Any = None) -> str:
         """An HS256 JWT of ``payload`` signed with the credential's signature secret."""
         from django_apiauth import signing
@@ -86,13 +85,18 @@ class ClientBase:
         return signing.sign(payload, secret, expires_in=expires_in)
 
 
-def check_flow(name: str, pk: int | None) -> CheckStep:
+def run_check(
+    name: str,
+    pk: int | None,
+    fresh_token: Callable[[], Token],
+    get_status: Callable[[str], tuple[int | None, str | None]],
+) -> CheckResult:
     """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 
-    Yields ``("token", "")`` (send back the fresh token, or throw the
-    ``ApiAuthError``) and ``("get", path)`` (send back ``(status_code, None)``, or
-    ``(None, error name)`` when the transport failed). Returns the
-    :class:`CheckResult`; never raises for provider or transport errors.
+    Each client passes its two steps: ``fresh_token()`` and ``get_status(path)``
+    (``(status_code, None)``, or ``(None, error name)`` when the transport
+    failed). Never raises for provider or transport errors: the result says
+    what happened.
     """
     started = time.perf_counter()
     method = "token"
@@ -104,11 +108,11 @@ def check_flow(name: str, pk: int | None) -> CheckStep:
     try:
         check_path = api_settings.validated("CHECK_PATH")
         method = f"token+GET {check_path}" if check_path else "token"
-        token = yield "token", ""
+        token = fresh_token()
         if not check_path:
             lifetime = _("token valid for %(seconds).0fs") % {"seconds": token.lifetime}
             return result(True, 200, lifetime)
-        status, failure = yield "get", check_path
+        status, failure = get_status(check_path)
     except ApiAuthError as err:  # token refused, configuration, HTTPS policy, secrets
         return result(False, getattr(err, "status_code", None), failure_detail(name, err))
     facts = {"path": check_path, "status": status, "error": failure}

@@ -25,11 +25,10 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from django_apiauth import telemetry
-from django_apiauth.clients.base import ClientBase, check_flow
+from django_apiauth.clients.base import ClientBase, run_check
 from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
-from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.basic import DashboardBasicAuth
 from django_apiauth.transport.sync import shared_session, without_secrets
@@ -182,20 +181,8 @@ class ApiClient(ClientBase):
 
         Never raises for provider or transport errors: the result says what happened.
         """
-        flow = check_flow(self.name, self.credential.pk)
-        send, value = flow.send, None
-        while True:
-            try:
-                step, path = send(value)
-            except StopIteration as done:
-                return done.value
-            try:
-                send, value = (
-                    flow.send,
-                    (self.store.fetch_fresh() if step == "token" else self._status(path)),
-                )
-            except ApiAuthError as err:  # the flow says what it means for the check
-                send, value = flow.throw, err
+        # The store is built inside the check: a bad endpoint is a failed check, not an error.
+        return run_check(self.name, self.credential.pk, self._fresh_token, self._status)
 
     def _status(self, path: str) -> tuple[int | None, str | None]:
         try:
