@@ -149,7 +149,7 @@ async def per_call(url: str, credential: dict) -> None:
 
     from django_apiauth.clients.asynchronous import AsyncApiClient
     from django_apiauth.models import ApiCredential
-    from django_apiauth.transport.asynchronous import stand_in
+    from django_apiauth.testing.httpx_adapter import route
 
     # (3) in-process: the API calls go to a transport that answers at once (the token
     # still comes from the sandbox), so the client's own cost shows.
@@ -175,7 +175,7 @@ async def per_call(url: str, credential: dict) -> None:
         "bare httpx.AsyncClient, static header": lambda: bare.get(url + "/api/merchant"),
     }
     best = {label: [] for label in calls}
-    remove = stand_in(url, transport)
+    remove = route(url, transport)
     for _ in range(15):  # interleaved rounds, best of each: the machine is shared
         for label, call in calls.items():
             best[label].append(await timed_calls(call, 2000, 1) / 2000 * 1e6)

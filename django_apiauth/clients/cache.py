@@ -43,7 +43,6 @@ derived from a secret.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 import weakref
 from collections import OrderedDict
@@ -54,7 +53,7 @@ from asgiref.sync import sync_to_async
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
-from django_apiauth import clock, stamps
+from django_apiauth import clock, forks, stamps
 from django_apiauth.exceptions import CredentialNotFound
 
 if TYPE_CHECKING:
@@ -250,8 +249,7 @@ def _forget_after_fork() -> None:
         cache._entries = OrderedDict()
 
 
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_after_fork)
+forks.after_fork(_forget_after_fork)
 
 
 @receiver(setting_changed)

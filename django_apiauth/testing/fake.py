@@ -18,10 +18,10 @@ from urllib.parse import parse_qsl, urlsplit
 import responses
 
 from django_apiauth.tokens import store as token_store
-from django_apiauth.transport import endpoints
 
 from . import notifications
 from .endpoints import ROUTES, ProviderRequest, answer
+from .isolation import allowing
 from .state import Account, SandboxState
 
 if TYPE_CHECKING:
@@ -179,7 +179,7 @@ class FakeProvider:
         While started, its host counts as one of ``APIAUTH['ALLOWED_HOSTS']``.
         """
         token_store.clear_process_memory()
-        self._allowed_host.enter_context(endpoints.allow_host(self.base_url))
+        self._allowed_host.enter_context(allowing(self.base_url))
         if self._owns_mock:
             self.mock.start()
         self._stop_serving_httpx = serve_async_clients(self.base_url, self.state)

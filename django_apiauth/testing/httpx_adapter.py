@@ -17,12 +17,10 @@ from urllib.parse import parse_qsl
 import httpx
 import requests
 
-from django_apiauth.transport.asynchronous import stand_in
-
 from .endpoints import ProviderAnswer, ProviderRequest, answer
 from .state import SandboxState
 
-__all__ = ["ProviderTransport", "install"]
+__all__ = ["ProviderTransport", "install", "route"]
 
 
 def network_error(exception: BaseException, request: httpx.Request) -> BaseException:
@@ -79,4 +77,40 @@ class ProviderTransport(httpx.AsyncBaseTransport):
 
 def install(base_url: str, state: SandboxState) -> Callable[[], None]:
     """Serve async clients that talk to ``base_url`` from ``state``; returns the undo."""
-    return stand_in(base_url, ProviderTransport(state))
+    return route(base_url, ProviderTransport(state))
+
+
+#: Origin -> the transport standing in for the network there (the test kit's own table).
+_routes: dict[str, httpx.AsyncBaseTransport] = {}
+_network = httpx.AsyncHTTPTransport.handle_async_request
+
+
+def route(origin: str, transport: httpx.AsyncBaseTransport) -> Callable[[], None]:
+    """Answer httpx's network requests to ``origin`` with ``transport``; returns the undo.
+
+    Patches ``httpx.AsyncHTTPTransport`` while any route exists, as ``responses``
+    patches ``requests``: the app's policy (HTTPS, hosts, timeouts, retries) still
+    runs in front, and requests to other origins reach the network as usual.
+    """
+    key = _origin(httpx.URL(origin))
+    _routes[key] = transport
+    httpx.AsyncHTTPTransport.handle_async_request = _routed  # type: ignore[method-assign]
+
+    def remove() -> None:
+        if _routes.get(key) is transport:
+            del _routes[key]
+        if not _routes:
+            httpx.AsyncHTTPTransport.handle_async_request = _network  # type: ignore[method-assign]
+
+    return remove
+
+
+async def _routed(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
+    transport = _routes.get(_origin(request.url))
+    if transport is None:
+        return await _network(self, request)
+    return await transport.handle_async_request(request)
+
+
+def _origin(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.netloc.decode('ascii')}"

@@ -24,7 +24,6 @@ import random
 import ssl
 import urllib.request
 import weakref
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -46,7 +45,6 @@ __all__ = [
     "environment_proxy",
     "httpx_timeout",
     "shared_async_client",
-    "stand_in",
     "tls_verify",
     "without_secrets",
 ]
@@ -55,31 +53,6 @@ __all__ = [
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 #: Failures after the request may have been processed: only idempotent methods are retried.
 READ_ERRORS = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
-
-# Transports standing in for the network, by origin: the test kit's fake provider
-# answers async clients through one. Looked up per request, so a client built
-# before the stand-in was installed uses it too. Empty outside tests.
-_stand_ins: dict[str, httpx.AsyncBaseTransport] = {}
-
-
-def stand_in(origin: str, transport: httpx.AsyncBaseTransport) -> Callable[[], None]:
-    """Answer requests to ``origin`` (``"https://host[:port]"``) with ``transport``.
-
-    For test doubles (``django_apiauth.testing``): the policy (HTTPS, timeouts,
-    retries) still applies in front of it. Returns the function that removes it.
-    """
-    key = _origin(httpx.URL(origin))
-    _stand_ins[key] = transport
-
-    def remove() -> None:
-        if _stand_ins.get(key) is transport:
-            del _stand_ins[key]
-
-    return remove
-
-
-def _origin(url: httpx.URL) -> str:
-    return f"{url.scheme}://{url.netloc.decode('ascii')}"
 
 
 def httpx_timeout() -> httpx.Timeout:
@@ -116,7 +89,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url_is_secure(str(request.url))
         self._apply_timeouts(request)
-        transport = _stand_ins.get(_origin(request.url), self.inner) if _stand_ins else self.inner
+        transport = self.inner
         method = request.method
         retries_left = self.retry.total or 0
         retry_number = 0

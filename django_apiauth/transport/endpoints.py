@@ -9,11 +9,7 @@ by the transport (every URL a session sends to, redirect hops included, passes
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import threading
-from collections import Counter
-from collections.abc import Iterator
 
 from django.utils.translation import gettext_noop
 
@@ -24,7 +20,6 @@ from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.messages import refusal
 
 __all__ = [
-    "allow_host",
     "allowed_hosts",
     "check_host_is_allowed",
     "check_url_is_secure",
@@ -32,10 +27,6 @@ __all__ = [
     "resolve_base_url",
     "without_userinfo",
 ]
-
-# Hosts allowed on top of the settings while a test double runs (see allow_host).
-_extra_hosts: Counter[str] = Counter()
-_extra_hosts_lock = threading.Lock()
 
 
 def check_url_is_secure(url: str) -> None:
@@ -66,8 +57,6 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
             "APIAUTH['ALLOWED_HOSTS'] must be a list of host names (or None for the hosts "
             f"of ENVIRONMENTS), not a {type(configured).__name__}"
         )
-    with _extra_hosts_lock:
-        entries.extend(_extra_hosts)
     return [addresses.parse_host_entry(entry) for entry in entries]
 
 
@@ -105,31 +94,6 @@ def check_host_is_allowed(url: str) -> None:
         ),
         host=shown,
     )
-
-
-@contextlib.contextmanager
-def allow_host(url_or_host: str) -> Iterator[None]:
-    """Allow one more host (with its port) while the block runs — for test doubles.
-
-    ``django_apiauth.testing.FakeProvider`` uses it for its own base URL, so a
-    site's tests need no ``ALLOWED_HOSTS`` change. Nesting is counted.
-    """
-    entry = url_or_host
-    if "//" in url_or_host:
-        parts = addresses.parse_url(url_or_host)
-        entry = (
-            netloc(addresses.host_of(parts), parts.port) if parts.port else addresses.host_of(parts)
-        )
-    addresses.parse_host_entry(entry)
-    with _extra_hosts_lock:
-        _extra_hosts[entry] += 1
-    try:
-        yield
-    finally:
-        with _extra_hosts_lock:
-            _extra_hosts[entry] -= 1
-            if _extra_hosts[entry] <= 0:
-                del _extra_hosts[entry]
 
 
 @functools.lru_cache(maxsize=1024)  # a pure function, on every bound secret's read and write

@@ -13,7 +13,6 @@ do, and error reports (Django's, Sentry's) show every frame's variables.
 
 from __future__ import annotations
 
-import os
 import threading
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
@@ -25,7 +24,7 @@ from urllib3.exceptions import InvalidHeader, MaxRetryError, NewConnectionError,
 from urllib3.exceptions import TimeoutError as TimeoutError_
 from urllib3.util.retry import Retry
 
-from django_apiauth import __version__
+from django_apiauth import __version__, forks
 from django_apiauth.conf import InvalidSetting, api_settings, shown, validate_verify
 from django_apiauth.exceptions import ConfigurationError
 from django_apiauth.transport.endpoints import check_url_is_secure, without_userinfo
@@ -170,8 +169,7 @@ def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS, pool: int = 
 #: Sessions by ``pool_key``: one connection pool per host in this process.
 _shared: dict[tuple, ApiSession] = {}
 _shared_lock = threading.Lock()
-if hasattr(os, "register_at_fork"):  # a child must not write to its parent's sockets
-    os.register_at_fork(after_in_child=_shared.clear)
+forks.after_fork(_shared.clear)  # a child must not write to its parent's sockets
 #: Shared sessions and clients serve many credentials: a cookie set for one must not ride along.
 NO_COOKIES = DefaultCookiePolicy(allowed_domains=[])
 

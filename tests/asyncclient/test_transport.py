@@ -14,8 +14,9 @@ from django_apiauth.client import aget_client
 from django_apiauth.clients.asynchronous import AsyncApiClient
 from django_apiauth.exceptions import ConfigurationError, InsecureTransportError
 from django_apiauth.models import ApiCredential
+from django_apiauth.testing.httpx_adapter import route
+from django_apiauth.testing.isolation import allowing
 from django_apiauth.transport import asynchronous as async_transport
-from django_apiauth.transport import endpoints as endpoints
 from django_apiauth.transport.sync import USER_AGENT
 
 pytestmark = pytest.mark.anyio
@@ -33,8 +34,8 @@ def other_origin():
         seen.append(request)
         return reply["answer"](request)
 
-    remove = async_transport.stand_in(OTHER, httpx.MockTransport(handler))
-    with endpoints.allow_host(OTHER):
+    remove = route(OTHER, httpx.MockTransport(handler))
+    with allowing(OTHER):
         yield seen, reply
     remove()
 
@@ -123,7 +124,7 @@ async def test_a_plain_http_endpoint_is_refused_before_sending(fake_provider, tr
     client = AsyncApiClient(ApiCredential(pk=2, name="plain", **fields))
 
     with (
-        endpoints.allow_host("provider.example:80"),
+        allowing("provider.example:80"),
         pytest.raises(InsecureTransportError, match="plain http://"),
     ):
         await client.get("/api/merchant", auth="none")
