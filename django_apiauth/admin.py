@@ -203,9 +203,7 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     # ------------------------------------------------------ add / change views
 
-    @sensitive_secrets
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        return super().add_view(request, form_url, extra_context)
+    add_view = sensitive_secrets(admin.ModelAdmin.add_view)
 
     @sensitive_secrets
     def change_view(
@@ -214,10 +212,7 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_test_connectivity": self.has_test_connectivity_permission(request),
-            "test_connectivity_url": reverse(
-                f"{self.admin_site.name}:django_apiauth_apicredential_test_connectivity",
-                args=[object_id],
-            ),
+            "test_connectivity_url": self._url("test_connectivity", object_id),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
@@ -245,22 +240,17 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, credential):
             raise PermissionDenied
         self._run_checks(request, [credential])
-        return HttpResponseRedirect(
-            reverse(
-                f"{self.admin_site.name}:django_apiauth_apicredential_change",
-                args=[credential.pk],
-            )
+        return HttpResponseRedirect(self._url("change", credential.pk))
+
+    def _url(self, view: str, object_id: Any) -> str:
+        return reverse(
+            f"{self.admin_site.name}:django_apiauth_apicredential_{view}", args=[object_id]
         )
 
     def get_urls(self):
-        urls = [
-            path(
-                "<path:object_id>/test-connectivity/",
-                self.admin_site.admin_view(self.test_connectivity_view),
-                name="django_apiauth_apicredential_test_connectivity",
-            )
-        ]
-        return urls + super().get_urls()
+        view = self.admin_site.admin_view(self.test_connectivity_view)
+        name = "django_apiauth_apicredential_test_connectivity"
+        return [path("<path:object_id>/test-connectivity/", view, name=name), *super().get_urls()]
 
     def _run_checks(self, request: HttpRequest, credentials: list[ApiCredential]) -> None:
         for credential, result in zip(credentials, check_credentials(credentials), strict=True):

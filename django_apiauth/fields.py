@@ -120,10 +120,6 @@ class BoundPlaintext(str):
         return (Ciphertext, (self.sealed,))
 
 
-def _is_plaintext(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and not isinstance(value, BoundPlaintext)
-
-
 def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any]:
     """``state`` (a model's ``__getstate__``) with every encrypted value as ciphertext.
 
@@ -132,9 +128,7 @@ def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any
     for field in instance._meta.concrete_fields:
         if isinstance(field, EncryptedTextField) and field.attname in state:
             value = state[field.attname]
-            if isinstance(value, BoundPlaintext):
-                state[field.attname] = Ciphertext(value.sealed)
-            elif _is_plaintext(value):
+            if isinstance(value, str) and value:  # plaintext, typed or decrypted
                 state[field.attname] = Ciphertext(field.seal(instance, value).stored)
     return state
 

@@ -169,8 +169,3 @@ class ApiCredentialForm(forms.ModelForm):
             ):
                 updates[secret] = ""
         return updates
-
-    def save(self, commit: bool = True) -> ApiCredential:
-        for secret, value in self.secret_updates().items():
-            setattr(self.instance, secret, value)
-        return super().save(commit=commit)
