@@ -38,8 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Checks running at the same time. Checks wait on the network, not the CPU,
-#: so this is about what the provider tolerates from one merchant, not cores.
+#: Checks running at once: they wait on the network, so this is what the provider tolerates.
 DEFAULT_MAX_WORKERS = 32
 #: Seconds one check may take before it is reported as timed out.
 DEFAULT_TIMEOUT = 15.0
@@ -48,13 +47,11 @@ DETAIL_MAX_LENGTH = 255
 #: What a check writes, in the order ``store_results`` gives the values.
 STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
 
-# Failure details are shown to staff (admin messages, apiauth_check), so they are
-# translated; worker threads take on the caller's language (see _worker).
+# Shown to staff, so translated; worker threads take on the caller's language (see _worker).
 UNREADABLE_DETAIL = gettext_lazy(
     "secrets cannot be decrypted with the current encryption keys; "
     "re-enter them or restore the key that encrypted them"
 )
-
 
 #: The name this module used for :class:`CheckResult` before there was one type.
 ConnectivityResult = CheckResult

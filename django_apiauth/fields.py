@@ -157,21 +157,19 @@ class EncryptedAttribute(DeferredAttribute):
         if instance is None:
             return value
         field = self.field
-        if isinstance(value, Undecryptable):
-            raise DecryptionError(
-                f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {value.error}"
-            ) from value.error
         if isinstance(value, BoundPlaintext) and field.bind_to:
             # Read from another instance (refresh_from_db, full_clean): check it here too.
             value = instance.__dict__[field.attname] = Ciphertext(value.sealed)
+        error = value.error if isinstance(value, Undecryptable) else None
         if isinstance(value, Ciphertext):
             try:
                 return value.reveal(field, field.binding(instance))
             except DecryptionError as err:
-                raise DecryptionError(
-                    f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {err}"
-                ) from err
-        return value
+                error = err
+        if error is None:
+            return value
+        label = f"{field.model._meta.label}.{field.name} of pk={instance.pk}"
+        raise DecryptionError(f"{label}: {error}") from error
 
 
 class EncryptedTextField(models.TextField):
