@@ -74,17 +74,15 @@ def check_credential(credential: ApiCredential) -> CheckResult:
     started = time.perf_counter()
     try:
         return ApiClient(credential).check()
-    except ApiAuthError as err:
-        detail = failure_detail(credential.name, err)
-        return CheckResult.failure(credential, detail, _elapsed_ms(started))
     except Exception as err:
-        # A foreign exception's text may quote a header; keep only its type.
-        logger.warning("connectivity check of %s raised %s", credential.name, type(err).__name__)
-        return CheckResult.failure(
-            credential,
-            _("unexpected error (%(type)s)") % {"type": type(err).__name__},
-            _elapsed_ms(started),
-        )
+        if isinstance(err, ApiAuthError):
+            detail = failure_detail(credential.name, err)
+        else:
+            # A foreign exception's text may quote a header; keep only its type.
+            kind = type(err).__name__
+            logger.warning("connectivity check of %s raised %s", credential.name, kind)
+            detail = _("unexpected error (%(type)s)") % {"type": kind}
+        return CheckResult.failure(credential, detail, (time.perf_counter() - started) * 1000)
 
 
 def check_credentials(
@@ -229,7 +227,3 @@ def _worker(credential: ApiCredential, index: int, started_at: dict, language) -
     finally:
         # Whatever the client touched opened a connection owned by this thread.
         connections.close_all()
-
-
-def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000
