@@ -25,7 +25,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_post_parameters
 
-from django_apiauth.connectivity import ConnectivityResult, check_credentials
+from django_apiauth.connectivity import check_credentials
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError
 from django_apiauth.forms import (
     OPTIONAL_SECRET_FIELDS,
@@ -35,9 +35,6 @@ from django_apiauth.forms import (
     secret_state,
 )
 from django_apiauth.models import ApiCredential
-
-TEST_CONNECTIVITY_PERMISSION = "django_apiauth.test_connectivity"
-REPLACE_SECRETS_PERMISSION = "django_apiauth.replace_secrets"
 
 _BADGE_STYLE = (
     "display:inline-block;padding:1px 6px;border-radius:8px;font-weight:bold;"
@@ -51,6 +48,8 @@ _BADGES = {
 
 #: The "clear this secret" checkboxes, dropped where there is nothing to clear.
 CLEAR_FIELDS = frozenset(clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS)
+#: The read-only columns shown instead of the secret inputs: whether each is set.
+STATE_FIELDS = {secret: f"{secret}_state" for secret in SECRET_FIELDS}
 
 sensitive_secrets = method_decorator(sensitive_post_parameters(*SECRET_FIELDS))
 
@@ -62,30 +61,35 @@ class LastCheckFilter(admin.SimpleListFilter):
     parameter_name = "last_check"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("ok", _("OK")), ("failed", _("failed")), ("never", _("never"))]
+        return [(css, label) for label, _colour, css in _BADGES.values()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        value = self.value()
-        if value == "ok":
-            return queryset.filter(last_check_ok=True)
-        if value == "failed":
-            return queryset.filter(last_check_ok=False)
-        if value == "never":
-            return queryset.filter(last_check_ok__isnull=True)
+        for ok, (_label, _colour, css) in _BADGES.items():
+            if self.value() == css:
+                return queryset.filter(last_check_ok=ok)  # None: IS NULL
         return queryset
+
+
+def _secret_state_column(secret: str) -> Any:
+    """A read-only column saying whether ``secret`` is set, never what it is."""
+
+    @admin.display(description=ApiCredential._meta.get_field(secret).verbose_name)
+    def column(model_admin: ApiCredentialAdmin, obj: ApiCredential) -> str:
+        state = secret_state(obj, secret)
+        if state == "unreadable":
+            return str(_("set, but cannot be decrypted"))
+        if state == "set":
+            return obj.masked_api_key() if secret == "api_key" else str(_("set"))
+        return str(_("not set"))
+
+    return column
 
 
 @admin.register(ApiCredential)
 class ApiCredentialAdmin(admin.ModelAdmin):
     form = ApiCredentialForm
     change_form_template = "django_apiauth/admin/apicredential_change_form.html"
-    list_display = [
-        "name",
-        "endpoint_display",
-        "api_key_display",
-        "is_active",
-        "last_check_badge",
-    ]
+    list_display = ["name", "endpoint_display", "api_key_display", "is_active", "last_check_badge"]
     list_filter = ["environment", "is_active", LastCheckFilter]
     # Only plain columns: the encrypted ones support no lookup but isnull.
     search_fields = ["name", "merchant_uid"]
@@ -97,25 +101,21 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         (_("Access token (API key and secret)"), {"fields": ["api_key", "api_secret"]}),
         (
             _("Dashboard login (basic authentication)"),
-            {
-                "fields": [
-                    "dashboard_username",
-                    "dashboard_password",
-                    clear_field_name("dashboard_password"),
-                ]
-            },
+            {"fields": ["dashboard_username", "dashboard_password", "clear_dashboard_password"]},
         ),
-        (
-            _("Signature (JWT)"),
-            {"fields": ["signature_secret", clear_field_name("signature_secret")]},
-        ),
+        (_("Signature (JWT)"), {"fields": ["signature_secret", "clear_signature_secret"]}),
         (_("Status"), {"fields": ["last_check_badge", "created_at", "updated_at"]}),
     ]
 
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
+    api_key_state = _secret_state_column("api_key")
+    api_secret_state = _secret_state_column("api_secret")
+    dashboard_password_state = _secret_state_column("dashboard_password")
+    signature_secret_state = _secret_state_column("signature_secret")
+
     def has_replace_secrets_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(REPLACE_SECRETS_PERMISSION)
+        return request.user.has_perm("django_apiauth.replace_secrets")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A credential does not exist without its API key and secret: adding one sets them.
@@ -130,60 +130,25 @@ class ApiCredentialAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: ApiCredential | None = None):
         if self.has_replace_secrets_permission(request):
             return self.readonly_fields
-        shown = [f"{secret}_state" for secret in SECRET_FIELDS]
-        return [*self.readonly_fields, "environment", "base_url", *shown]
+        return [*self.readonly_fields, "environment", "base_url", *STATE_FIELDS.values()]
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
-        if obj is not None:
-            editable = self.has_change_permission(request, obj)
-            if not (editable and self.has_replace_secrets_permission(request)):
-                # View only, or change without replacing secrets: Django shows a
-                # read-only field with its value, for a secret the decrypted secret.
-                return self._view_only_fieldsets()
+        if obj is None:  # adding: nothing to clear yet, and no status to show
+            return self._fieldsets_without_clear({}, status=False)
+        editable = self.has_change_permission(request, obj)
+        if editable and self.has_replace_secrets_permission(request):
             return self.fieldsets
-        # Adding: nothing to clear yet, and no status to show.
-        return [
-            (title, {**options, "fields": [f for f in options["fields"] if f not in CLEAR_FIELDS]})
-            for title, options in self.fieldsets
-            if title != _("Status")
-        ]
+        # View only, or change without replacing secrets: Django would show a
+        # read-only field with its value, for a secret the decrypted secret.
+        return self._fieldsets_without_clear(STATE_FIELDS, status=True)
 
-    def _view_only_fieldsets(self) -> list[tuple[Any, dict[str, Any]]]:
-        shown = {secret: f"{secret}_state" for secret in SECRET_FIELDS}
-        return [
-            (
-                title,
-                {
-                    **options,
-                    "fields": [shown.get(f, f) for f in options["fields"] if f not in CLEAR_FIELDS],
-                },
-            )
-            for title, options in self.fieldsets
-        ]
-
-    def _secret_state_text(self, obj: ApiCredential, secret: str) -> str:
-        state = secret_state(obj, secret)
-        if state == "unreadable":
-            return str(_("set, but cannot be decrypted"))
-        if state == "set":
-            return obj.masked_api_key() if secret == "api_key" else str(_("set"))
-        return str(_("not set"))
-
-    @admin.display(description=_("API key"))
-    def api_key_state(self, obj: ApiCredential) -> str:
-        return self._secret_state_text(obj, "api_key")
-
-    @admin.display(description=_("API secret"))
-    def api_secret_state(self, obj: ApiCredential) -> str:
-        return self._secret_state_text(obj, "api_secret")
-
-    @admin.display(description=_("dashboard password"))
-    def dashboard_password_state(self, obj: ApiCredential) -> str:
-        return self._secret_state_text(obj, "dashboard_password")
-
-    @admin.display(description=_("signature secret"))
-    def signature_secret_state(self, obj: ApiCredential) -> str:
-        return self._secret_state_text(obj, "signature_secret")
+    def _fieldsets_without_clear(self, shown: dict[str, str], *, status: bool) -> list[Any]:
+        fieldsets = []
+        for title, options in self.fieldsets:
+            if status or title != _("Status"):
+                fields = [shown.get(f, f) for f in options["fields"] if f not in CLEAR_FIELDS]
+                fieldsets.append((title, {**options, "fields": fields}))
+        return fieldsets
 
     # ----------------------------------------------------------------- columns
 
@@ -238,9 +203,7 @@ class ApiCredentialAdmin(admin.ModelAdmin):
 
     # ------------------------------------------------------ add / change views
 
-    @sensitive_secrets
-    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        return super().add_view(request, form_url, extra_context)
+    add_view = sensitive_secrets(admin.ModelAdmin.add_view)
 
     @sensitive_secrets
     def change_view(
@@ -249,17 +212,14 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         extra_context = {
             **(extra_context or {}),
             "can_test_connectivity": self.has_test_connectivity_permission(request),
-            "test_connectivity_url": reverse(
-                f"{self.admin_site.name}:django_apiauth_apicredential_test_connectivity",
-                args=[object_id],
-            ),
+            "test_connectivity_url": self._url("test_connectivity", object_id),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
     # ------------------------------------------------------ connectivity check
 
     def has_test_connectivity_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm(TEST_CONNECTIVITY_PERMISSION)
+        return request.user.has_perm("django_apiauth.test_connectivity")
 
     @admin.action(description=_("Test connectivity"), permissions=["test_connectivity"])
     def test_connectivity(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -280,36 +240,25 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request, credential):
             raise PermissionDenied
         self._run_checks(request, [credential])
-        return HttpResponseRedirect(
-            reverse(
-                f"{self.admin_site.name}:django_apiauth_apicredential_change",
-                args=[credential.pk],
-            )
+        return HttpResponseRedirect(self._url("change", credential.pk))
+
+    def _url(self, view: str, object_id: Any) -> str:
+        return reverse(
+            f"{self.admin_site.name}:django_apiauth_apicredential_{view}", args=[object_id]
         )
 
     def get_urls(self):
-        urls = [
-            path(
-                "<path:object_id>/test-connectivity/",
-                self.admin_site.admin_view(self.test_connectivity_view),
-                name="django_apiauth_apicredential_test_connectivity",
-            )
-        ]
-        return urls + super().get_urls()
+        view = self.admin_site.admin_view(self.test_connectivity_view)
+        name = "django_apiauth_apicredential_test_connectivity"
+        return [path("<path:object_id>/test-connectivity/", view, name=name), *super().get_urls()]
 
     def _run_checks(self, request: HttpRequest, credentials: list[ApiCredential]) -> None:
-        results = check_credentials(credentials)
-        for credential, result in zip(credentials, results, strict=True):
-            self._report(request, credential, result)
-
-    def _report(self, request: HttpRequest, credential: ApiCredential, result: ConnectivityResult):
-        # Quoted like Django's own messages (which also stops capfirst changing the name).
-        text = f"“{credential.name}”: {result.summary}"
-        level = messages.SUCCESS if result.ok else messages.ERROR
-        self.message_user(request, text, level)
-        self.log_change(
-            request, credential, _("Tested connectivity: %(summary)s") % {"summary": result.summary}
-        )
+        for credential, result in zip(credentials, check_credentials(credentials), strict=True):
+            # Quoted like Django's own messages (which also stops capfirst changing the name).
+            level = messages.SUCCESS if result.ok else messages.ERROR
+            self.message_user(request, f"“{credential.name}”: {result.summary}", level)
+            summary = {"summary": result.summary}
+            self.log_change(request, credential, _("Tested connectivity: %(summary)s") % summary)
 
 
 from django_apiauth.notifications import admin as notification_admin  # noqa: E402,F401  (the delivery log)

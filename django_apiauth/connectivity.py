@@ -1,22 +1,11 @@
-"""Connectivity checks of stored credentials, run concurrently.
+"""Connectivity checks of stored credentials, run concurrently: :func:`check_credentials`.
 
-One public entry point, :func:`check_credentials`, shared by the admin action,
-the change page's "Test connectivity" button and ``manage.py apiauth_check``:
-
-* each credential's ``ApiClient(credential).check()`` runs in a bounded thread
-  pool, so fifty credentials against a provider answering in 300 ms take about
-  a second instead of fifteen; at most ``max_workers`` checks are in flight
-  (the rest wait in an iterator), so the bookkeeping per completed check is
-  the same for ten or ten thousand credentials;
-* every check has its own deadline: a provider that hangs costs one slow line,
-  not a hung admin page (the transport's own timeouts end the abandoned thread);
-* results are written to ``last_check_*`` in the *calling* thread, in bulk
-  (one ``UPDATE`` per batch of rows, :mod:`~django_apiauth.bulk_write`): worker
-  threads never touch the database (they close any connection they opened), so
-  there is no connection leak and no cross-thread transaction surprise;
-* checks only use what is stored: the credential objects are loaded from the
-  database by the caller and their secrets are decrypted (at load time) in the
-  calling thread before dispatch; nothing from a request is ever sent.
+Shared by the admin action, the change page's button and ``manage.py apiauth_check``.
+Checks only use what is stored: the caller loads the credentials and their secrets are
+decrypted in the calling thread before dispatch; nothing from a request is ever sent.
+Worker threads never touch the database; results are written in bulk by the calling
+thread. Pool size, deadlines and storage: "Admin, checks and commands" in
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +15,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from itertools import islice
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import translation
@@ -48,8 +38,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Checks running at the same time. Checks wait on the network, not the CPU,
-#: so this is about what the provider tolerates from one merchant, not cores.
+#: Checks running at once: they wait on the network, so this is what the provider tolerates.
 DEFAULT_MAX_WORKERS = 32
 #: Seconds one check may take before it is reported as timed out.
 DEFAULT_TIMEOUT = 15.0
@@ -58,13 +47,11 @@ DETAIL_MAX_LENGTH = 255
 #: What a check writes, in the order ``store_results`` gives the values.
 STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
 
-# Failure details are shown to staff (admin messages, apiauth_check), so they are
-# translated; worker threads take on the caller's language (see _worker).
+# Shown to staff, so translated; worker threads take on the caller's language (see _worker).
 UNREADABLE_DETAIL = gettext_lazy(
     "secrets cannot be decrypted with the current encryption keys; "
     "re-enter them or restore the key that encrypted them"
 )
-
 
 #: The name this module used for :class:`CheckResult` before there was one type.
 ConnectivityResult = CheckResult
@@ -87,17 +74,15 @@ def check_credential(credential: ApiCredential) -> CheckResult:
     started = time.perf_counter()
     try:
         return ApiClient(credential).check()
-    except ApiAuthError as err:
-        detail = failure_detail(credential.name, err)
-        return CheckResult.failure(credential, detail, _elapsed_ms(started))
     except Exception as err:
-        # A foreign exception's text may quote a header; keep only its type.
-        logger.warning("connectivity check of %s raised %s", credential.name, type(err).__name__)
-        return CheckResult.failure(
-            credential,
-            _("unexpected error (%(type)s)") % {"type": type(err).__name__},
-            _elapsed_ms(started),
-        )
+        if isinstance(err, ApiAuthError):
+            detail = failure_detail(credential.name, err)
+        else:
+            # A foreign exception's text may quote a header; keep only its type.
+            kind = type(err).__name__
+            logger.warning("connectivity check of %s raised %s", credential.name, kind)
+            detail = _("unexpected error (%(type)s)") % {"type": kind}
+        return CheckResult.failure(credential, detail, (time.perf_counter() - started) * 1000)
 
 
 def check_credentials(
@@ -136,9 +121,7 @@ def check_credentials(
 def store_results(credentials: Sequence[ApiCredential], results: Sequence[CheckResult]) -> None:
     """Write results to ``last_check_*`` of the rows and of the given instances.
 
-    In bulk (one statement per batch, ``bulk_write.update_rows``), bypassing
-    ``save()``: a check must not rewrite the secrets (an undecryptable one
-    included) nor bump ``updated_at``.
+    In bulk, bypassing ``save()``: a check must not rewrite the secrets nor bump ``updated_at``.
     """
     rows_by_db: dict[str, list[tuple]] = {}
     for credential, result in zip(credentials, results, strict=True):
@@ -157,7 +140,7 @@ def store_results(credentials: Sequence[ApiCredential], results: Sequence[CheckR
 def _run_pool(
     runnable: list[tuple[int, ApiCredential]], workers: int, timeout: float
 ) -> dict[int, CheckResult]:
-    """Run the checks, at most ``workers`` in flight: the bookkeeping is per check in flight.
+    """Run the checks, at most ``workers`` in flight.
 
     A sliding window rather than submitting everything at once: waiting on
     ``workers`` futures costs the same at 10 or 10,000 credentials.
@@ -170,16 +153,13 @@ def _run_pool(
     executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apiauth-check")
     # A hung check keeps its worker busy past its deadline, which could
     # starve the queue; this bounds the whole call whatever happens.
-    rounds = math.ceil(len(runnable) / workers)
-    budget = timeout * (rounds + 1)
+    budget = timeout * (math.ceil(len(runnable) / workers) + 1)
     give_up_at = time.monotonic() + budget
     try:
         while True:
-            while len(in_flight) < workers:
-                item = next(queue, None)
-                if item is None:
-                    break
-                in_flight[executor.submit(_worker, *item[::-1], started_at, language)] = item
+            for index, credential in islice(queue, workers - len(in_flight)):
+                future = executor.submit(_worker, credential, index, started_at, language)
+                in_flight[future] = (index, credential)
             if not in_flight:
                 break
             done, _ = wait(
@@ -202,9 +182,8 @@ def _run_pool(
 def _expire(in_flight, results, started_at, timeout: float) -> None:
     """Report checks running for ``timeout`` as timed out; their slots go to the next ones.
 
-    The abandoned check keeps its thread until the transport's own timeouts end
-    it; the check taking its slot waits in the executor's queue meanwhile, and
-    its deadline only starts when it does.
+    The abandoned check keeps its thread until the transport's own timeouts end it: the
+    next one waits in the executor's queue meanwhile, its deadline starting when it does.
     """
     now = time.monotonic()
     for future, (index, credential) in list(in_flight.items()):
@@ -248,7 +227,3 @@ def _worker(credential: ApiCredential, index: int, started_at: dict, language) -
     finally:
         # Whatever the client touched opened a connection owned by this thread.
         connections.close_all()
-
-
-def _elapsed_ms(started: float) -> float:
-    return (time.perf_counter() - started) * 1000

@@ -120,10 +120,6 @@ class BoundPlaintext(str):
         return (Ciphertext, (self.sealed,))
 
 
-def _is_plaintext(value: Any) -> bool:
-    return isinstance(value, str) and value != "" and not isinstance(value, BoundPlaintext)
-
-
 def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any]:
     """``state`` (a model's ``__getstate__``) with every encrypted value as ciphertext.
 
@@ -132,9 +128,7 @@ def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any
     for field in instance._meta.concrete_fields:
         if isinstance(field, EncryptedTextField) and field.attname in state:
             value = state[field.attname]
-            if isinstance(value, BoundPlaintext):
-                state[field.attname] = Ciphertext(value.sealed)
-            elif _is_plaintext(value):
+            if isinstance(value, str) and value:  # plaintext, typed or decrypted
                 state[field.attname] = Ciphertext(field.seal(instance, value).stored)
     return state
 
@@ -163,21 +157,19 @@ class EncryptedAttribute(DeferredAttribute):
         if instance is None:
             return value
         field = self.field
-        if isinstance(value, Undecryptable):
-            raise DecryptionError(
-                f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {value.error}"
-            ) from value.error
         if isinstance(value, BoundPlaintext) and field.bind_to:
             # Read from another instance (refresh_from_db, full_clean): check it here too.
             value = instance.__dict__[field.attname] = Ciphertext(value.sealed)
+        error = value.error if isinstance(value, Undecryptable) else None
         if isinstance(value, Ciphertext):
             try:
                 return value.reveal(field, field.binding(instance))
             except DecryptionError as err:
-                raise DecryptionError(
-                    f"{field.model._meta.label}.{field.name} of pk={instance.pk}: {err}"
-                ) from err
-        return value
+                error = err
+        if error is None:
+            return value
+        label = f"{field.model._meta.label}.{field.name} of pk={instance.pk}"
+        raise DecryptionError(f"{label}: {error}") from error
 
 
 class EncryptedTextField(models.TextField):

@@ -86,10 +86,8 @@ class ApiCredentialForm(forms.ModelForm):
             "merchant_uid",
             "is_active",
         ]
-        # Also excluded explicitly: the admin (or any modelform_factory) builds
-        # Meta.fields from its fieldsets, and an encrypted column becoming a
-        # model field again would be read to fill the form and overwritten
-        # with "" when left blank.
+        # Also excluded explicitly: the admin builds Meta.fields from its fieldsets, and an
+        # encrypted column as a model field would fill the form and be blanked when left empty.
         exclude = list(SECRET_FIELDS)  # noqa: DJ006
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -169,8 +167,3 @@ class ApiCredentialForm(forms.ModelForm):
             ):
                 updates[secret] = ""
         return updates
-
-    def save(self, commit: bool = True) -> ApiCredential:
-        for secret, value in self.secret_updates().items():
-            setattr(self.instance, secret, value)
-        return super().save(commit=commit)

@@ -1,14 +1,9 @@
 """Refusals that read English in exceptions and logs, and in the staff's language on pages.
 
-The rule (see the docs' admin page): what staff see in the admin, in system
-checks and in command output is translated; exceptions and log lines stay
-English, so they can be searched for. One error serves both: it is raised
-with its English text, and carries the untranslated template and its values
-so a page or a check can render it in the active language with
-:func:`translated`.
-
-Templates are marked with ``gettext_noop`` at the raise site, so
-``makemessages`` finds them; the translation happens at display time.
+Exceptions and log lines stay English, to be searched for; what staff see (admin, system
+checks, command output) is translated. One error serves both: raised with its English
+text, it carries its template (marked with ``gettext_noop`` at the raise site, for
+``makemessages``) and values, which :func:`translated` renders in the active language.
 """
 
 from __future__ import annotations

@@ -229,7 +229,6 @@ class ApiCredential(models.Model):
 
     def clean(self) -> None:
         super().clean()
-        errors: dict[str, str] = {}
         if not self.base_url and not self.environment:
             self.environment = api_settings.DEFAULT_ENVIRONMENT
         field = "base_url" if self.base_url else "environment"
@@ -238,19 +237,15 @@ class ApiCredential(models.Model):
             endpoints.check_url_is_secure(url)
             check_host_is_allowed(url)
         except ConfigurationError as err:
-            errors[field] = translated(err)
+            raise ValidationError({field: translated(err)}) from None
         except InsecureTransportError as err:
-            refused = _("the environment's URL is refused: %(reason)s")
-            errors[field] = (
-                translated(err) if self.base_url else refused % {"reason": translated(err)}
-            )
-        if not errors:
-            for name in self.secrets_to_reenter():
-                errors[name] = str(
-                    _("The endpoint changed: enter this secret again for the new endpoint.")
-                )
-        if errors:
-            raise ValidationError(errors)
+            reason = translated(err)
+            if not self.base_url:
+                reason = _("the environment's URL is refused: %(reason)s") % {"reason": reason}
+            raise ValidationError({field: reason}) from None
+        reenter = _("The endpoint changed: enter this secret again for the new endpoint.")
+        if stale := self.secrets_to_reenter():
+            raise ValidationError({name: str(reenter) for name in stale})
 
 
 class NotificationDelivery(models.Model):

@@ -149,10 +149,8 @@ def _check_registered_claims(claims: dict[str, Any]) -> None:
     # PyJWT would sign these happily, but the token would then fail every
     # verifier (PyJWT's own included): refuse at the source, with a clear reason.
     for name in _TIME_CLAIMS:
-        if name not in claims:
-            continue
-        value = claims[name]
-        if isinstance(value, datetime):
+        value = claims.get(name)
+        if name not in claims or isinstance(value, datetime):
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SignatureError(f"cannot sign: '{name}' must be a number or a datetime")

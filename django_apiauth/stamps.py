@@ -68,10 +68,8 @@ def bump_on_commit(
 ) -> None:
     """Forget this process's clients of ``pks`` now; bump their stamps once the change commits.
 
-    After the commit, not before: a process that reloaded the row before the
-    commit would store the old row under the new stamp. ``names`` are dropped
-    here too (a row created under a name another row had, in a test suite whose
-    rolled-back rows left clients behind, say).
+    After the commit: a process reloading the row before it would keep the old row under the
+    new stamp. ``names`` are dropped too (a name reused after a rolled-back row, say).
     """
     pks, names = list(pks), list(names)
     if not pks:

@@ -103,164 +103,80 @@ class Setting:
     tag: str = "security"
 
 
+#: The hint each system check shows under a bad value (lazily translated).
+_HINTS = {
+    "ENVIRONMENTS": _(
+        "Map each environment name to an https:// base URL (http:// only to a loopback "
+        "host with ALLOW_INSECURE_LOOPBACK)."
+    ),
+    "DEFAULT_ENVIRONMENT": _("Name one of the keys of APIAUTH['ENVIRONMENTS']."),
+    "TOKEN_PATH": _("Remove it to use '/api/token', or give the token endpoint's path."),
+    "CHECK_PATH": _("Set a bearer-protected GET path such as '/api/merchant', or None."),
+    "CACHE_ALIAS": _("Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one."),
+    "ENCRYPTION_KEYS": _("Generate a key with `manage.py apiauth_generate_key`."),
+    "REFRESH_MARGIN": _(
+        "Seconds before a token goes out of use when its background refresh starts at "
+        "the latest, e.g. 60 (more when fetching is slow)."
+    ),
+    "EXPIRY_LEEWAY": _("Seconds before expiry when a token is no longer used, e.g. 10."),
+    "LOCK_TIMEOUT": _(
+        "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
+        "lease frees after this), e.g. 10."
+    ),
+    "CACHE_TIMEOUT": _(
+        "Use the seconds a call may wait for the token cache before going on without "
+        "it, such as 0.25."
+    ),
+    "TIMEOUT": _(
+        "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
+        "there is no 'no timeout'."
+    ),
+    "MAX_RETRIES": _("Use a whole number such as 2 (0 disables retries)."),
+    "VERIFY": _("Remove it, or set it to the path of an existing CA bundle."),
+    "ALLOW_INSECURE_LOOPBACK": _("Use True (local sandboxes and tests only) or False."),
+    "ALLOWED_HOSTS": _(
+        "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
+        "'host:port' entries."
+    ),
+    "NOTIFICATION_LEEWAY": _(
+        "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
+        "(60 is php-jwt's advice)."
+    ),
+    "NOTIFICATION_RETENTION_DAYS": _(
+        "Use a whole number of days (1 or more) the delivery log keeps its rows."
+    ),
+    "NOTIFICATION_CLAIM_TIMEOUT": _(
+        "Use the seconds after which a delivery left processing by a dead worker "
+        "may be taken over, such as 300."
+    ),
+}
+
+_ENVIRONMENTS = {
+    "staging": "https://staging.back.ecard.pledg.co",
+    "production": "https://back.ecard.pledg.co",
+}
+
 SETTINGS: dict[str, Setting] = {
-    entry.name: entry
-    for entry in (
-        Setting(
-            "ENVIRONMENTS",
-            {
-                "staging": "https://staging.back.ecard.pledg.co",
-                "production": "https://back.ecard.pledg.co",
-            },
-            validate_environments,
-            "django_apiauth.E012",
-            _(
-                "Map each environment name to an https:// base URL (http:// only to a loopback "
-                "host with ALLOW_INSECURE_LOOPBACK)."
-            ),
-        ),
-        Setting(
-            "DEFAULT_ENVIRONMENT",
-            "staging",
-            validate_default_environment,
-            "django_apiauth.E013",
-            _("Name one of the keys of APIAUTH['ENVIRONMENTS']."),
-        ),
-        Setting(
-            "TOKEN_PATH",
-            "/api/token",
-            validators.validate_token_path,
-            "django_apiauth.E011",
-            _("Remove it to use '/api/token', or give the token endpoint's path."),
-        ),
-        Setting(
-            "CHECK_PATH",
-            None,
-            validators.validate_check_path,
-            "django_apiauth.E010",
-            _("Set a bearer-protected GET path such as '/api/merchant', or None."),
-        ),
-        Setting(
-            "CACHE_ALIAS",
-            "default",
-            validators.validate_cache_alias,
-            "django_apiauth.E003",
-            _("Add the alias to CACHES or point APIAUTH['CACHE_ALIAS'] at an existing one."),
-            tag="caches",
-        ),
-        Setting(
-            "ENCRYPTION_KEYS",
-            [],
-            None,
-            "django_apiauth.E001",
-            _("Generate a key with `manage.py apiauth_generate_key`."),
-        ),
-        Setting(
-            "REFRESH_MARGIN",
-            60,
-            validators.seconds(positive=False),
-            "django_apiauth.E007",
-            _(
-                "Seconds before a token goes out of use when its background refresh starts at "
-                "the latest, e.g. 60 (more when fetching is slow)."
-            ),
-        ),
-        Setting(
-            "EXPIRY_LEEWAY",
-            10,
-            validators.seconds(positive=False),
-            "django_apiauth.E008",
-            _("Seconds before expiry when a token is no longer used, e.g. 10."),
-        ),
-        Setting(
-            "LOCK_TIMEOUT",
-            10,
-            validators.seconds(positive=True),
-            "django_apiauth.E009",
-            _(
-                "Seconds the fleet-wide fetch lease lasts without renewal (a dead holder's "
-                "lease frees after this), e.g. 10."
-            ),
-        ),
-        Setting(
-            "CACHE_TIMEOUT",
-            0.25,
-            validators.seconds(positive=True),
-            "django_apiauth.E021",
-            _(
-                "Use the seconds a call may wait for the token cache before going on without "
-                "it, such as 0.25."
-            ),
-            tag="caches",
-        ),
-        Setting(
-            "TIMEOUT",
-            (3.05, 10),
-            validators.validate_timeout,
-            "django_apiauth.E005",
-            _(
-                "Use seconds such as 10 or a (connect, read) pair such as (3.05, 10); "
-                "there is no 'no timeout'."
-            ),
-        ),
-        Setting(
-            "MAX_RETRIES",
-            2,
-            validators.validate_max_retries,
-            "django_apiauth.E006",
-            _("Use a whole number such as 2 (0 disables retries)."),
-        ),
-        Setting(
-            "VERIFY",
-            True,
-            validators.validate_verify,
-            "django_apiauth.E004",
-            _("Remove it, or set it to the path of an existing CA bundle."),
-        ),
-        Setting(
-            "ALLOW_INSECURE_LOOPBACK",
-            False,
-            validators.validate_flag,
-            "django_apiauth.E014",
-            _("Use True (local sandboxes and tests only) or False."),
-        ),
-        Setting(
-            "ALLOWED_HOSTS",
-            None,
-            validators.validate_allowed_hosts,
-            "django_apiauth.E020",
-            _(
-                "Use None (the hosts of ENVIRONMENTS) or a list of 'host', '.domain' or "
-                "'host:port' entries."
-            ),
-        ),
-        Setting(
-            "NOTIFICATION_LEEWAY",
-            60,
-            validators.seconds(positive=False),
-            "django_apiauth.E017",
-            _(
-                "Use the clock skew, in seconds, tolerated on a JWT notification's exp/nbf/iat "
-                "(60 is php-jwt's advice)."
-            ),
-        ),
-        Setting(
-            "NOTIFICATION_RETENTION_DAYS",
-            30,
-            validators.validate_days,
-            "django_apiauth.E018",
-            _("Use a whole number of days (1 or more) the delivery log keeps its rows."),
-        ),
-        Setting(
-            "NOTIFICATION_CLAIM_TIMEOUT",
-            300,
-            validators.seconds(positive=True),
-            "django_apiauth.E019",
-            _(
-                "Use the seconds after which a delivery left processing by a dead worker "
-                "may be taken over, such as 300."
-            ),
-        ),
+    name: Setting(name, default, validate, f"django_apiauth.{check}", _HINTS[name], *tag)
+    for name, default, validate, check, *tag in (
+        ("ENVIRONMENTS", _ENVIRONMENTS, validate_environments, "E012"),
+        ("DEFAULT_ENVIRONMENT", "staging", validate_default_environment, "E013"),
+        ("TOKEN_PATH", "/api/token", validators.validate_token_path, "E011"),
+        ("CHECK_PATH", None, validators.validate_check_path, "E010"),
+        ("CACHE_ALIAS", "default", validators.validate_cache_alias, "E003", "caches"),
+        ("ENCRYPTION_KEYS", [], None, "E001"),
+        ("REFRESH_MARGIN", 60, seconds(positive=False), "E007"),
+        ("EXPIRY_LEEWAY", 10, seconds(positive=False), "E008"),
+        ("LOCK_TIMEOUT", 10, seconds(positive=True), "E009"),
+        ("CACHE_TIMEOUT", 0.25, seconds(positive=True), "E021", "caches"),
+        ("TIMEOUT", (3.05, 10), validators.validate_timeout, "E005"),
+        ("MAX_RETRIES", 2, validators.validate_max_retries, "E006"),
+        ("VERIFY", True, validate_verify, "E004"),
+        ("ALLOW_INSECURE_LOOPBACK", False, validators.validate_flag, "E014"),
+        ("ALLOWED_HOSTS", None, validators.validate_allowed_hosts, "E020"),
+        ("NOTIFICATION_LEEWAY", 60, seconds(positive=False), "E017"),
+        ("NOTIFICATION_RETENTION_DAYS", 30, validators.validate_days, "E018"),
+        ("NOTIFICATION_CLAIM_TIMEOUT", 300, seconds(positive=True), "E019"),
     )
 }
 
@@ -313,10 +229,9 @@ class ApiAuthSettings:
     def _encryption_keys(configured: Any) -> list[str]:
         if isinstance(configured, str):
             # A single comma-separated string is what people paste from an env file.
-            configured = [part for part in configured.split(",")]
-        if configured:
-            return [str(key).strip() for key in configured if str(key).strip()]
-        return [k.strip() for k in environ.Env().list(ENCRYPTION_KEYS_ENV, default=[]) if k.strip()]
+            configured = configured.split(",")
+        keys = configured or environ.Env().list(ENCRYPTION_KEYS_ENV, default=[])
+        return [str(key).strip() for key in keys if str(key).strip()]
 
     def unknown_keys(self) -> list[str]:
         """Keys in ``settings.APIAUTH`` that this app does not know (usually typos)."""

@@ -43,10 +43,10 @@ class Command(BaseCommand):
                 "(or the variables named by --*-env), else from a hidden prompt; never from "
                 "the command line. Options not given leave the stored values as they are."
             ),
-        )
-        setp.description = setp.description or _(
-            "Create or update a credential. Secrets come from environment variables or a "
-            "hidden prompt, never from the command line."
+            description=_(
+                "Create or update a credential. Secrets come from environment variables or a "
+                "hidden prompt, never from the command line."
+            ),
         )
         setp.add_argument("name", help=_("The credential's name (a slug), e.g. shop-fr."))
         environments = ", ".join(api_settings.ENVIRONMENTS)
@@ -162,11 +162,10 @@ class Command(BaseCommand):
                 setattr(cred, fld, options[fld])
         # Secrets are bound to their endpoint: a new one needs them typed again.
         moved = not creating and (cred.environment, cred.base_url) != before
-        interactive = not no_input and sys.stdin.isatty()
+        prompt = (creating or moved) and not no_input and sys.stdin.isatty()
         kept = []  # stored secrets left as they are: nothing to validate
         for fld, (_env, required) in SECRET_FIELDS.items():
-            prompt = creating or moved
-            value = self._read_secret(fld, options[f"{fld}_env"], interactive, prompt=prompt)
+            value = self._read_secret(fld, options[f"{fld}_env"], prompt)
             if value is not None:
                 setattr(cred, fld, value)
             elif not creating:
@@ -219,13 +218,9 @@ class Command(BaseCommand):
                 % {"name": name}
             )
 
-    def _read_secret(self, fld, env_var, interactive, *, prompt):
+    def _read_secret(self, fld, env_var, prompt):
         value = os.environ.get(env_var)
-        if value:
-            return value
-        if interactive and prompt:
-            label = fld.replace("_", " ")
-            text = _("%(field)s: ") if SECRET_FIELDS[fld][1] else _("%(field)s (blank to skip): ")
-            value = getpass.getpass(text % {"field": label})
+        if value or not prompt:
             return value or None
-        return None
+        text = _("%(field)s: ") if SECRET_FIELDS[fld][1] else _("%(field)s (blank to skip): ")
+        return getpass.getpass(text % {"field": fld.replace("_", " ")}) or None

@@ -47,13 +47,9 @@ class Command(BaseCommand):
         self.stdout.write(_("Values found per key id:"))
         if not report.by_key:
             self.stdout.write(_("  (no encrypted values)"))
+        notes = {report.primary_key_id: _(" (primary)"), PLAINTEXT: _(" (not encrypted yet)")}
         for key_id, count in sorted(report.by_key.items()):
-            note = ""
-            if key_id == report.primary_key_id:
-                note = _(" (primary)")
-            elif key_id == PLAINTEXT:
-                note = _(" (not encrypted yet)")
-            self.stdout.write(f"  {key_id}: {count}{note}")
+            self.stdout.write(f"  {key_id}: {count}{notes.get(key_id, '')}")
         counts = {
             "rotated": report.rotated,
             "plaintext": report.encrypted_plaintext,

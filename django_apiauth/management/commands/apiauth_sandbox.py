@@ -101,8 +101,7 @@ class Command(BaseCommand):
                 _("cannot listen on %(host)s:%(port)s: %(error)s (choose another port)")
                 % {"host": host, "port": port, "error": err.strerror}
             ) from None
-        unset = [var for name, var in ENVIRONMENT.items() if name not in REQUIRED]
-        unset = [var for var in unset if not os.environ.get(var)]
+        unset = [v for n, v in ENVIRONMENT.items() if n not in REQUIRED and not os.environ.get(v)]
         # The URL and a masked key only: secrets never reach a terminal or a log.
         self.stdout.write(
             _(

@@ -109,12 +109,8 @@ class Command(BaseCommand):
 
     def _write(self, entry):
         def token(value):
-            if value is None:
-                return _("none")
-            return (
-                _("expires in %(expires_in)s s, age %(age)s s, fetched in %(fetch_seconds)s s")
-                % value
-            )
+            text = _("expires in %(expires_in)s s, age %(age)s s, fetched in %(fetch_seconds)s s")
+            return _("none") if value is None else text % value
 
         check, block = entry["last_check"], entry.get("block")
         lines = [f"{entry['name']}  {entry['endpoint'] or ''}"]
@@ -122,9 +118,8 @@ class Command(BaseCommand):
             lines.append(_("error: %(error)s") % entry)
         else:
             lines.append(_("token in this process: %(token)s") % {"token": token(entry["token"])})
-            lines.append(
-                _("token in the shared cache: %(token)s") % {"token": token(entry["shared_token"])}
-            )
+            shared = token(entry["shared_token"])
+            lines.append(_("token in the shared cache: %(token)s") % {"token": shared})
             if block:
                 lines.append(
                     _("blocked: %(kind)s (HTTP %(status)s), %(seconds_left)s s left") % block
