@@ -1,33 +1,12 @@
-"""Receiving the provider's notifications in a Django site.
+"""The one pipeline behind every way in: read, verify, log, process exactly once, answer.
 
-Three ways in, one pipeline (verify, log, deduplicate, then the site's code):
-
-* the ready-made routes of ``include("django_apiauth.urls")``, which send the
-  :mod:`django_apiauth.signals` — a site only connects a receiver;
-* ``@verified_notification("shop", scheme="hash")`` on a function view;
-* :class:`VerifiedNotificationMixin` on a class-based view.
-
-Sync and ``async def`` views are both supported. Answers, before the site's code:
-
-=========================================================  ==========================
-request                                                    answer (site's code not run)
-=========================================================  ==========================
-not a POST                                                 405 (``Allow: POST``)
-malformed body, no ``signature``, a scheme not accepted    400 (413 when too large)
-signature does not verify                                  403
-no active credential of that name, or no usable secret     403 (the same answer)
-a redelivery of an accepted notification                   200, not run again
-the first delivery is still being processed elsewhere      503 + ``Retry-After``
-=========================================================  ==========================
-
-The site's code then runs once, with the :class:`Notification` in
-``request.notification`` (views) or as the signal's arguments (routes).
+The ready-made routes (:mod:`.views`), the decorator and the mixin
+(:mod:`.decorators`) all run :func:`handle`; the answers it gives before the
+site's code runs are tabled in ``docs/notifications.md``.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -35,8 +14,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_exempt
 
 from django_apiauth import clock, telemetry
 from django_apiauth.exceptions import ConfigurationError, SignatureError
@@ -58,13 +35,11 @@ __all__ = [
     "Notification",
     "Refused",
     "Scheme",
-    "VerifiedNotificationMixin",
     "ahandle",
     "handle",
     "process_verified",
     "refusal_log",
     "schemes_of",
-    "verified_notification",
     "verify_body",
 ]
 
@@ -222,98 +197,6 @@ def process_verified(
         notification_id=notification.identity.split(":", 1)[1],
         reference=str(notification.data.get("reference", "")),
     )
-
-
-def verified_notification(
-    credential: str, *, scheme: str | Iterable[str] = SCHEMES
-) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Decorate a function view (sync or ``async``) that receives notifications.
-
-    The view runs once per notification — a POST whose signature verifies
-    against the signature secret of the active credential ``credential``, in a
-    ``scheme`` the view accepts (``"hash"`` for payments, ``"jwt"`` for
-    transfers; both by default) — with the :class:`Notification` in
-    ``request.notification``. It is CSRF-exempt: the signature authenticates.
-    """
-    if not isinstance(credential, str) or not credential:
-        # Catches the bare ``@verified_notification`` (without a credential name).
-        raise TypeError(
-            "verified_notification needs the credential's name: @verified_notification('name')"
-        )
-    schemes = schemes_of(scheme)
-
-    def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-        name = f"{view.__module__}.{view.__qualname__}"
-
-        if inspect.iscoroutinefunction(view):
-
-            @functools.wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                async def work(notification: Notification) -> Any:
-                    request.notification = notification  # type: ignore[attr-defined]
-                    return await view(request, *args, **kwargs)
-
-                return await ahandle(request, credential, schemes, work, handler=name)
-
-            return csrf_exempt(async_wrapper)
-
-        @functools.wraps(view)
-        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            def work(notification: Notification) -> Any:
-                request.notification = notification  # type: ignore[attr-defined]
-                return view(request, *args, **kwargs)
-
-            return handle(request, credential, schemes, work, handler=name)
-
-        return csrf_exempt(wrapper)
-
-    return decorator
-
-
-@method_decorator(csrf_exempt, name="dispatch")
-class VerifiedNotificationMixin:
-    """Class-based counterpart of :func:`verified_notification` (sync or ``async`` handlers).
-
-    Set ``notification_credential`` (or override :meth:`get_notification_credential`),
-    optionally ``notification_scheme`` (``"hash"``, ``"jwt"`` or both, the
-    default), and implement ``post()``; ``self.request.notification`` holds the
-    verified notification.
-    """
-
-    notification_credential: str = ""
-    notification_scheme: str | tuple[str, ...] = SCHEMES
-
-    def get_notification_credential(self) -> str:
-        if not self.notification_credential:
-            # A programming error, not a request error: fail loudly rather than answer 503.
-            raise ConfigurationError(
-                f"{type(self).__name__} must set notification_credential "
-                "(or override get_notification_credential)"
-            )
-        return self.notification_credential
-
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        credential = self.get_notification_credential()
-        schemes = schemes_of(self.notification_scheme)
-        name = f"{type(self).__module__}.{type(self).__qualname__}"
-        parent = super().dispatch  # type: ignore[misc]
-
-        if getattr(self, "view_is_async", False):
-
-            async def awork(notification: Notification) -> Any:
-                request.notification = notification  # type: ignore[attr-defined]
-                return await parent(request, *args, **kwargs)
-
-            return ahandle(request, credential, schemes, awork, handler=name)
-
-        def work(notification: Notification) -> Any:
-            request.notification = notification  # type: ignore[attr-defined]
-            return parent(request, *args, **kwargs)
-
-        return handle(request, credential, schemes, work, handler=name)
-
-
-# ------------------------------------------------------------------ internals
 
 
 def verify_body(
