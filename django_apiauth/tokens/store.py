@@ -169,8 +169,8 @@ class TokenStore:
         current = self._slot.usable()
         shared, values = self._obtainer.read_shared_values()
         # The newest token that is not the refused one: another process may have
-        # replaced the one this process still holds.
-        newer = [t for t in (current, shared) if t is not None and t.value != sent]
+        # replaced the one this process still holds (on a tie, the fleet's: the shared one).
+        newer = [t for t in (shared, current) if t is not None and t.value != sent]
         if newer:
             newest = max(newer, key=lambda t: t.use_until)
             return newest if newest is current else self._slot.adopt(newest)

@@ -158,3 +158,22 @@ def test_a_stale_replay_prefers_the_token_another_process_shared(
     replacement = process_a.store.rejected(t1)  # a caller of A still held T1
 
     assert replacement is not None and replacement.value == t3
+
+
+def test_on_a_tie_the_replay_takes_the_fleets_token(fake_provider, credential, monkeypatch):
+    """Found by the long model run: two tokens fetched in the same clock tick."""
+    from django_apiauth import clock as apiauth_clock
+    from tests.tokens.conftest import FakeClock
+
+    monkeypatch.setattr(apiauth_clock, "current", FakeClock())  # time stands still
+    process_a = ApiClient(credential)
+    t1 = process_a.access_token()
+    fake_provider.revoke_tokens()
+    assert process_a.get("/api/merchant").status_code == 200  # A holds T2
+    monkeypatch.setattr(memory, "_slots", {})  # B: a process of its own
+    process_b = ApiClient(credential)
+    fake_provider.revoke_tokens()
+    assert process_b.get("/api/merchant").status_code == 200  # B shared T3, same instant
+    t3 = process_b.access_token()
+
+    assert process_a.store.rejected(t1).value == t3
