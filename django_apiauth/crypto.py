@@ -1,27 +1,13 @@
 """The key ring: Fernet encryption of secrets at rest.
 
-* ``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``) lists Fernet keys; the
-  first encrypts, all decrypt. Without any, keys are derived from
-  ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` so rotating ``SECRET_KEY`` loses
-  nothing (a system check warns that a dedicated key is better).
-* Every *context* (a model column such as ``django_apiauth.apicredential.api_secret``)
-  gets its own sub-key derived with HKDF, so a ciphertext copied into another
-  column fails loudly instead of decrypting.
-* A value may also be *bound*: its sub-key additionally mixes in a binding
-  text chosen by the field's model (for ``ApiCredential``: the row's UUID and
-  its endpoint). Such a value only decrypts for that same binding, so moving it
-  to another row, or pointing its row at another endpoint (even with raw SQL),
-  makes it fail loudly instead of handing the secret to the new endpoint.
-* Stored values look like ``v1:<key id>:<fernet token>``, bound or not. The key
-  id is a short hash of the ring key; it lets decryption pick the right key
-  directly and lets rotation count rows per key and spot plaintext rows. A
-  bound value is recognised by decrypting: with a binding, the bound sub-key
-  is tried first, then the column's own (a *legacy* value, written before
-  binding existed, which rotation or the next save binds). Without the
-  binding a bound value never decrypts, so the fallback gives nothing away.
-* With dedicated ``ENCRYPTION_KEYS`` the keys derived from ``SECRET_KEY`` (and
-  its fallbacks) stay in the ring *after* them, decrypt-only, so switching to
-  a dedicated key never orphans a row; ``apiauth_rotate_keys`` moves them.
+``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``): the first key encrypts, all
+decrypt; the keys derived from ``SECRET_KEY`` and its fallbacks always follow,
+decrypt-only once a dedicated key exists. Each *context* (a column) gets its own
+HKDF sub-key, and a *bound* value's sub-key also mixes in its binding (for
+``ApiCredential``: the row's UUID and endpoint), so a ciphertext copied to another
+column, row or endpoint fails loudly instead of decrypting. Stored values look
+like ``v1:<key id>:<fernet token>``. The design: ``docs/credentials.md`` and
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -35,8 +21,7 @@ from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -68,22 +53,14 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def _hkdf(material: bytes, info: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode()).derive(
-        material
-    )
-
-
 def _hkdf_extract(material: bytes) -> bytes:
-    """HKDF's extract step with no salt (RFC 5869: a salt of zeros), as ``_hkdf`` does it.
+    """HKDF's extract step with no salt (RFC 5869: a salt of zeros).
 
     It depends on the key only, so a ring key does it once; each sub-key then
-    costs HKDF's expand step alone, and equals ``_hkdf(material, info)`` byte
-    for byte (a test holds them equal): every stored value still decrypts.
+    costs HKDF's expand step alone, and equals one full HKDF call byte for byte
+    (a test holds them equal): every stored value still decrypts.
     """
-    extract = crypto_hmac.HMAC(b"\0" * 32, hashes.SHA256())
-    extract.update(material)
-    return extract.finalize()
+    return hmac.digest(b"\0" * 32, material, "sha256")
 
 
 def _hkdf_expand(prk: bytes, info: str) -> bytes:
@@ -168,7 +145,9 @@ class KeyRing:
         key = self._mac_keys.get(purpose)
         if key is None:
             # The info string predates this method; keeping it keeps existing MACs.
-            key = self._mac_keys[purpose] = _hkdf(self.primary.raw, f"django-apiauth:{purpose}")
+            key = self._mac_keys[purpose] = _hkdf_expand(
+                self.primary.prk, f"django-apiauth:{purpose}"
+            )
         return hmac.new(key, message, hashlib.sha256).hexdigest()
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
@@ -270,7 +249,7 @@ def _secret_key_derived_keys() -> list[RingKey]:
     for index, secret in enumerate([primary, *fallbacks]):
         if not secret:
             continue
-        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
+        raw = _hkdf_expand(_hkdf_extract(force_bytes(secret)), "django-apiauth:secret-key-derived")
         if any(k.raw == raw for k in keys):
             continue
         keys.append(RingKey(_key_id(raw), raw, True, derived_from_fallback=index > 0))

@@ -82,10 +82,9 @@ def values_per_key(using: str = "default") -> Counter:
     counts: Counter = Counter()
     for model, fields in encrypted_fields():
         for fld in fields:
-            raw = ExpressionWrapper(F(fld.attname), output_field=models.TextField())
             rows = (
                 model._base_manager.using(using)
-                .annotate(raw=raw)
+                .annotate(raw=_raw(fld))
                 .exclude(raw__isnull=True)
                 .exclude(raw="")
                 .annotate(
@@ -102,20 +101,14 @@ def values_per_key(using: str = "default") -> Counter:
     return counts
 
 
-def _raw_values(fields: list[EncryptedTextField]) -> dict[str, ExpressionWrapper]:
+def _raw(fld: EncryptedTextField) -> ExpressionWrapper:
     # Reading through a plain TextField output skips from_db_value, so we see
     # the stored text (ciphertext, plaintext legacy value or garbage) as it is.
-    return {
-        f"raw_{f.attname}": ExpressionWrapper(F(f.attname), output_field=models.TextField())
-        for f in fields
-    }
+    return ExpressionWrapper(F(fld.attname), output_field=models.TextField())
 
 
 def rotate_keys(
-    *,
-    dry_run: bool = False,
-    batch_size: int = 500,
-    using: str = "default",
+    *, dry_run: bool = False, batch_size: int = 500, using: str = "default"
 ) -> RotationReport:
     """Re-encrypt all encrypted values under the primary key; see the module docstring."""
     if batch_size < 1:
@@ -149,7 +142,7 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     # from the row's other columns, only those a model's ``binding_fields`` names.
     needed = getattr(model, "binding_fields", None)
     queryset = queryset.only(*needed) if needed else queryset.defer(*(f.attname for f in fields))
-    queryset = queryset.annotate(**_raw_values(fields))
+    queryset = queryset.annotate(**{f"raw_{f.attname}": _raw(f) for f in fields})
     rows = list(queryset[:batch_size])
     changed = []
     for row in rows:

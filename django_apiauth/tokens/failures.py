@@ -74,13 +74,9 @@ class Failures:
 
     def __init__(self, slot: Slot, keys: CacheKeys) -> None:
         self.slot = slot
-        self.invalid_key, self.backoff_key, self.rejected_key = (
-            keys.invalid,
-            keys.backoff,
-            keys.rejected,
-        )
         #: The cache keys of the blocks and the record (read in one round trip with the token).
         self.keys = (keys.invalid, keys.backoff, keys.rejected)
+        self.invalid_key, self.backoff_key, self.rejected_key = self.keys
 
     def block(self, values: dict[str, Any]) -> Block | None:
         """The block in force: from the shared cache ``values``, else from this process."""
