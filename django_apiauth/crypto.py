@@ -138,17 +138,13 @@ class KeyRing:
         """HMAC-SHA256 (hex) of ``message`` under the primary key's sub-key for ``purpose``.
 
         For identifiers that must not reveal what they identify (a cache key
-        derived from a secret, say): each purpose gets its own HKDF sub-key, so
-        a MAC made for one purpose says nothing about another, and the ring's
-        raw key bytes never leave this module.
+        derived from a secret): one HKDF sub-key per purpose, and the ring's raw
+        key bytes never leave this module.
         """
-        key = self._mac_keys.get(purpose)
-        if key is None:
+        if purpose not in self._mac_keys:
             # The info string predates this method; keeping it keeps existing MACs.
-            key = self._mac_keys[purpose] = _hkdf_expand(
-                self.primary.prk, f"django-apiauth:{purpose}"
-            )
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+            self._mac_keys[purpose] = _hkdf_expand(self.primary.prk, f"django-apiauth:{purpose}")
+        return hmac.new(self._mac_keys[purpose], message, hashlib.sha256).hexdigest()
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
         """Ciphertext of ``text`` for ``context`` (and ``binding``, when given)."""
@@ -259,10 +255,9 @@ def _secret_key_derived_keys() -> list[RingKey]:
 def build_key_ring() -> KeyRing:
     """Build the ring from settings, without caching (use ``get_key_ring``).
 
-    Dedicated keys come first (the first one encrypts); the keys derived from
-    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always follow, decrypt-only
-    once a dedicated key exists, so rows written before it stay readable
-    until ``apiauth_rotate_keys`` has moved them.
+    The keys derived from ``SECRET_KEY`` and its fallbacks always follow the
+    dedicated ones, so rows written before those stay readable until
+    ``apiauth_rotate_keys`` has moved them.
     """
     keys = []
     for index, text in enumerate(api_settings.ENCRYPTION_KEYS):

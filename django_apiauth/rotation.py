@@ -1,16 +1,10 @@
 """Re-encrypt every ``EncryptedTextField`` value under the ring's primary key.
 
-Used by ``manage.py apiauth_rotate_keys``. Rows are processed in primary-key
-order, one batch per transaction, so an interrupted run keeps every finished
-batch and a re-run only touches what is left (values already under the
-primary key are skipped). Plaintext legacy values are encrypted; values no
-key decrypts are listed and left exactly as they are.
-
-Bound fields (``EncryptedTextField(bind_to=...)``) are re-encrypted for their
-row's binding as stored; values written before binding existed are bound on
-the way (``RotationReport.bound``), even when already under the primary key.
-Keys derived from ``SECRET_KEY`` stay in the ring decrypt-only, so a run after
-configuring a dedicated key moves every row onto it.
+Used by ``manage.py apiauth_rotate_keys``: one batch per transaction in
+primary-key order, so an interrupted run keeps its finished batches and a re-run
+skips what is done. Plaintext legacy values are encrypted, values no key
+decrypts are listed and left as they are, and bound values written before
+binding existed are bound on the way (``docs/credentials.md``).
 """
 
 from __future__ import annotations

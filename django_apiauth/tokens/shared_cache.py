@@ -1,23 +1,15 @@
-"""The one door to the shared Django cache that holds tokens.
+"""The one door to the shared Django cache that holds tokens (``APIAUTH['CACHE_ALIAS']``).
 
-Every read and write of the token cache (``caches[APIAUTH['CACHE_ALIAS']]``)
-goes through this module, which owns what must be written only once:
+What must be written only once (the design: ``docs/architecture.md``):
 
-* **failing soft** — a cache that raises (Redis down, a misconfigured alias, a
-  backend whose library is missing) costs nothing worse than process memory
-  and a direct fetch: every operation returns its "nothing there" answer;
-* **the back-off** — after a failure the cache is left alone for
-  :data:`RETRY_INTERVAL` seconds, so a dead Redis costs one timeout now and
-  then instead of one per call;
+* **failing soft** — a cache that raises costs nothing worse than process memory
+  and a direct fetch: every operation returns its "nothing there" answer, and
+  the cache is then left alone for :data:`RETRY_INTERVAL` seconds;
 * **the warning** — at most one per :data:`WARNING_INTERVAL` per process, naming
   the exception's class only (its text may hold a URL with a password);
-* **a deadline** — every operation runs on a small pool of daemon threads and
-  the caller waits at most ``APIAUTH['CACHE_TIMEOUT']`` seconds for it: a hung
-  Redis (a frozen server, a half-open socket) costs a call that budget, then
-  counts as a failure like any other. ``socket_timeout`` in the cache's own
-  ``OPTIONS`` still matters: it frees the pool thread the hang holds;
-* **the fleet lease** — ``cache.add`` based, so one process of the fleet asks
-  the provider while the others wait; renewed while its fetch runs.
+* **a deadline** — operations run on a few daemon threads and the caller waits at
+  most ``APIAUTH['CACHE_TIMEOUT']`` (a hung Redis costs a call that budget);
+* **the fleet lease** — ``cache.add`` based, renewed while its fetch runs.
 
 It also answers the system checks' questions that take the cache itself (can its
 backend load? does a round trip work?).
