@@ -185,10 +185,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     try:
         with create_session(methods=TOKEN_METHODS) as session:
             response = session.post(
-                url,
-                data={"grant_type": "client_credentials"},
-                auth=auth,
-                allow_redirects=False,
+                url, data={"grant_type": "client_credentials"}, auth=auth, allow_redirects=False
             )
             response.content  # noqa: B018 - read the body inside the session's lifetime
     except requests.RequestException as err:

@@ -83,18 +83,14 @@ _UNAVAILABLE = object()
 RUNNER_THREADS = 4
 
 
-def _new_runner() -> background.Runner:
-    return background.Runner(RUNNER_THREADS, name="apiauth-cache")
-
-
-_runner = _new_runner()
+_runner = background.Runner(RUNNER_THREADS, name="apiauth-cache")
 #: Cache aliases whose backend and client library this process has imported.
 _imported: set[str] = set()
 
 
 def _reset_after_fork() -> None:
     global _runner
-    _runner = _new_runner()
+    _runner = background.Runner(RUNNER_THREADS, name="apiauth-cache")
     reset()
 
 
