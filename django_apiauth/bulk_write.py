@@ -1,23 +1,12 @@
 """Write new values to many rows at once, faster than ``QuerySet.bulk_update``.
 
-``bulk_update`` builds one ``CASE WHEN pk = ... THEN ...`` per column per
-batch; on PostgreSQL building and planning that costs more than the
-re-encryption it stores (78 % of key rotation's time). Here:
-
-* **PostgreSQL**: one ``UPDATE t SET c = v.c FROM unnest(%b::bigint[], %b::text[])
-  AS v(pk, c) WHERE t.pk = v.pk`` per batch — a join the planner handles in
-  linear time, like ``FROM (VALUES ...)``, but with one array parameter per
-  column: a ``VALUES`` list of thousands of placeholders is a statement that
-  psycopg re-parses in Python on every batch (it only caches short ones),
-  which cost as much as the write itself; the arrays go in binary (``%b``, on
-  a cursor binding on the server), not quoted element by element into the SQL;
-* **SQLite**: ``executemany`` of one parameterised ``UPDATE ... WHERE pk = ?``
-  (prepared once, then run per row inside the caller's transaction);
-* anything else: ``bulk_update``, which every backend supports.
-
-Values are prepared by each field (``get_db_prep_save``), as ``save()`` would;
-nothing goes through ``save()`` itself: no signals, no ``auto_now``, no
-``pre_save``. Used by key rotation and by the connectivity checker's results.
+``bulk_update`` builds one ``CASE WHEN`` per column per batch, which cost more
+than the re-encryption it stores. PostgreSQL gets one ``UPDATE ... FROM
+unnest(<one array per column>)`` per batch (arrays in binary: a short statement
+psycopg need not re-parse); SQLite an ``executemany`` of one ``UPDATE``; other
+backends ``bulk_update``. Values are prepared by each field
+(``get_db_prep_save``); nothing goes through ``save()``: no signals, no
+``auto_now``, no ``pre_save``. Measurements: ``docs/architecture.md``.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django_apiauth.conf import SETTING_NAME, api_settings
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError
 from django_apiauth.tokens import shared_cache
+from django_apiauth.tokens.timing import fetch_budget
 
 __all__ = [
     "check_encryption_keys",
@@ -25,9 +26,17 @@ __all__ = [
     "check_token_cache",
     "check_token_cache_reachable",
     "check_token_timing",
-    "check_transport_settings",
     "token_cache_messages",
 ]
+
+
+#: Backends whose entries each process keeps to itself: no fleet sharing.
+LOCAL_BACKENDS = (
+    "django.core.cache.backends.locmem.LocMemCache",
+    "django.core.cache.backends.dummy.DummyCache",
+)
+#: Backends whose client library takes socket timeouts in ``OPTIONS`` (Django's and django-redis).
+REDIS_BACKENDS = ("django.core.cache.backends.redis.RedisCache", "django_redis.cache.RedisCache")
 
 
 @register(Tags.security)
@@ -114,10 +123,6 @@ def check_settings(app_configs=None, **kwargs):
     return messages
 
 
-#: The name this check had when it only looked at VERIFY and unknown keys.
-check_transport_settings = check_settings
-
-
 def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[CheckMessage]:
     """What is wrong with the token cache (alias, backend, sharing, reachability), for the
     system checks and ``apiauth_check`` alike."""
@@ -143,9 +148,10 @@ def token_cache_messages(*, reachability: bool, warn_if_local: bool) -> list[Che
                 id="django_apiauth.E015",
             )
         ]
-    if shared_cache.is_process_local(alias):
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend in LOCAL_BACKENDS:
         if warn_if_local:
-            backend = shared_cache.backend_path(alias).rsplit(".", 1)[-1]
+            backend = backend.rsplit(".", 1)[-1]
             messages.append(
                 Warning(
                     _(
@@ -199,9 +205,49 @@ def check_token_cache_reachable(app_configs=None, **kwargs):
 @register(Tags.caches)
 def check_token_timing(app_configs=None, **kwargs):
     """Lease, fetch budget, refresh window and cache budget must fit together (E022-E024)."""
-    from django_apiauth.tokens.timing import conflicts
-
-    return [Error(c.message, hint=c.hint, id=c.check_id) for c in conflicts()]
+    try:
+        margin = api_settings.validated("REFRESH_MARGIN")
+        lease = api_settings.validated("LOCK_TIMEOUT")
+        cache = api_settings.validated("CACHE_TIMEOUT")
+        budget = fetch_budget()
+    except Exception:  # reported by the setting's own check
+        return []
+    conflicts = [
+        (
+            lease >= margin,
+            "django_apiauth.E022",
+            _(
+                "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs) is not shorter than "
+                "APIAUTH['REFRESH_MARGIN'] (%(margin)gs): when the process refreshing a "
+                "token dies, its lease outlives the refresh window and callers wait for it."
+            ),
+            _("Make LOCK_TIMEOUT shorter than REFRESH_MARGIN (defaults: 10 and 60)."),
+        ),
+        (
+            budget >= margin,
+            "django_apiauth.E023",
+            _(
+                "A token fetch may take up to %(budget)gs ((MAX_RETRIES + 1) x the "
+                "connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
+                "(%(margin)gs): a slow refresh would end after the token, and callers wait."
+            ),
+            _("Lower TIMEOUT or MAX_RETRIES, or raise REFRESH_MARGIN above the fetch budget."),
+        ),
+        (
+            6 * cache >= lease,
+            "django_apiauth.E024",
+            _(
+                "APIAUTH['CACHE_TIMEOUT'] (%(cache)gs) is too long for "
+                "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs): the lease is renewed every third of "
+                "its lifetime, with two cache calls each time."
+            ),
+            _("Keep CACHE_TIMEOUT under a sixth of LOCK_TIMEOUT (defaults: 0.25 and 10)."),
+        ),
+    ]
+    values = {"lease": lease, "margin": margin, "budget": budget, "cache": cache}
+    return [
+        Error(text % values, hint=hint, id=check) for found, check, text, hint in conflicts if found
+    ]
 
 
 @register(Tags.caches)
@@ -210,7 +256,10 @@ def check_redis_socket_timeouts(app_configs=None, **kwargs):
     if api_settings.problems(Tags.caches):
         return []  # the alias itself is wrong: reported by E003
     alias = api_settings.CACHE_ALIAS
-    missing = shared_cache.missing_socket_timeouts(alias)
+    if settings.CACHES.get(alias, {}).get("BACKEND") not in REDIS_BACKENDS:
+        return []
+    given = {str(name).lower() for name in settings.CACHES[alias].get("OPTIONS") or {}}
+    missing = [name for name in ("socket_connect_timeout", "socket_timeout") if name not in given]
     if not missing:
         return []
     return [

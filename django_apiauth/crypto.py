@@ -1,27 +1,13 @@
 """The key ring: Fernet encryption of secrets at rest.
 
-* ``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``) lists Fernet keys; the
-  first encrypts, all decrypt. Without any, keys are derived from
-  ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` so rotating ``SECRET_KEY`` loses
-  nothing (a system check warns that a dedicated key is better).
-* Every *context* (a model column such as ``django_apiauth.apicredential.api_secret``)
-  gets its own sub-key derived with HKDF, so a ciphertext copied into another
-  column fails loudly instead of decrypting.
-* A value may also be *bound*: its sub-key additionally mixes in a binding
-  text chosen by the field's model (for ``ApiCredential``: the row's UUID and
-  its endpoint). Such a value only decrypts for that same binding, so moving it
-  to another row, or pointing its row at another endpoint (even with raw SQL),
-  makes it fail loudly instead of handing the secret to the new endpoint.
-* Stored values look like ``v1:<key id>:<fernet token>``, bound or not. The key
-  id is a short hash of the ring key; it lets decryption pick the right key
-  directly and lets rotation count rows per key and spot plaintext rows. A
-  bound value is recognised by decrypting: with a binding, the bound sub-key
-  is tried first, then the column's own (a *legacy* value, written before
-  binding existed, which rotation or the next save binds). Without the
-  binding a bound value never decrypts, so the fallback gives nothing away.
-* With dedicated ``ENCRYPTION_KEYS`` the keys derived from ``SECRET_KEY`` (and
-  its fallbacks) stay in the ring *after* them, decrypt-only, so switching to
-  a dedicated key never orphans a row; ``apiauth_rotate_keys`` moves them.
+``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``): the first key encrypts, all
+decrypt; the keys derived from ``SECRET_KEY`` and its fallbacks always follow,
+decrypt-only once a dedicated key exists. Each *context* (a column) gets its own
+HKDF sub-key, and a *bound* value's sub-key also mixes in its binding (for
+``ApiCredential``: the row's UUID and endpoint), so a ciphertext copied to another
+column, row or endpoint fails loudly instead of decrypting. Stored values look
+like ``v1:<key id>:<fernet token>``. The design: ``docs/credentials.md`` and
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -35,8 +21,7 @@ from dataclasses import dataclass, field
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives import hmac as crypto_hmac
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 from django.conf import settings as django_settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -68,22 +53,14 @@ def generate_key() -> str:
     return Fernet.generate_key().decode("ascii")
 
 
-def _hkdf(material: bytes, info: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info.encode()).derive(
-        material
-    )
-
-
 def _hkdf_extract(material: bytes) -> bytes:
-    """HKDF's extract step with no salt (RFC 5869: a salt of zeros), as ``_hkdf`` does it.
+    """HKDF's extract step with no salt (RFC 5869: a salt of zeros).
 
     It depends on the key only, so a ring key does it once; each sub-key then
-    costs HKDF's expand step alone, and equals ``_hkdf(material, info)`` byte
-    for byte (a test holds them equal): every stored value still decrypts.
+    costs HKDF's expand step alone, and equals one full HKDF call byte for byte
+    (a test holds them equal): every stored value still decrypts.
     """
-    extract = crypto_hmac.HMAC(b"\0" * 32, hashes.SHA256())
-    extract.update(material)
-    return extract.finalize()
+    return hmac.digest(b"\0" * 32, material, "sha256")
 
 
 def _hkdf_expand(prk: bytes, info: str) -> bytes:
@@ -161,15 +138,13 @@ class KeyRing:
         """HMAC-SHA256 (hex) of ``message`` under the primary key's sub-key for ``purpose``.
 
         For identifiers that must not reveal what they identify (a cache key
-        derived from a secret, say): each purpose gets its own HKDF sub-key, so
-        a MAC made for one purpose says nothing about another, and the ring's
-        raw key bytes never leave this module.
+        derived from a secret): one HKDF sub-key per purpose, and the ring's raw
+        key bytes never leave this module.
         """
-        key = self._mac_keys.get(purpose)
-        if key is None:
+        if purpose not in self._mac_keys:
             # The info string predates this method; keeping it keeps existing MACs.
-            key = self._mac_keys[purpose] = _hkdf(self.primary.raw, f"django-apiauth:{purpose}")
-        return hmac.new(key, message, hashlib.sha256).hexdigest()
+            self._mac_keys[purpose] = _hkdf_expand(self.primary.prk, f"django-apiauth:{purpose}")
+        return hmac.new(self._mac_keys[purpose], message, hashlib.sha256).hexdigest()
 
     def encrypt(self, text: str, context: str = DEFAULT_CONTEXT, binding: str | None = None) -> str:
         """Ciphertext of ``text`` for ``context`` (and ``binding``, when given)."""
@@ -270,7 +245,7 @@ def _secret_key_derived_keys() -> list[RingKey]:
     for index, secret in enumerate([primary, *fallbacks]):
         if not secret:
             continue
-        raw = _hkdf(force_bytes(secret), "django-apiauth:secret-key-derived")
+        raw = _hkdf_expand(_hkdf_extract(force_bytes(secret)), "django-apiauth:secret-key-derived")
         if any(k.raw == raw for k in keys):
             continue
         keys.append(RingKey(_key_id(raw), raw, True, derived_from_fallback=index > 0))
@@ -280,10 +255,9 @@ def _secret_key_derived_keys() -> list[RingKey]:
 def build_key_ring() -> KeyRing:
     """Build the ring from settings, without caching (use ``get_key_ring``).
 
-    Dedicated keys come first (the first one encrypts); the keys derived from
-    ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always follow, decrypt-only
-    once a dedicated key exists, so rows written before it stay readable
-    until ``apiauth_rotate_keys`` has moved them.
+    The keys derived from ``SECRET_KEY`` and its fallbacks always follow the
+    dedicated ones, so rows written before those stay readable until
+    ``apiauth_rotate_keys`` has moved them.
     """
     keys = []
     for index, text in enumerate(api_settings.ENCRYPTION_KEYS):

@@ -1,16 +1,10 @@
 """Re-encrypt every ``EncryptedTextField`` value under the ring's primary key.
 
-Used by ``manage.py apiauth_rotate_keys``. Rows are processed in primary-key
-order, one batch per transaction, so an interrupted run keeps every finished
-batch and a re-run only touches what is left (values already under the
-primary key are skipped). Plaintext legacy values are encrypted; values no
-key decrypts are listed and left exactly as they are.
-
-Bound fields (``EncryptedTextField(bind_to=...)``) are re-encrypted for their
-row's binding as stored; values written before binding existed are bound on
-the way (``RotationReport.bound``), even when already under the primary key.
-Keys derived from ``SECRET_KEY`` stay in the ring decrypt-only, so a run after
-configuring a dedicated key moves every row onto it.
+Used by ``manage.py apiauth_rotate_keys``: one batch per transaction in
+primary-key order, so an interrupted run keeps its finished batches and a re-run
+skips what is done. Plaintext legacy values are encrypted, values no key
+decrypts are listed and left as they are, and bound values written before
+binding existed are bound on the way (``docs/credentials.md``).
 """
 
 from __future__ import annotations
@@ -82,10 +76,9 @@ def values_per_key(using: str = "default") -> Counter:
     counts: Counter = Counter()
     for model, fields in encrypted_fields():
         for fld in fields:
-            raw = ExpressionWrapper(F(fld.attname), output_field=models.TextField())
             rows = (
                 model._base_manager.using(using)
-                .annotate(raw=raw)
+                .annotate(raw=_raw(fld))
                 .exclude(raw__isnull=True)
                 .exclude(raw="")
                 .annotate(
@@ -102,20 +95,14 @@ def values_per_key(using: str = "default") -> Counter:
     return counts
 
 
-def _raw_values(fields: list[EncryptedTextField]) -> dict[str, ExpressionWrapper]:
+def _raw(fld: EncryptedTextField) -> ExpressionWrapper:
     # Reading through a plain TextField output skips from_db_value, so we see
     # the stored text (ciphertext, plaintext legacy value or garbage) as it is.
-    return {
-        f"raw_{f.attname}": ExpressionWrapper(F(f.attname), output_field=models.TextField())
-        for f in fields
-    }
+    return ExpressionWrapper(F(fld.attname), output_field=models.TextField())
 
 
 def rotate_keys(
-    *,
-    dry_run: bool = False,
-    batch_size: int = 500,
-    using: str = "default",
+    *, dry_run: bool = False, batch_size: int = 500, using: str = "default"
 ) -> RotationReport:
     """Re-encrypt all encrypted values under the primary key; see the module docstring."""
     if batch_size < 1:
@@ -149,7 +136,7 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     # from the row's other columns, only those a model's ``binding_fields`` names.
     needed = getattr(model, "binding_fields", None)
     queryset = queryset.only(*needed) if needed else queryset.defer(*(f.attname for f in fields))
-    queryset = queryset.annotate(**_raw_values(fields))
+    queryset = queryset.annotate(**{f"raw_{f.attname}": _raw(f) for f in fields})
     rows = list(queryset[:batch_size])
     changed = []
     for row in rows:

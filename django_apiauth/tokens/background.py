@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
-__all__ = ["Runner", "after_fork", "running_future", "settle", "start"]
+__all__ = ["Runner", "after_fork", "outcome_of", "running_future", "settle", "start"]
 
 T = TypeVar("T")
 
@@ -45,18 +45,20 @@ def settle(future: Future[Any], outcome: Any) -> None:
             future.set_result(outcome)
 
 
+def outcome_of(call: Callable[..., T], *args: Any) -> T | BaseException:
+    """What ``call(*args)`` returns, or what it raises: handed to waiters, who re-raise it."""
+    try:
+        return call(*args)
+    except BaseException as err:
+        return err
+
+
 def start(job: Callable[..., T], *args: Any, name: str) -> Future[T]:
     """Run ``job(*args)`` in a new daemon thread; its outcome settles the returned future."""
     future = running_future()
-
-    def run() -> None:
-        try:
-            outcome = job(*args)
-        except BaseException as err:  # handed to the waiters, who re-raise it
-            outcome = err
-        settle(future, outcome)
-
-    threading.Thread(target=run, name=name, daemon=True).start()
+    threading.Thread(
+        target=lambda: settle(future, outcome_of(job, *args)), name=name, daemon=True
+    ).start()
     return future
 
 
@@ -111,11 +113,7 @@ class Runner:
                         return
                 continue
             if future.set_running_or_notify_cancel():
-                try:
-                    outcome = call(*args)
-                except BaseException as err:
-                    outcome = err
-                settle(future, outcome)
+                settle(future, outcome_of(call, *args))
             with self._lock:
                 self._idle += 1
 

@@ -70,16 +70,6 @@ def _retry_after(response: requests.Response) -> float | None:
     return min(float(seconds), MAX_RETRY_AFTER)
 
 
-def _oauth_error(response: requests.Response) -> str | None:
-    """The RFC 6749 ``error`` code of a JSON error answer, if it looks like one."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if is_oauth_error_code(error) else None
-
-
 class TokenAnswer:
     """The fields of a token answer, the access token out of sight of error reports.
 
@@ -89,15 +79,38 @@ class TokenAnswer:
     token that works.
     """
 
-    __slots__ = ("access_token", "expires_in", "token_type")
+    __slots__ = ("access_token", "error", "expires_in", "token_type")
 
     def __init__(self, body: dict[str, Any]) -> None:
         self.access_token = body.get("access_token")
         self.expires_in = body.get("expires_in")
         self.token_type = body.get("token_type", "Bearer")
+        error = body.get("error")  # RFC 6749's error code, if it looks like one
+        self.error = error if is_oauth_error_code(error) else None
 
     def __repr__(self) -> str:
         return "<TokenAnswer>"
+
+    def problem(self, credential: str) -> str | None:
+        """Why this 200 answer is no usable token (said after "the token endpoint at <host>")."""
+        token = self.access_token
+        if not isinstance(token, str) or not token.strip():
+            return f"answered 200 for credential {credential!r} without an access_token"
+        # Visible ASCII only (a superset of RFC 6750's b64token): http.client would
+        # refuse anything else later, with the whole value in its message.
+        if not all("!" <= char <= "~" for char in token.strip()):
+            return (
+                f"gave credential {credential!r} an access_token that cannot be sent in a "
+                "header (spaces, control or non-ASCII characters)"
+            )
+        token_type = self.token_type
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            shown = token_type if isinstance(token_type, str) and len(token_type) <= 20 else "?"
+            return (
+                f"gave credential {credential!r} a token of type {shown!r}; only Bearer tokens "
+                "are supported"
+            )
+        return None
 
 
 def _read_answer(response: requests.Response) -> TokenAnswer | None:
@@ -107,11 +120,6 @@ def _read_answer(response: requests.Response) -> TokenAnswer | None:
     except ValueError:
         return None
     return TokenAnswer(body) if isinstance(body, dict) else None
-
-
-def _fits_a_header(token: str) -> bool:
-    # Visible ASCII only: a superset of RFC 6750's b64token that a header can carry.
-    return all("!" <= char <= "~" for char in token)
 
 
 def is_oauth_error_code(error: Any) -> bool:
@@ -177,10 +185,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
     try:
         with create_session(methods=TOKEN_METHODS) as session:
             response = session.post(
-                url,
-                data={"grant_type": "client_credentials"},
-                auth=auth,
-                allow_redirects=False,
+                url, data={"grant_type": "client_credentials"}, auth=auth, allow_redirects=False
             )
             response.content  # noqa: B018 - read the body inside the session's lifetime
     except requests.RequestException as err:
@@ -200,7 +205,7 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
 
     status = response.status_code
     if status in (400, 401):
-        error = _oauth_error(response)
+        error = getattr(_read_answer(response), "error", None)
         if error:
             raise InvalidCredentialsError(
                 f"the provider refused the token request of credential {credential!r} "
@@ -222,38 +227,16 @@ def request_token(*, credential: str, endpoint: str, api_key: str, api_secret: s
 
     # No variable of this frame holds the token or the body: see TokenAnswer.
     answer = _read_answer(response)
-    if answer is None:
-        # Nothing about the answer itself (type, size): messages must not describe
-        # whatever service answered ("Test connectivity" is no port scanner).
+    # Nothing about a body that is no JSON object (type, size): messages must not
+    # describe whatever service answered ("Test connectivity" is no port scanner).
+    problem = (
+        f"answered 200 for credential {credential!r} with a body that is not a JSON object"
+        if answer is None
+        else answer.problem(credential)
+    )
+    if problem is not None:
         raise MalformedTokenResponseError(
-            f"the token endpoint at {host} answered 200 for credential {credential!r} "
-            "with a body that is not a JSON object",
-            credential=credential,
-            status_code=status,
-        )
-    if not isinstance(answer.access_token, str) or not answer.access_token.strip():
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} answered 200 for credential {credential!r} "
-            "without an access_token",
-            credential=credential,
-            status_code=status,
-        )
-    if not _fits_a_header(answer.access_token.strip()):
-        # http.client would refuse the header later with the whole value in its message.
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} gave credential {credential!r} an access_token "
-            "that cannot be sent in a header (spaces, control or non-ASCII characters)",
-            credential=credential,
-            status_code=status,
-        )
-    token_type = answer.token_type
-    if not isinstance(token_type, str) or token_type.lower() != "bearer":
-        shown = token_type if isinstance(token_type, str) and len(token_type) <= 20 else "?"
-        raise MalformedTokenResponseError(
-            f"the token endpoint at {host} gave credential {credential!r} a token of type "
-            f"{shown!r}; only Bearer tokens are supported",
-            credential=credential,
-            status_code=status,
+            f"the token endpoint at {host} {problem}", credential=credential, status_code=status
         )
     lifetime = _lifetime(answer.expires_in, credential)
     log.debug("fetched an access token for credential %r (lifetime %.0fs)", credential, lifetime)

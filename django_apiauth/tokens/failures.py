@@ -1,19 +1,12 @@
 """What one credential remembers of the provider's refusals, fleet-wide and in this process.
 
-Two kinds of "stop asking for a while" (a :class:`~django_apiauth.tokens.values.Block`):
-an ``invalid_client`` answer (for :data:`INVALID_CLIENT_MEMORY` seconds) and a
-``Retry-After`` (for as long as it says, at most ``MAX_RETRY_AFTER``). Each is
-written to the shared cache, so the whole fleet stops asking, and kept in the
-credential's slot too, so a dead cache still stops this process hammering.
-
-And the guard against an endpoint that refuses every token: the *rejection
-record* (:class:`Rejections`) says when a token was last replaced because an
-API call refused it. A replacement refused before any call proved it good
-says nothing about revocation — the endpoint may refuse everything — so the
-fleet backs off, exponentially, instead of fetching again. A replacement that
-works deletes the record: the next refusal is a genuine revocation again.
-
-Failures are keyed by the credential's fingerprint, whichever row holds it.
+Blocks (:class:`~django_apiauth.tokens.values.Block`: ``invalid_client``, a
+``Retry-After``) go to the shared cache, so the whole fleet stops asking, and to
+the slot, so a dead cache still stops this process hammering. The rejection
+record (:class:`Rejections`) guards against an endpoint that refuses every
+token: a replacement refused before any call proved it good makes the fleet back
+off instead of fetching again. Keyed by the credential's fingerprint, whichever
+row holds it (``docs/tokens.md``).
 """
 
 from __future__ import annotations
@@ -74,13 +67,9 @@ class Failures:
 
     def __init__(self, slot: Slot, keys: CacheKeys) -> None:
         self.slot = slot
-        self.invalid_key, self.backoff_key, self.rejected_key = (
-            keys.invalid,
-            keys.backoff,
-            keys.rejected,
-        )
         #: The cache keys of the blocks and the record (read in one round trip with the token).
         self.keys = (keys.invalid, keys.backoff, keys.rejected)
+        self.invalid_key, self.backoff_key, self.rejected_key = self.keys
 
     def block(self, values: dict[str, Any]) -> Block | None:
         """The block in force: from the shared cache ``values``, else from this process."""

@@ -141,10 +141,7 @@ class Obtainer:
     def _run(self) -> None:
         """Obtain a token and settle whoever waits for it (an early adopt may have already)."""
         slot = self.slot
-        try:
-            outcome: Token | BaseException = self._obtain()
-        except BaseException as err:  # handed to the waiters, who re-raise it
-            outcome = err
+        outcome = background.outcome_of(self._obtain)
         with slot.lock:
             future, slot.future = slot.future, None
             slot.running = False

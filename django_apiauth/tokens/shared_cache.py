@@ -1,26 +1,18 @@
-"""The one door to the shared Django cache that holds tokens.
+"""The one door to the shared Django cache that holds tokens (``APIAUTH['CACHE_ALIAS']``).
 
-Every read and write of the token cache (``caches[APIAUTH['CACHE_ALIAS']]``)
-goes through this module, which owns what must be written only once:
+What must be written only once (the design: ``docs/architecture.md``):
 
-* **failing soft** — a cache that raises (Redis down, a misconfigured alias, a
-  backend whose library is missing) costs nothing worse than process memory
-  and a direct fetch: every operation returns its "nothing there" answer;
-* **the back-off** — after a failure the cache is left alone for
-  :data:`RETRY_INTERVAL` seconds, so a dead Redis costs one timeout now and
-  then instead of one per call;
+* **failing soft** — a cache that raises costs nothing worse than process memory
+  and a direct fetch: every operation returns its "nothing there" answer, and
+  the cache is then left alone for :data:`RETRY_INTERVAL` seconds;
 * **the warning** — at most one per :data:`WARNING_INTERVAL` per process, naming
   the exception's class only (its text may hold a URL with a password);
-* **a deadline** — every operation runs on a small pool of daemon threads and
-  the caller waits at most ``APIAUTH['CACHE_TIMEOUT']`` seconds for it: a hung
-  Redis (a frozen server, a half-open socket) costs a call that budget, then
-  counts as a failure like any other. ``socket_timeout`` in the cache's own
-  ``OPTIONS`` still matters: it frees the pool thread the hang holds;
-* **the fleet lease** — ``cache.add`` based, so one process of the fleet asks
-  the provider while the others wait; renewed while its fetch runs.
+* **a deadline** — operations run on a few daemon threads and the caller waits at
+  most ``APIAUTH['CACHE_TIMEOUT']`` (a hung Redis costs a call that budget);
+* **the fleet lease** — ``cache.add`` based, renewed while its fetch runs.
 
-It also answers the system checks' questions about the cache (shared? its
-backend importable? reachable?), since it is the module that knows the cache.
+It also answers the system checks' questions that take the cache itself (can its
+backend load? does a round trip work?).
 """
 
 from __future__ import annotations
@@ -47,16 +39,12 @@ __all__ = [
     "WARNING_INTERVAL",
     "NoCacheLease",
     "acquire_lease",
-    "add",
-    "backend_path",
     "delete",
     "delete_many",
     "get",
     "get_many",
     "import_problem",
     "is_down",
-    "is_process_local",
-    "missing_socket_timeouts",
     "release_lease",
     "renew_lease",
     "reset",
@@ -71,11 +59,6 @@ RETRY_INTERVAL = 5.0
 #: At most one "cache unavailable" warning per process in this many seconds.
 WARNING_INTERVAL = 60.0
 
-#: Backends whose entries each process keeps to itself: no fleet sharing.
-LOCAL_BACKENDS = (
-    "django.core.cache.backends.locmem.LocMemCache",
-    "django.core.cache.backends.dummy.DummyCache",
-)
 #: Django backends that import their client library only when first used, so
 #: importing the backend class proves nothing: the library must be checked too.
 BACKEND_LIBRARIES = {
@@ -100,22 +83,14 @@ _UNAVAILABLE = object()
 RUNNER_THREADS = 4
 
 
-class CacheTimeout(Exception):
-    """A cache operation did not answer within ``APIAUTH['CACHE_TIMEOUT']``."""
-
-
-def _new_runner() -> background.Runner:
-    return background.Runner(RUNNER_THREADS, name="apiauth-cache")
-
-
-_runner = _new_runner()
+_runner = background.Runner(RUNNER_THREADS, name="apiauth-cache")
 #: Cache aliases whose backend and client library this process has imported.
 _imported: set[str] = set()
 
 
 def _reset_after_fork() -> None:
     global _runner
-    _runner = _new_runner()
+    _runner = background.Runner(RUNNER_THREADS, name="apiauth-cache")
     reset()
 
 
@@ -146,19 +121,14 @@ def is_down() -> bool:
     return clock.current.monotonic() < _health.down_until
 
 
-def _failed(err: BaseException, generation: int) -> None:
+def _failed(operation: str, cause: str, generation: int) -> None:
+    telemetry.cache_error(operation)
     if generation != _health.generation:
         return  # a call made before a reset (settings changed since)
     now = clock.current.monotonic()
     _health.down_until = now + RETRY_INTERVAL
     if now - _health.warned_at >= WARNING_INTERVAL:
         _health.warned_at = now
-        # Only the class name: a cache error's text may contain a URL with a password.
-        cause = (
-            f"no answer within {api_settings.CACHE_TIMEOUT}s"
-            if isinstance(err, CacheTimeout)
-            else type(err).__name__
-        )
         log.warning(
             "the token cache %r is unavailable (%s); tokens are kept in process memory "
             "and fetched directly until it is back",
@@ -198,12 +168,11 @@ def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = 
             # A busy process (threads queueing for the GIL) can miss the budget with a
             # healthy cache: if the call still succeeds, the cache is back at once.
             future.add_done_callback(functools.partial(_late_answer, generation))
-        _failed(CacheTimeout(), generation)
-        telemetry.cache_error(operation)
+        _failed(operation, f"no answer within {api_settings.CACHE_TIMEOUT}s", generation)
         return default
     except Exception as err:  # any backend's any error: an API call never fails for it
-        _failed(err, generation)
-        telemetry.cache_error(operation)
+        # Only the class name: a cache error's text may contain a URL with a password.
+        _failed(operation, type(err).__name__, generation)
         return default
 
 
@@ -230,12 +199,6 @@ def delete_many(keys: list[str]) -> None:
     _call("delete_many", keys)
 
 
-def add(key: str, value: Any, timeout: float) -> bool | None:
-    """``cache.add``: whether ``value`` was stored (``None`` if the cache cannot say)."""
-    added = _call("add", key, value, max(1, math.ceil(timeout)), default=_UNAVAILABLE)
-    return None if added is _UNAVAILABLE else bool(added)
-
-
 def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:
     """Take the fleet-wide lease ``key`` for ``timeout`` seconds.
 
@@ -245,8 +208,8 @@ def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:
     """
     owner = uuid.uuid4().hex
     # Whole seconds, at least one: a cache timeout of 0 means "already expired".
-    added = add(key, owner, timeout)
-    if added is None:
+    added = _call("add", key, owner, max(1, math.ceil(timeout)), default=_UNAVAILABLE)
+    if added is _UNAVAILABLE:
         return NO_CACHE_LEASE
     return owner if added else None
 
@@ -272,34 +235,9 @@ def release_lease(key: str, lease: str | NoCacheLease | None) -> None:
 # --- what the system checks and apiauth_check ask ------------------------------------
 
 
-def backend_path(alias: str) -> str:
-    return str(django_settings.CACHES.get(alias, {}).get("BACKEND", ""))
-
-
-def is_process_local(alias: str) -> bool:
-    """Whether the cache ``alias`` keeps its entries private to each process."""
-    return backend_path(alias) in LOCAL_BACKENDS
-
-
-#: Backends whose client library takes socket timeouts in ``OPTIONS`` (Django's and django-redis).
-REDIS_BACKENDS = (
-    "django.core.cache.backends.redis.RedisCache",
-    "django_redis.cache.RedisCache",
-)
-
-
-def missing_socket_timeouts(alias: str) -> list[str]:
-    """The socket timeout options a Redis cache ``alias`` lacks (empty for other backends)."""
-    if backend_path(alias) not in REDIS_BACKENDS:
-        return []
-    options = django_settings.CACHES.get(alias, {}).get("OPTIONS") or {}
-    given = {str(name).lower() for name in options}
-    return [name for name in ("socket_connect_timeout", "socket_timeout") if name not in given]
-
-
 def import_problem(alias: str) -> tuple[str, str] | None:
     """``(what failed, the module to install)`` if the backend of ``alias`` cannot load."""
-    backend = backend_path(alias)
+    backend = str(django_settings.CACHES.get(alias, {}).get("BACKEND", ""))
     library = BACKEND_LIBRARIES.get(backend)
     try:
         import_string(backend)

@@ -1,10 +1,8 @@
 """The token store: one token per credential for the fleet, and its policy.
 
-Process memory first (no I/O), then the shared cache (through
-:mod:`~django_apiauth.tokens.shared_cache`), then the provider under a fleet-wide
-lease; refreshes run in the background and a refused token is judged here
-(:meth:`TokenStore.rejected`). The design: ``docs/tokens.md`` and
-``docs/architecture.md``.
+Process memory first (no I/O), then the shared cache, then the provider under a
+fleet-wide lease; refreshes run in the background and a refused token is judged
+here. The design: ``docs/tokens.md`` and ``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -67,11 +65,8 @@ def fingerprint(base_url: str, api_key: str, api_secret: str) -> str:
 class TokenStore:
     """The token of one credential, shared by every thread, process and host using it.
 
-    Construct it per credential (cheap); the state lives in this process's
-    :mod:`~django_apiauth.tokens.memory` (one slot per credential) and in the
-    shared cache, keyed by ``key_prefix`` + credential pk + fingerprint. New
-    tokens come from the background obtain (:mod:`~django_apiauth.tokens.obtain`);
-    the provider's refusals are remembered by :mod:`~django_apiauth.tokens.failures`.
+    Cheap to construct: the state lives in this process's slot for the credential
+    (:mod:`~django_apiauth.tokens.memory`) and in the shared cache.
     """
 
     key_prefix = CacheKeys.prefix
@@ -154,16 +149,11 @@ class TokenStore:
         """The provider refused the token ``sent`` (401, or 403 ``invalid_token``).
 
         Returns the token to replay the call with, or ``None`` when there is
-        none worth a replay. Judged per token, not per clock window:
-
-        * ``sent`` is no longer current (here or in the shared cache): the
-          newest of the two, at once;
-        * ``sent`` is current: it is replaced — dropped by compare-and-delete,
-          so of all the callers refused with it only one fetch runs fleet-wide,
-          and every one of them waits for that same new token;
-        * unless ``sent`` is itself a replacement that no call has accepted yet:
-          the endpoint may refuse every token, so the fleet pauses (1 s, doubling
-          up to 30 s) instead of fetching again.
+        none worth a replay. Judged per token, not per clock window: a stale
+        ``sent`` is answered with the newest token at once; a current one is
+        dropped by compare-and-delete, so one fetch runs fleet-wide for all the
+        callers it refused; a replacement refused before any call accepted it
+        makes the fleet pause instead (``docs/tokens.md``).
         """
         telemetry.token_rejected(self.name)
         current = self._slot.usable()

@@ -1,20 +1,14 @@
-"""How the token store's time budgets relate: fetch, lease, refresh window, cache.
+"""How long a token fetch can take at worst, and so how long a cold caller waits.
 
-One place that knows how long a token fetch can take at worst and which
-settings cannot hold together, for the store (how long a cold caller waits)
-and for the system checks (which refuse contradictory settings).
+The system checks hold the settings against the same budget (E022-E024).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
-from django.utils.translation import gettext as _
-
 from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import TokenEndpointError
 
-__all__ = ["cold_wait_limit", "conflicts", "no_token_in_time"]
+__all__ = ["cold_wait_limit", "fetch_budget", "no_token_in_time"]
 
 
 def fetch_budget() -> float:
@@ -40,63 +34,3 @@ def no_token_in_time(credential: str, limit: float) -> TokenEndpointError:
         "(the token endpoint, or the process holding the fleet lease, does not answer)",
         credential=credential,
     )
-
-
-class Conflict(NamedTuple):
-    """A system check's error, in the active language (only the checks show it)."""
-
-    check_id: str
-    message: str
-    hint: str
-
-
-def conflicts() -> list[Conflict]:
-    """Settings that contradict each other (empty when any of them is invalid by itself)."""
-    try:
-        margin = api_settings.validated("REFRESH_MARGIN")
-        lease = api_settings.validated("LOCK_TIMEOUT")
-        cache = api_settings.validated("CACHE_TIMEOUT")
-        budget = fetch_budget()
-    except Exception:  # reported by the setting's own check
-        return []
-    found = []
-    if lease >= margin:
-        found.append(
-            Conflict(
-                "django_apiauth.E022",
-                _(
-                    "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs) is not shorter than "
-                    "APIAUTH['REFRESH_MARGIN'] (%(margin)gs): when the process refreshing a "
-                    "token dies, its lease outlives the refresh window and callers wait for it."
-                )
-                % {"lease": lease, "margin": margin},
-                _("Make LOCK_TIMEOUT shorter than REFRESH_MARGIN (defaults: 10 and 60)."),
-            )
-        )
-    if budget >= margin:
-        found.append(
-            Conflict(
-                "django_apiauth.E023",
-                _(
-                    "A token fetch may take up to %(budget)gs ((MAX_RETRIES + 1) x the "
-                    "connect + read TIMEOUT), not less than APIAUTH['REFRESH_MARGIN'] "
-                    "(%(margin)gs): a slow refresh would end after the token, and callers wait."
-                )
-                % {"budget": budget, "margin": margin},
-                _("Lower TIMEOUT or MAX_RETRIES, or raise REFRESH_MARGIN above the fetch budget."),
-            )
-        )
-    if 6 * cache >= lease:
-        found.append(
-            Conflict(
-                "django_apiauth.E024",
-                _(
-                    "APIAUTH['CACHE_TIMEOUT'] (%(cache)gs) is too long for "
-                    "APIAUTH['LOCK_TIMEOUT'] (%(lease)gs): the lease is renewed every third of "
-                    "its lifetime, with two cache calls each time."
-                )
-                % {"cache": cache, "lease": lease},
-                _("Keep CACHE_TIMEOUT under a sixth of LOCK_TIMEOUT (defaults: 0.25 and 10)."),
-            )
-        )
-    return found

@@ -79,13 +79,10 @@ def refresh_margin(lifetime: float, latency: float) -> float:
 class Token:
     """An access token as held in process memory. ``repr`` never shows the value.
 
-    ``use_until``, ``refresh_at`` and ``issued_at`` are monotonic instants;
-    ``expires_at_wall`` is the provider's expiry on the wall clock (for the
-    shared cache); ``lifetime`` is the ``expires_in`` the provider granted;
-    ``latency`` how long fetching it took (what sizes the refresh window);
-    ``proven`` whether a call made with it was answered with anything but a
-    refusal, in this process. The policy (``leeway``, ``margin``) comes in as
-    arguments: :func:`new_token` reads it from the settings.
+    ``use_until``, ``refresh_at`` and ``issued_at`` are monotonic instants,
+    ``expires_at_wall`` the provider's expiry on the wall clock (for the shared
+    cache); ``latency`` is how long fetching it took, ``proven`` whether a call
+    made with it was answered, here. :func:`new_token` applies the settings.
     """
 
     __slots__ = (

@@ -57,17 +57,17 @@ def test_unknown_cache_alias_is_an_error(settings):
 
 def test_verify_false_is_an_error(settings):
     settings.APIAUTH = {**settings.APIAUTH, "VERIFY": False}
-    assert "django_apiauth.E004" in ids(checks.check_transport_settings())
+    assert "django_apiauth.E004" in ids(checks.check_settings())
 
 
 def test_ca_bundle_path_is_accepted(settings):
     settings.APIAUTH = {**settings.APIAUTH, "VERIFY": "/etc/ssl/certs/ca-certificates.crt"}
-    assert checks.check_transport_settings() == []
+    assert checks.check_settings() == []
 
 
 def test_unknown_setting_names_are_flagged(settings):
     settings.APIAUTH = {**settings.APIAUTH, "REFRESH_MARGN": 30}
-    messages = checks.check_transport_settings()
+    messages = checks.check_settings()
     assert ids(messages) == ["django_apiauth.W003"] and "REFRESH_MARGN" in messages[0].msg
 
 
