@@ -9,14 +9,13 @@ exit, so a hung Redis would hold a worker's shutdown hostage.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, TypeVar
 
-__all__ = ["Runner", "after_fork", "outcome_of", "running_future", "settle", "start"]
+__all__ = ["Runner", "outcome_of", "running_future", "settle", "start"]
 
 T = TypeVar("T")
 
@@ -116,9 +115,3 @@ class Runner:
                 settle(future, outcome_of(call, *args))
             with self._lock:
                 self._idle += 1
-
-
-def after_fork(reset: Callable[[], None]) -> None:
-    """Run ``reset`` in a forked child: the parent's threads do not exist there."""
-    if hasattr(os, "register_at_fork"):
-        os.register_at_fork(after_in_child=reset)

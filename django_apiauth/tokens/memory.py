@@ -9,7 +9,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-from django_apiauth import clock
+from django_apiauth import clock, forks
 from django_apiauth.tokens import background
 from django_apiauth.tokens.values import Block, Token
 
@@ -204,4 +204,4 @@ def _after_fork() -> None:
         slot.running = False
 
 
-background.after_fork(_after_fork)
+forks.after_fork(_after_fork)

@@ -29,7 +29,7 @@ from django.conf import settings as django_settings
 from django.core.cache import caches
 from django.utils.module_loading import import_string
 
-from django_apiauth import clock, telemetry
+from django_apiauth import clock, forks, telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.tokens import background
 
@@ -94,7 +94,7 @@ def _reset_after_fork() -> None:
     reset()
 
 
-background.after_fork(_reset_after_fork)
+forks.after_fork(_reset_after_fork)
 
 
 class _Health:
