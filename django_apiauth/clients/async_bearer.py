@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import httpx
 
 from django_apiauth import clock, telemetry
-from django_apiauth.clients.bearer import is_token_rejection, sent_token
+from django_apiauth.clients.bearer import MAX_REPLAYS, is_token_rejection, sent_token
 from django_apiauth.tokens import timing
 
 if TYPE_CHECKING:
@@ -63,18 +63,20 @@ class AsyncBearerAuth(httpx.Auth):
         if not is_token_rejection(response.status_code, response.headers):
             await self._prove(token)
             return
-        sent = sent_token(response.request.headers)
-        if not sent:
-            return
-        replacement = await asyncio.to_thread(self.store.rejected, sent)
-        if replacement is None or replacement.value == sent:
-            return
-        if not isinstance(request.stream, httpx.ByteStream):
-            return  # a streamed body is gone; the next call uses the new token
-        request.headers["Authorization"] = replacement.header
-        response = yield request
-        if not is_token_rejection(response.status_code, response.headers):
-            await self._prove(replacement)
+        for _replay in range(MAX_REPLAYS):  # the replacement may have been revoked meanwhile
+            sent = sent_token(response.request.headers)
+            if not sent:
+                return
+            token = await asyncio.to_thread(self.store.rejected, sent)
+            if token is None or token.value == sent:
+                return
+            if not isinstance(request.stream, httpx.ByteStream):
+                return  # a streamed body is gone; the next call uses the new token
+            request.headers["Authorization"] = token.header
+            response = yield request
+            if not is_token_rejection(response.status_code, response.headers):
+                await self._prove(token)
+                return
 
     async def _prove(self, token: Token) -> None:
         if not token.proven:  # once per token

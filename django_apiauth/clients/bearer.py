@@ -24,8 +24,12 @@ if TYPE_CHECKING:
     import requests
 
     from django_apiauth.tokens.store import TokenStore
+    from django_apiauth.tokens.values import Token
 
-__all__ = ["BearerTokenAuth", "is_token_rejection", "sent_token"]
+__all__ = ["MAX_REPLAYS", "BearerTokenAuth", "is_token_rejection", "sent_token"]
+
+#: Replays of one refused call: the replacement itself may have been revoked meanwhile.
+MAX_REPLAYS = 2
 
 #: RFC 6750 section 3.1: a Bearer challenge saying the token is expired or revoked.
 _INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_token\b', re.I | re.S)
@@ -91,16 +95,25 @@ class BearerTokenAuth(AuthBase):
         return r
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on a refused token, resend once with the store's answer."""
+        """Response hook: on a refused token, resend with the store's answer.
+
+        Twice at most: the replacement itself may have been revoked while the
+        first refusal was judged (a revocation during a refresh).
+        """
+        for _replay in range(MAX_REPLAYS):
+            if not is_token_rejection(r.status_code, r.headers):
+                break
+            sent = sent_token(r.request.headers)
+            token = self.store.rejected(sent) if sent else None
+            if token is None or token.value == sent or not _can_replay(r.request):
+                return r  # nothing better to send, or a body that cannot be sent again
+            r = self._replay(r, token, **kwargs)
         if not is_token_rejection(r.status_code, r.headers):
             self._prove(r)
-            return r
-        sent = sent_token(r.request.headers)
-        if not sent:
-            return r
-        token = self.store.rejected(sent)
-        if token is None or token.value == sent or not _can_replay(r.request):
-            return r  # nothing better to send, or a body that cannot be sent again
+        return r
+
+    @staticmethod
+    def _replay(r: requests.Response, token: Token, **kwargs: Any) -> requests.Response:
         # Drain and release the connection so the replay can reuse it.
         r.content  # noqa: B018
         r.close()
@@ -111,10 +124,8 @@ class BearerTokenAuth(AuthBase):
         prep.prepare_cookies(prep._cookies)
         prep.headers["Authorization"] = token.header
         replay = r.connection.send(prep, **kwargs)
-        replay.history.append(r)
+        replay.history = [*r.history, r, *replay.history]
         replay.request = prep
-        if not is_token_rejection(replay.status_code, replay.headers):
-            self._prove(replay)
         return replay
 
     def _prove(self, r: requests.Response) -> None:

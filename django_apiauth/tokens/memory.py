@@ -73,21 +73,24 @@ class Slot:
             self.token = token
 
     def adopt(self, token: Token) -> Token:
-        """Take ``token`` (from the cache) unless it is dead or older than ours.
+        """Take ``token`` (from the cache) unless ours is newer; the token now held.
 
         A usable ``token`` also frees the callers waiting on the obtain's future:
         they go now, while the obtain goes on for a fresh token.
         """
         with self.lock:
             current = self.token
+            # Newer only (on a tie, another token: the fleet's): a refresh that finished
+            # while the cache was read must not be replaced by what the cache held.
             if (
                 current is None
-                or current.value != token.value
                 or token.use_until > current.use_until
+                or (token.use_until == current.use_until and token.value != current.value)
             ):
                 self.token = token
                 if self.latency is None and token.latency:
                     self.latency = token.latency
+            token = self.token
             future = self.future
             if future is not None and clock.current.monotonic() < token.use_until:
                 self.future = None

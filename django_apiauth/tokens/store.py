@@ -158,13 +158,19 @@ class TokenStore:
         telemetry.token_rejected(self.name)
         current = self._slot.usable()
         shared, values = self._obtainer.read_shared_values()
-        # The newest token that is not the refused one: another process may have
-        # replaced the one this process still holds (on a tie, the fleet's: the shared one).
-        newer = [t for t in (shared, current) if t is not None and t.value != sent]
+        known = [t for t in (shared, current) if t is not None]
+        refused = next((t for t in known if t.value == sent), None)
+        # A token newer than the refused one: another process may have replaced the one
+        # held here (on a tie, the fleet's: the shared one). An older one is no answer.
+        newer = [
+            t
+            for t in known
+            if t.value != sent and (refused is None or t.use_until >= refused.use_until)
+        ]
         if newer:
             newest = max(newer, key=lambda t: t.use_until)
             return newest if newest is current else self._slot.adopt(newest)
-        token = current or shared
+        token = refused
         if token is None:
             return self.get()  # dropped already, here: wait for its replacement
         record = self._failures.rejections(values)
@@ -176,6 +182,10 @@ class TokenStore:
                 return None
         self._failures.replacing(None if token.proven else record)
         self.invalidate(sent)
+        if shared is not None and shared is not token:
+            # Older than the refused token (it never reached the cache, say): no answer
+            # either, and the obtain must not adopt it in place of a new one.
+            self.invalidate(shared.value)
         return self.get()
 
     def invalidate(self, token_value: str | None = None) -> None:
