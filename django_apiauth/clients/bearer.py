@@ -1,11 +1,7 @@
 """The bearer token on a call, and the one replay after a refusal: the plan both clients follow.
 
-What a refusal means is the token store's to judge (``TokenStore.rejected``:
-per token, not per clock window); this module only says what a refusal is
-(:func:`is_token_rejection`), which token a request carried
-(:func:`sent_token`), and drives the plan with ``requests``
-(:class:`BearerTokenAuth`); :mod:`.async_bearer` drives the same plan with
-``httpx``.
+What a refusal means is ``TokenStore.rejected``'s to judge; this module says what
+a refusal is and drives the plan with ``requests`` (:mod:`.async_bearer`: ``httpx``).
 """
 
 from __future__ import annotations

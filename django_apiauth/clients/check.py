@@ -1,9 +1,6 @@
-"""``CheckResult``: the outcome of one credential's connectivity check.
+"""``CheckResult``: the outcome of one credential's connectivity check, wherever it is shown.
 
-One type for every place a check is reported: ``ApiClient.check()`` returns
-it, the concurrent runner (``connectivity.py``) collects it, the admin and
-``apiauth_check`` show its :attr:`~CheckResult.summary`. It lives in its own
-module so the admin can use it without importing ``requests``.
+Its own module so that the admin can use it without importing ``requests``.
 """
 
 from __future__ import annotations

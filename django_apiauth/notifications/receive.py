@@ -208,8 +208,8 @@ def verify_body(
 ) -> tuple[Notification, str]:
     """Verify a parsed body against ``credential``'s secret: the notification and that secret.
 
-    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified,
-    503 no usable credential). ``check_times=False`` is for processing again.
+    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified or no
+    usable credential). ``check_times=False`` is for processing again.
     """
     signature = body.get(SIGNATURE_PARAM)
     if not isinstance(signature, str):

@@ -1,10 +1,7 @@
 """Where requests may go: base URL resolution, the HTTPS policy and ``ALLOWED_HOSTS``.
 
-Shared by the model's validation (so a bad URL is refused on save, next to the
-field), by the credential's ``endpoint`` (so a stored endpoint outside
-``ALLOWED_HOSTS`` is refused when the token fetch or the client uses it) and
-by the transport (every URL a session sends to, redirect hops included, passes
-:func:`check_url_is_secure`).
+Shared by the model's validation, the credential's ``endpoint`` and every URL a
+session sends to (redirect hops included).
 """
 
 from __future__ import annotations
