@@ -85,11 +85,10 @@ class AsyncBearerAuth(httpx.Auth):
         return await self.wait()
 
     async def wait(self) -> Token:
-        """Await the store's in-flight obtain (started if none runs).
+        """Await the store's in-flight obtain (started if none runs), at most ``cold_wait_limit()``.
 
         Shielded: a cancelled caller stops waiting, the obtain goes on for the
         others (and for the fleet lease, which its thread always releases).
-        Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
         """
         telemetry.token_wait(self.store.name)
         waiting = asyncio.wrap_future(self.store.pending())

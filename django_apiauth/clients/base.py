@@ -1,8 +1,4 @@
-"""What the sync and async clients share: the credential, its token store, paths, signing, checks.
-
-The connectivity check is written once (:func:`run_check`): each client hands
-it its two steps, the async one from a thread whose GET comes back to its loop.
-"""
+"""What the sync and async clients share: the credential, token store, paths, signing, checks."""
 
 from __future__ import annotations
 
@@ -103,10 +99,8 @@ def run_check(
 ) -> CheckResult:
     """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 
-    Each client passes its two steps: ``fresh_token()`` and ``get_status(path)``
-    (``(status_code, None)``, or ``(None, error name)`` when the transport
-    failed). Never raises for provider or transport errors: the result says
-    what happened.
+    Each client passes its two steps; ``get_status(path)`` gives ``(status_code, None)``
+    or ``(None, error name)``. Never raises for provider or transport errors.
     """
     started = time.perf_counter()
     method = "token"

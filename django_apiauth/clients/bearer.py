@@ -28,17 +28,11 @@ _INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_tok
 
 
 def is_token_rejection(status_code: int, headers: Mapping[str, str]) -> bool:
-    """Whether an answer says the bearer token itself was refused.
-
-    A 401, or a 403 with ``WWW-Authenticate: Bearer error="invalid_token"``
-    (RFC 6750 section 3.1: how django-oauth-toolkit answers a revoked token).
-    """
-    if status_code == 401:
-        return True
+    """Whether an answer refuses the bearer token itself: a 401, or a 403 with
+    ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750 3.1, as django-oauth-toolkit)."""
     if status_code != 403:
-        return False
-    challenge = headers.get("WWW-Authenticate") or ""
-    return bool(_INVALID_TOKEN_CHALLENGE.search(challenge))
+        return status_code == 401
+    return bool(_INVALID_TOKEN_CHALLENGE.search(headers.get("WWW-Authenticate") or ""))
 
 
 def sent_token(headers: Mapping[str, str]) -> str:
@@ -61,9 +55,8 @@ def _can_replay(request: requests.PreparedRequest) -> bool:
 class BearerTokenAuth(AuthBase):
     """``Authorization: Bearer <token>`` from the shared token store, for ``requests``.
 
-    The response hook replays a refused call once, with the token
-    ``TokenStore.rejected`` hands back, when its body can be sent again — the
-    way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    The response hook replays a refused call once with ``TokenStore.rejected``'s token,
+    when its body can be sent again, as ``requests``' ``HTTPDigestAuth.handle_401`` does.
     """
 
     def __init__(self, store: TokenStore) -> None:

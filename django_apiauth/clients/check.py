@@ -78,11 +78,9 @@ class CheckResult:
 
     @property
     def summary(self) -> str:
-        """One line for messages, command output and ``last_check_detail``.
-
+        """One line for messages, command output and ``last_check_detail``, in the active language:
         ``"OK in 123 ms (HTTP 200, token valid for 600s)"`` or
-        ``"failed: <cause> (HTTP 401, 80 ms)"``, in the active language: staff read
-        it in the admin and in command output.
+        ``"failed: <cause> (HTTP 401, 80 ms)"``.
         """
         facts = []
         if self.status_code is not None:

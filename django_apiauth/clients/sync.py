@@ -23,10 +23,8 @@ __all__ = ["ApiClient", "get_client"]
 def get_client(name: str) -> ApiClient:
     """The client of the *active* credential called ``name``; ``CredentialNotFound`` otherwise.
 
-    Warm, it costs a dictionary lookup: no query, no decryption, and the same
-    client (and pooled connections) as the last call. The credential's version
-    stamp in the shared cache is looked at about once a second, so an edit or
-    a deactivation reaches every process promptly.
+    Warm, a dictionary lookup: no query, no decryption, the same pooled connections.
+    An edit or a deactivation reaches every process within about a second.
     """
     return _clients.get(name)
 
@@ -41,10 +39,8 @@ class ApiClient(ClientBase):
     every hop is held to the HTTPS policy and ``requests`` drops the header on
     a change of host.
 
-    Thread-safe: ``get_client`` shares one client with every thread of the
-    process (its session's connection pool is thread-safe), so do not
-    ``close()`` it or mutate ``client.session`` per call: pass ``headers=...``
-    to the call.
+    Thread-safe: ``get_client`` shares it with every thread of the process, so
+    do not ``close()`` it or mutate ``client.session``: pass ``headers=...`` per call.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
@@ -90,12 +86,10 @@ class ApiClient(ClientBase):
     ) -> requests.Response:
         """Send ``method path`` with ``auth`` = ``"token"``, ``"basic"`` or ``"none"``.
 
-        Raises ``TokenError`` subclasses when no token can be had,
-        ``ConfigurationError`` for a credential that cannot do ``auth`` (or a
-        ``verify`` other than ``True`` or a CA bundle), ``ValueError`` for any
-        other ``auth`` (``None`` included), and ``requests`` exceptions for
-        transport failures of the call itself. Their traceback starts here:
-        see ``transport.sync.without_secrets``.
+        Raises ``TokenError`` subclasses when no token can be had, ``ConfigurationError``
+        for a credential that cannot do ``auth`` (or a ``verify`` other than ``True`` or a
+        CA bundle), ``ValueError`` for any other ``auth`` (``None`` included), and
+        ``requests`` exceptions (tracebacks start here: ``transport.sync.without_secrets``).
         """
         kwargs["auth"] = self._auth(auth)
         if auth != "none":

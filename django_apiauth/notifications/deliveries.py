@@ -118,8 +118,7 @@ def process(
     """Process a verified notification exactly once: take its lock, skip a duplicate, run
     ``work`` in the transaction that inserts the ``accepted`` row.
 
-    Returns ``(outcome, work's result, None)`` (``accepted``, ``duplicate`` or
-    ``deferred``), or ``(Outcome.ERROR, None, error)`` when ``work`` or the database failed.
+    Returns ``(outcome, work's result, None)``, or ``(Outcome.ERROR, None, error)``.
     """
     key = claim_key(inbound.credential, scheme, identity)
     fields = {"scheme": scheme, "notification_id": notification_id, "reference": reference}

@@ -1,8 +1,6 @@
 """The one pipeline behind every way in: read, verify, log, process exactly once, answer.
 
-The ready-made routes (:mod:`.views`), the decorator and the mixin
-(:mod:`.decorators`) all run :func:`handle`; the answers it gives before the
-site's code runs are tabled in ``docs/notifications.md``.
+Its answers before the site's code runs are tabled in ``docs/notifications.md``.
 """
 
 from __future__ import annotations

@@ -130,9 +130,8 @@ class PolicyTransport(httpx.AsyncBaseTransport):
 def environment_proxy(endpoint: str) -> str | None:
     """The proxy ``$HTTPS_PROXY``/``$HTTP_PROXY`` name for ``endpoint``, unless ``$NO_PROXY``.
 
-    What ``requests`` does for the sync client. httpx would do it too, but its
-    proxy transports would bypass :class:`PolicyTransport`, so the client is
-    built with ``trust_env=False`` and the proxy is given to the inner transport.
+    httpx's own proxy transports would bypass :class:`PolicyTransport`: the client is
+    built with ``trust_env=False`` and this proxy given to the inner transport.
     """
     parts = urlsplit(endpoint)
     if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
@@ -145,10 +144,8 @@ def create_async_http_client(
 ) -> httpx.AsyncClient:
     """A new ``httpx.AsyncClient`` with the app's User-Agent, timeouts, retries and TLS.
 
-    ``endpoint`` is the base URL the client talks to (for the environment's
-    proxy); ``transport`` replaces the network transport (the policy still
-    wraps it). Redirects are not followed unless a call asks
-    (``follow_redirects=True``).
+    ``endpoint`` is the base URL (for the environment's proxy); ``transport`` replaces
+    the network transport (the policy still wraps it). Redirects only when a call asks.
     """
     value = api_settings.validated("TIMEOUT")  # (connect, read); writes and pool as read
     connect, read = value if isinstance(value, tuple) else (value, value)

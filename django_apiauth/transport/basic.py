@@ -22,12 +22,8 @@ __all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth", "utf8_pai
 
 
 def utf8_pair(username: Any, password: Any) -> tuple[bytes, bytes] | None:
-    """``(username, password)`` as UTF-8 bytes; ``None`` if one is not text.
-
-    A value UTF-8 cannot encode (a lone surrogate) gives ``None`` for the caller
-    to refuse: a ``UnicodeEncodeError`` would carry the whole secret in its
-    ``.object``.
-    """
+    """``(username, password)`` as UTF-8 bytes; ``None`` if one is not text (a lone surrogate
+    too: a ``UnicodeEncodeError`` would carry the whole secret in its ``.object``)."""
     if not isinstance(username, str) or not isinstance(password, str):
         return None
     try:
@@ -43,11 +39,8 @@ def utf8_basic_auth(username: Any, password: Any) -> HTTPBasicAuth | None:
 
 
 def dashboard_login(credential: ApiCredential) -> tuple[bytes, bytes]:
-    """The credential's dashboard login as UTF-8 bytes, for either HTTP library.
-
-    Raises ``ConfigurationError`` naming the credential when it has no
-    dashboard login or it is not text, before any request is built.
-    """
+    """The credential's dashboard login as UTF-8 bytes, for either HTTP library; else
+    ``ConfigurationError`` naming the credential, before any request is built."""
     for field in ("dashboard_username", "dashboard_password"):
         if not getattr(credential, field):
             raise ConfigurationError(

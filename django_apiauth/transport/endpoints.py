@@ -71,9 +71,8 @@ def _host_matches(host: str, port: int, scheme: str, allowed: tuple[str, int | N
 def check_host_is_allowed(url: str) -> None:
     """Raise ``InsecureTransportError`` unless ``url``'s host (and port) is allowed.
 
-    Allowed: ``APIAUTH['ALLOWED_HOSTS']`` (default: the hosts of ``ENVIRONMENTS``),
-    and any loopback host and port when ``ALLOW_INSECURE_LOOPBACK`` is on. The
-    message names the host, never anything learnt from it.
+    Allowed: ``APIAUTH['ALLOWED_HOSTS']``, and any loopback host and port with
+    ``ALLOW_INSECURE_LOOPBACK``. The message names the host, nothing learnt from it.
     """
     parts = addresses.parse_url(url)  # as urllib3 will send it
     host, scheme = addresses.host_of(parts), (parts.scheme or "").lower()
@@ -95,11 +94,8 @@ def check_host_is_allowed(url: str) -> None:
 
 @functools.lru_cache(maxsize=1024)  # a pure function, on every bound secret's read and write
 def endpoint_identity(url: str) -> str:
-    """``scheme://host:port/path`` of a base URL, spelled one way whatever the input.
-
-    What a secret is bound to: ``HTTPS://Host.example/api/`` and
-    ``https://host.example:443/api`` are the same endpoint.
-    """
+    """``scheme://host:port/path`` of a base URL, spelled one way: what a secret is bound to
+    (``HTTPS://Host.example/api/`` and ``https://host.example:443/api`` are the same)."""
     try:
         parts = addresses.parse_url(url)
     except InsecureTransportError as err:

@@ -140,8 +140,7 @@ class ApiSession(requests.Session):
 def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS, pool: int = 10) -> ApiSession:
     """A new session with the app's User-Agent, timeouts, retries and TLS settings.
 
-    ``methods`` are the HTTP methods that may be retried (idempotent ones by
-    default; the token store adds ``POST`` for its own, repeatable, request);
+    ``methods`` may be retried (the token store adds ``POST``, repeatable for it);
     ``pool``: connections kept per host (more run at once are closed after use).
     """
     session = ApiSession()
@@ -174,8 +173,7 @@ def pool_key(endpoint: str) -> tuple:
 def shared_session(endpoint: str) -> ApiSession:
     """This process's session for ``endpoint``'s host, shared by the clients of every credential.
 
-    Authentication is per request, never on the session; it keeps no cookies.
-    """
+    Authentication is per request, never on the session; it keeps no cookies."""
     with _shared_lock:
         session = _shared.get(key := pool_key(endpoint))
         if session is None:
