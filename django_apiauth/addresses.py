@@ -1,8 +1,7 @@
 """What a URL or a host entry may look like: the grammar under every endpoint check.
 
-Free of settings (the policy that reads them is
-:mod:`django_apiauth.transport.endpoints`), so that settings validation can use
-the same rules as every request.
+Free of settings (:mod:`django_apiauth.transport.endpoints` reads them), so settings
+validation uses the same rules as every request.
 """
 
 from __future__ import annotations

@@ -1,19 +1,11 @@
 """The bearer token for the async client: an ``httpx.Auth`` driving the same plan as the sync one.
 
-The token comes from the very :class:`~django_apiauth.tokens.store.TokenStore`
-the sync client uses (same cache keys, same encryption), so a token fetched by
-a sync worker serves async tasks and the reverse. On the warm path (the token
-in process memory and usable) nothing leaves the event loop: a dict lookup and
-a clock read; in its refresh window ``store.get()`` returns it at memory speed
-and starts the background refresh. Without a usable token, every task awaits
-the store's in-flight obtain (``store.pending()``), run by a background
-thread: single flight across the tasks of every loop, the threads of the
-process and, through the store's fleet lease, processes and hosts.
-
-A refusal is judged by ``TokenStore.rejected`` (which may touch the shared
-cache and wait for a replacement, so it runs in a thread) and answered with
-one replay inside :meth:`AsyncBearerAuth.async_auth_flow`, the way httpx's own
-``DigestAuth`` answers its 401.
+The sync client's :class:`~django_apiauth.tokens.store.TokenStore`, so tokens are
+shared both ways. A usable token in memory never leaves the event loop; without
+one, every task awaits the store's in-flight obtain (``store.pending()``, single
+flight across loops, threads and, through the fleet lease, hosts). A refusal is
+judged by ``TokenStore.rejected`` in a thread (it may touch the shared cache and
+wait) and answered with one replay inside the flow, as httpx's ``DigestAuth`` does.
 """
 
 from __future__ import annotations
@@ -95,11 +87,10 @@ class AsyncBearerAuth(httpx.Auth):
         return await self.wait()
 
     async def wait(self) -> Token:
-        """Await the store's in-flight obtain (started if none runs).
+        """Await the store's in-flight obtain (started if none runs), at most ``cold_wait_limit()``.
 
         Shielded: a cancelled caller stops waiting, the obtain goes on for the
         others (and for the fleet lease, which its thread always releases).
-        Bounded as the sync ``store.get()`` is, by ``timing.cold_wait_limit()``.
         """
         telemetry.token_wait(self.store.name)
         waiting = asyncio.wrap_future(self.store.pending())

@@ -1,17 +1,7 @@
-"""The async service client: ``await aget_client(name)`` and ``AsyncApiClient``.
+"""The async client: ``await aget_client(name)`` and ``AsyncApiClient``, on ``httpx``.
 
-Usage, in an async view::
-
-    from django_apiauth.client import aget_client
-
-    client = await aget_client("merchant-fr")
-    response = await client.get("/api/merchants/me")             # Bearer, shared fleet-wide
-    response = await client.get("/api/dashboard", auth="basic")  # dashboard login
-
-The same surface as :class:`~django_apiauth.clients.sync.ApiClient`, in coroutines,
-on ``httpx`` (``pip install "django-apiauth[async]"``); the same token store
-(a token fetched by a sync worker serves async tasks and the reverse) and the
-same transport policy (:mod:`~django_apiauth.transport.asynchronous`).
+The same surface, token store and transport policy as the sync client, in
+coroutines (``pip install "django-apiauth[async]"``); usage in ``docs/async.md``.
 """
 
 from __future__ import annotations
@@ -44,10 +34,8 @@ __all__ = ["AsyncApiClient", "aget_client"]
 async def aget_client(name: str) -> AsyncApiClient:
     """The async client of the *active* credential ``name``; ``CredentialNotFound`` otherwise.
 
-    The same client each time, kept per process like ``get_client``'s
-    (``clients.cache.ClientCache``): a warm call is a dict lookup and a
-    clock read on the event loop, no query, no thread hop; an edit or a
-    deactivation of the credential is seen within about a second.
+    Kept per process like ``get_client``'s: warm, a dict lookup on the event
+    loop; an edit or a deactivation of the credential is seen within a second.
     """
     return await _clients.aget(name)
 
@@ -58,11 +46,10 @@ class AsyncApiClient(ClientBase):
     ``await request()`` takes a path relative to the credential's endpoint and
     ``httpx`` request arguments (``params``, ``json``, ``data``, ``content``,
     ``files``, ``headers``, ``cookies``, ``timeout``, ``follow_redirects``).
-    Bearer tokens come from the shared token store; a refused token is judged
-    by the store and the call replayed once when the body can be sent again
-    (:mod:`~django_apiauth.clients.async_bearer`). Authenticated calls do not
-    follow redirects unless asked to; every hop is held to the HTTPS policy
-    and httpx drops the ``Authorization`` header on a change of origin.
+    A refused bearer token is replayed once when the body can be sent again
+    (:mod:`~django_apiauth.clients.async_bearer`). Authenticated calls follow
+    redirects only when asked; every hop is held to the HTTPS policy and httpx
+    drops the ``Authorization`` header on a change of origin.
 
     The ``httpx.AsyncClient`` underneath belongs to one event loop: each loop
     that uses this client gets its own, so a loop closed between calls (one
@@ -75,8 +62,6 @@ class AsyncApiClient(ClientBase):
         self._http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = (
             weakref.WeakKeyDictionary()
         )
-
-    # -- plumbing ------------------------------------------------------------
 
     @property
     def bearer(self) -> AsyncBearerAuth:
@@ -115,8 +100,6 @@ class AsyncApiClient(ClientBase):
         self.check_auth_mode(mode)
         return httpx.BasicAuth(*dashboard_login(self.credential)) if mode == "basic" else None
 
-    # -- calls -----------------------------------------------------------------
-
     async def request(
         self, method: str, path: str, *, auth: str = "token", **kwargs: Any
     ) -> httpx.Response:
@@ -128,8 +111,7 @@ class AsyncApiClient(ClientBase):
         exceptions for transport failures of the call itself.
         """
         credentials = self._auth(auth)
-        # As with requests: unauthenticated calls follow redirects, authenticated ones
-        # only when asked.
+        # As with requests: unauthenticated calls follow redirects, others only when asked.
         follow = kwargs.pop("follow_redirects", auth == "none")
         if kwargs.get("timeout", httpx.USE_CLIENT_DEFAULT) is None:
             del kwargs["timeout"]  # None would mean "no timeout" to httpx
@@ -156,8 +138,6 @@ class AsyncApiClient(ClientBase):
 
     async def delete(self, path: str, **kwargs: Any) -> httpx.Response:
         return await self.request("DELETE", path, **kwargs)
-
-    # -- tokens and connectivity ----------------------------------------------
 
     async def access_token(self) -> str:
         """The current access token (from process memory, the shared cache or the provider)."""

@@ -1,15 +1,12 @@
-"""What the sync and async clients share: the credential, its token store, paths, signing, checks.
-
-The connectivity check is written once (:func:`run_check`): each client hands
-it its two steps, the async one from a thread whose GET comes back to its loop.
-"""
+"""What the sync and async clients share: the credential, token store, paths, signing, checks."""
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -28,6 +25,7 @@ __all__ = ["AUTH_MODES", "ClientBase", "failure_detail", "run_check"]
 
 #: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
 AUTH_MODES = ("token", "basic", "none")
+T = TypeVar("T")
 
 
 class ClientBase:
@@ -37,15 +35,23 @@ class ClientBase:
         self.credential = credential
         self.name = credential.name
         self._store: TokenStore | None = None
+        self._building = threading.RLock()  # built once even when threads race for them
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} credential={self.name!r}>"
+
+    def _once(self, attribute: str, build: Callable[[], T]) -> T:
+        # Callers test the attribute first: the warm path takes no lock.
+        with self._building:
+            if getattr(self, attribute) is None:
+                setattr(self, attribute, build())
+            return getattr(self, attribute)
 
     @property
     def store(self) -> TokenStore:
         """The token store of this credential: the same for the sync and the async client."""
         if self._store is None:
-            self._store = TokenStore(self.credential)
+            return self._once("_store", lambda: TokenStore(self.credential))
         return self._store
 
     def url(self, path: str) -> str:
@@ -93,10 +99,8 @@ def run_check(
 ) -> CheckResult:
     """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
 
-    Each client passes its two steps: ``fresh_token()`` and ``get_status(path)``
-    (``(status_code, None)``, or ``(None, error name)`` when the transport
-    failed). Never raises for provider or transport errors: the result says
-    what happened.
+    Each client passes its two steps; ``get_status(path)`` gives ``(status_code, None)``
+    or ``(None, error name)``. Never raises for provider or transport errors.
     """
     started = time.perf_counter()
     method = "token"

@@ -1,11 +1,7 @@
 """The bearer token on a call, and the one replay after a refusal: the plan both clients follow.
 
-What a refusal means is the token store's to judge (``TokenStore.rejected``:
-per token, not per clock window); this module only says what a refusal is
-(:func:`is_token_rejection`), which token a request carried
-(:func:`sent_token`), and drives the plan with ``requests``
-(:class:`BearerTokenAuth`); :mod:`.async_bearer` drives the same plan with
-``httpx``.
+What a refusal means is ``TokenStore.rejected``'s to judge; this module says what
+a refusal is and drives the plan with ``requests`` (:mod:`.async_bearer`: ``httpx``).
 """
 
 from __future__ import annotations
@@ -36,17 +32,11 @@ _INVALID_TOKEN_CHALLENGE = re.compile(r'\bbearer\b.*?\berror\s*=\s*"?invalid_tok
 
 
 def is_token_rejection(status_code: int, headers: Mapping[str, str]) -> bool:
-    """Whether an answer says the bearer token itself was refused.
-
-    A 401, or a 403 with ``WWW-Authenticate: Bearer error="invalid_token"``
-    (RFC 6750 section 3.1: how django-oauth-toolkit answers a revoked token).
-    """
-    if status_code == 401:
-        return True
+    """Whether an answer refuses the bearer token itself: a 401, or a 403 with
+    ``WWW-Authenticate: Bearer error="invalid_token"`` (RFC 6750 3.1, as django-oauth-toolkit)."""
     if status_code != 403:
-        return False
-    challenge = headers.get("WWW-Authenticate") or ""
-    return bool(_INVALID_TOKEN_CHALLENGE.search(challenge))
+        return status_code == 401
+    return bool(_INVALID_TOKEN_CHALLENGE.search(headers.get("WWW-Authenticate") or ""))
 
 
 def sent_token(headers: Mapping[str, str]) -> str:
@@ -69,9 +59,8 @@ def _can_replay(request: requests.PreparedRequest) -> bool:
 class BearerTokenAuth(AuthBase):
     """``Authorization: Bearer <token>`` from the shared token store, for ``requests``.
 
-    The response hook replays a refused call once, with the token
-    ``TokenStore.rejected`` hands back, when its body can be sent again — the
-    way ``HTTPDigestAuth.handle_401`` does it in ``requests``.
+    The response hook replays a refused call once with ``TokenStore.rejected``'s token,
+    when its body can be sent again, as ``requests``' ``HTTPDigestAuth.handle_401`` does.
     """
 
     def __init__(self, store: TokenStore) -> None:

@@ -1,43 +1,17 @@
-"""Clients kept per process, and the version stamps that tell the fleet a credential changed.
+"""Clients kept per process, kept fresh by the credential version stamps.
 
-``get_client(name)`` is meant to be called on every request. Loading the row
-and building a client each time costs a query and a new TCP (in production,
-TLS) connection per call, so each process keeps one client per credential
-name (:class:`ClientCache`) and hands out the same object, with its pooled
-connections, again and again.
-
-What makes that safe is a **version stamp** per credential in the shared
-cache (``APIAUTH['CACHE_ALIAS']``, through :mod:`~django_apiauth.tokens.shared_cache`,
-which fails soft):
-
-* every change of a credential — ``save()``, ``delete()``, the admin, the
-  commands, ``ApiCredential.objects...update()`` — writes a new random stamp
-  once its transaction commits (:func:`bump`), and drops this process's own
-  clients at once;
-* a process looks at the stamp of a cached client at most once per
-  :data:`STAMP_INTERVAL` per name; a different (or vanished) stamp means the
-  row is loaded again, so an edit or a deactivation reaches every process of
-  the fleet within about a second;
-* when the shared cache is down, the look is a cheap query of the row's
-  ``name``, ``is_active`` and ``updated_at`` instead (still at most once per
-  :data:`STAMP_INTERVAL`);
-* whatever the stamp says, the row is checked that way every
-  :data:`RECHECK_INTERVAL`, a safety net for a stamp that could not be written
-  (the cache was down when the credential was edited) and for a client built
-  inside a transaction that was then rolled back.
-
-The same cache serves coroutines (:meth:`ClientCache.aget`, behind
-``aget_client``): its warm path is the same dict lookup and clock read, on
-the event loop; the look at the stamp and any query run in one hop to the
-thread where Django's async ORM runs its queries.
-
-Past :data:`MAX_CLIENTS` names, the client whose stamp was looked at least
-recently is dropped (``get_client`` builds it again when asked).
-
-Stamps are per primary key, not per name: renaming a credential then
-invalidates the clients cached under its old name. Writes that bypass the ORM
-(raw SQL) are seen by the safety net only. The stamp is a random token, never
-derived from a secret.
+``get_client(name)`` is meant to be called on every request; building a client
+each time would cost a query and a new TLS connection, so each process keeps one
+client per name (:class:`ClientCache`). A **version stamp** per credential pk
+(not per name: a rename must invalidate the old name) in the shared cache says
+when to drop it: every change of a credential (``save()``, ``delete()``,
+``QuerySet.update()``) writes a new random stamp after commit, and a process
+looks at a cached client's stamp at most once per :data:`STAMP_INTERVAL`. When
+the cache is down the look is a cheap query of the row instead, and the row is
+checked every :data:`RECHECK_INTERVAL` whatever the stamp says (a stamp that
+could not be written, a client built in a rolled-back transaction). Past
+:data:`MAX_CLIENTS` names the least recently looked-at client is dropped. Raw
+SQL writes are seen by that safety net only.
 """
 
 from __future__ import annotations
@@ -96,12 +70,9 @@ class _Entry(Generic[Client]):
 class ClientCache(Generic[Client]):
     """Name → client of the active credential, per process, kept fresh by the stamps.
 
-    ``factory(credential)`` builds a client (``ApiClient``, ``AsyncApiClient``);
-    the same client is returned until the credential changes, then a new one
-    is built and the old one closed (its ``close()`` is called, when it has
-    one). Threads call :meth:`get`, coroutines :meth:`aget`: one stamp logic
-    for both. Thread-safe: a race builds a client twice at worst, and only one
-    of them is kept.
+    ``factory(credential)`` builds a client; it is returned until the credential
+    changes, then rebuilt and the old one's ``close()`` (if any) called.
+    Thread-safe: a race builds a client twice at worst, and only one is kept.
     """
 
     def __init__(
@@ -127,16 +98,11 @@ class ClientCache(Generic[Client]):
     async def aget(self, name: str) -> Client:
         """:meth:`get` for coroutines: no thread hop and no query on the warm path.
 
-        Past the warm path (once per :data:`STAMP_INTERVAL` per name, or a
-        name not cached yet) the same :meth:`get` logic runs in one hop to
-        asgiref's thread-sensitive executor, where Django's async ORM runs its
-        queries (``aget()`` is ``sync_to_async(get)``): the row is loaded by the
-        same code, on the connection the async ORM uses. Not on the event
-        loop, not even the stamp read alone: the token cache door waits up to
-        ``CACHE_TIMEOUT`` for a hung cache, and that wait would freeze every
-        task of the loop, at every look after each back-off. One hop per name
-        per second costs about 0.1 ms. Not ``asyncio.to_thread``: a query run
-        in its pool would open a database connection that nobody closes.
+        Past it, the same logic runs in one hop to asgiref's thread-sensitive
+        executor, on the connection Django's async ORM uses. Not on the event
+        loop, not even the stamp read: the cache door may wait ``CACHE_TIMEOUT``
+        for a hung cache, freezing every task of the loop. Not
+        ``asyncio.to_thread``: a query there opens a connection nobody closes.
         """
         entry = self._entries.get(name)
         if entry is not None:

@@ -1,9 +1,6 @@
-"""``CheckResult``: the outcome of one credential's connectivity check.
+"""``CheckResult``: the outcome of one credential's connectivity check, wherever it is shown.
 
-One type for every place a check is reported: ``ApiClient.check()`` returns
-it, the concurrent runner (``connectivity.py``) collects it, the admin and
-``apiauth_check`` show its :attr:`~CheckResult.summary`. It lives in its own
-module so the admin can use it without importing ``requests``.
+Its own module so that the admin can use it without importing ``requests``.
 """
 
 from __future__ import annotations
@@ -81,11 +78,9 @@ class CheckResult:
 
     @property
     def summary(self) -> str:
-        """One line for messages, command output and ``last_check_detail``.
-
+        """One line for messages, command output and ``last_check_detail``, in the active language:
         ``"OK in 123 ms (HTTP 200, token valid for 600s)"`` or
-        ``"failed: <cause> (HTTP 401, 80 ms)"``, in the active language: staff read
-        it in the admin and in command output.
+        ``"failed: <cause> (HTTP 401, 80 ms)"``.
         """
         facts = []
         if self.status_code is not None:

@@ -1,25 +1,7 @@
-"""The service client: ``get_client(name)`` and ``ApiClient``.
-
-Usage::
-
-    from django_apiauth.client import get_client
-
-    client = get_client("merchant-fr")
-    response = client.get("/api/merchants/me")            # Bearer token, shared fleet-wide
-    response = client.get("/api/dashboard", auth="basic")  # dashboard login
-
-``get_client(name)`` is cheap enough to call on every request: each process
-keeps one ``ApiClient`` per credential (``clients.cache.ClientCache``) and
-returns the same object, so its ``requests.Session`` reuses keep-alive
-connections. The client is shared by every thread of the process: do not
-``close()`` it or change its session per call (pass ``headers=...`` etc. to the
-call instead). An edit or deactivation of the credential anywhere in the
-fleet is seen within about a second.
-"""
+"""The sync client: ``get_client(name)`` and ``ApiClient`` (usage: :mod:`django_apiauth.client`)."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -29,7 +11,6 @@ from django_apiauth.clients.base import ClientBase, run_check
 from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
-from django_apiauth.tokens.store import TokenStore
 from django_apiauth.transport.basic import DashboardBasicAuth
 from django_apiauth.transport.sync import shared_session, without_secrets
 
@@ -42,10 +23,8 @@ __all__ = ["ApiClient", "get_client"]
 def get_client(name: str) -> ApiClient:
     """The client of the *active* credential called ``name``; ``CredentialNotFound`` otherwise.
 
-    Warm, it costs a dictionary lookup: no query, no decryption, and the same
-    client (and pooled connections) as the last call. The credential's version
-    stamp in the shared cache is looked at about once a second, so an edit or
-    a deactivation reaches every process promptly.
+    Warm, a dictionary lookup: no query, no decryption, the same pooled connections.
+    An edit or a deactivation reaches every process within about a second.
     """
     return _clients.get(name)
 
@@ -54,47 +33,26 @@ class ApiClient(ClientBase):
     """A ``requests``-based client bound to one credential.
 
     ``request()`` takes a path relative to the credential's endpoint and any
-    ``requests`` keyword argument. Bearer tokens come from the shared token
-    store; a refused token is judged by the store and the call replayed once
-    (:mod:`~django_apiauth.clients.bearer`). Authenticated calls do not
-    follow redirects unless asked to (``allow_redirects=True``); every hop is
-    still held to the HTTPS policy and ``requests`` drops the header on a
-    change of host.
+    ``requests`` keyword argument. A refused bearer token is judged by the
+    token store and the call replayed once (:mod:`~django_apiauth.clients.bearer`).
+    Authenticated calls follow redirects only with ``allow_redirects=True``;
+    every hop is held to the HTTPS policy and ``requests`` drops the header on
+    a change of host.
 
-    Thread-safe: one client may serve every thread of a process (``get_client``
-    shares it). Its session, token store and auth objects are built once,
-    under a lock; a ``requests.Session`` is shared across threads the way
-    ``requests`` users commonly do (its connection pool is thread-safe), so do
-    not mutate ``client.session`` per call: pass ``headers=...`` to the call.
+    Thread-safe: ``get_client`` shares it with every thread of the process, so
+    do not ``close()`` it or mutate ``client.session``: pass ``headers=...`` per call.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
         super().__init__(credential)
         self._bearer: BearerTokenAuth | None = None
         self._session: requests.Session | None = None
-        self._building = threading.Lock()  # built once even when threads race for them
-
-    # -- plumbing ------------------------------------------------------------
-
-    @property
-    def store(self) -> TokenStore:
-        """The token store of this credential (built on first use)."""
-        if self._store is None:
-            with self._building:
-                if self._store is None:
-                    self._store = TokenStore(self.credential)
-        return self._store
 
     @property
     def session(self) -> requests.Session:
         """The ``requests.Session`` of this client (see ``transport.sync.create_session``)."""
         session = self._session
-        if session is None:
-            with self._building:
-                if self._session is None:
-                    self._session = self.create_session()
-                session = self._session
-        return session
+        return self._once("_session", self.create_session) if session is None else session
 
     def create_session(self) -> requests.Session:
         """Override to customise the session (adapters, proxies...): the client then owns it."""
@@ -116,29 +74,22 @@ class ApiClient(ClientBase):
     def _auth(self, mode: str) -> requests.auth.AuthBase | None:
         if mode == "token":
             bearer = self._bearer
-            if bearer is None:
-                store = self.store
-                with self._building:
-                    if self._bearer is None:
-                        self._bearer = BearerTokenAuth(store)
-                    bearer = self._bearer
-            return bearer
+            return self._once("_bearer", self._new_bearer) if bearer is None else bearer
         self.check_auth_mode(mode)
         return DashboardBasicAuth(self.credential) if mode == "basic" else None
 
-    # -- calls -----------------------------------------------------------------
+    def _new_bearer(self) -> BearerTokenAuth:
+        return BearerTokenAuth(self.store)
 
     def request(
         self, method: str, path: str, *, auth: str = "token", **kwargs: Any
     ) -> requests.Response:
         """Send ``method path`` with ``auth`` = ``"token"``, ``"basic"`` or ``"none"``.
 
-        Raises ``TokenError`` subclasses when no token can be had,
-        ``ConfigurationError`` for a credential that cannot do ``auth`` (or a
-        ``verify`` other than ``True`` or a CA bundle), ``ValueError`` for any
-        other ``auth`` (``None`` included), and ``requests`` exceptions for
-        transport failures of the call itself. Their traceback starts here:
-        see ``transport.sync.without_secrets``.
+        Raises ``TokenError`` subclasses when no token can be had, ``ConfigurationError``
+        for a credential that cannot do ``auth`` (or a ``verify`` other than ``True`` or a
+        CA bundle), ``ValueError`` for any other ``auth`` (``None`` included), and
+        ``requests`` exceptions (tracebacks start here: ``transport.sync.without_secrets``).
         """
         kwargs["auth"] = self._auth(auth)
         if auth != "none":
@@ -164,8 +115,6 @@ class ApiClient(ClientBase):
 
     def delete(self, path: str, **kwargs: Any) -> requests.Response:
         return self.request("DELETE", path, **kwargs)
-
-    # -- tokens and connectivity ----------------------------------------------
 
     def access_token(self) -> str:
         """The current access token (from process memory, the shared cache or the provider)."""

@@ -1,7 +1,6 @@
-"""Read-only admin of the notification delivery log, with "Process again" for failures.
+"""Read-only admin of the delivery log, with "Process again" for failures.
 
-No page shows a body (it holds buyer data and the provider's signature) or a
-secret; the stored tracebacks were scrubbed of the signature secret.
+No page shows a body (buyer data, the provider's signature) or a secret.
 """
 
 from __future__ import annotations

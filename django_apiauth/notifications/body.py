@@ -1,7 +1,7 @@
 """Reading a notification's body: JSON or a form, within limits, or a fixed refusal.
 
-Every malformed body ends in :class:`MalformedBody` with a fixed reason: nothing from
-the body is ever echoed into a log line or an answer.
+A malformed body ends in :class:`MalformedBody` with a fixed reason: nothing from it is
+ever echoed into a log line or an answer.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The decorator and the mixin that make a site's own view a notification receiver.
 
-Both run the view through :func:`~django_apiauth.notifications.receive.handle`
-(sync) or ``ahandle`` (``async def`` views), once per notification.
+Both run the view through :func:`~django_apiauth.notifications.receive.handle`, once per
+notification.
 """
 
 from __future__ import annotations
@@ -52,21 +52,13 @@ def verified_notification(
 
             @functools.wraps(view)
             async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                async def work(notification: Notification) -> Any:
-                    request.notification = notification  # type: ignore[attr-defined]
-                    return await view(request, *args, **kwargs)
-
-                return await ahandle(request, credential, schemes, work, handler=name)
+                return await _run(request, credential, schemes, name, view, True, args, kwargs)
 
             return csrf_exempt(async_wrapper)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            def work(notification: Notification) -> Any:
-                request.notification = notification  # type: ignore[attr-defined]
-                return view(request, *args, **kwargs)
-
-            return handle(request, credential, schemes, work, handler=name)
+            return _run(request, credential, schemes, name, view, False, args, kwargs)
 
         return csrf_exempt(wrapper)
 
@@ -100,20 +92,22 @@ class VerifiedNotificationMixin:
         schemes = schemes_of(self.notification_scheme)
         name = f"{type(self).__module__}.{type(self).__qualname__}"
         parent = super().dispatch  # type: ignore[misc]
-
-        if getattr(self, "view_is_async", False):
-
-            async def awork(notification: Notification) -> Any:
-                request.notification = notification  # type: ignore[attr-defined]
-                return await parent(request, *args, **kwargs)
-
-            return ahandle(request, credential, schemes, awork, handler=name)
-
-        def work(notification: Notification) -> Any:
-            request.notification = notification  # type: ignore[attr-defined]
-            return parent(request, *args, **kwargs)
-
-        return handle(request, credential, schemes, work, handler=name)
+        is_async = getattr(self, "view_is_async", False)
+        return _run(request, credential, schemes, name, parent, is_async, args, kwargs)
 
 
-# ------------------------------------------------------------------ internals
+def _run(request, credential, schemes, handler, view, is_async, args, kwargs) -> Any:
+    """:func:`handle` (or, for an async ``view``, the coroutine of ``ahandle``) of ``view``."""
+    if is_async:
+
+        async def awork(notification: Notification) -> Any:
+            request.notification = notification
+            return await view(request, *args, **kwargs)
+
+        return ahandle(request, credential, schemes, awork, handler=handler)
+
+    def work(notification: Notification) -> Any:
+        request.notification = notification
+        return view(request, *args, **kwargs)
+
+    return handle(request, credential, schemes, work, handler=handler)

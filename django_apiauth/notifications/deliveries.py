@@ -1,9 +1,7 @@
-"""The delivery log and the exactly-once rule behind every notification view.
+"""The delivery log (one row per delivery) and the exactly-once rule behind every way in.
 
-Each delivery gets one :class:`~django_apiauth.models.NotificationDelivery` row; a
-verified notification is processed by :func:`process` in one transaction, fenced by the
-database ("Exactly once" in ``docs/architecture.md``). Side effects outside the site's
-database belong in ``transaction.on_commit``.
+:func:`process` runs a verified notification in one transaction fenced by the database
+("Exactly once" in ``docs/architecture.md``).
 """
 
 from __future__ import annotations
@@ -40,8 +38,7 @@ REDACTED = "[redacted]"
 
 
 class Redactor:
-    """Values to blank out of stored tracebacks; its repr shows none of them (it sits in
-    frames that error reports list while the site's code runs)."""
+    """Values to blank out of stored tracebacks; its repr shows none (error reports list it)."""
 
     __slots__ = ("_values",)
 
@@ -102,7 +99,6 @@ def refused(inbound: Inbound, scheme: str, reason: str) -> None:
             scheme=scheme,
             outcome=Outcome.REFUSED,
             reason=reason,
-            body_size=inbound.size,
             body_sha256=digest,
         )
     except Exception:
@@ -122,8 +118,7 @@ def process(
     """Process a verified notification exactly once: take its lock, skip a duplicate, run
     ``work`` in the transaction that inserts the ``accepted`` row.
 
-    Returns ``(outcome, work's result, None)`` (``accepted``, ``duplicate`` or
-    ``deferred``), or ``(Outcome.ERROR, None, error)`` when ``work`` or the database failed.
+    Returns ``(outcome, work's result, None)``, or ``(Outcome.ERROR, None, error)``.
     """
     key = claim_key(inbound.credential, scheme, identity)
     fields = {"scheme": scheme, "notification_id": notification_id, "reference": reference}
@@ -154,9 +149,6 @@ def prune(days: int | None = None) -> int:
     cutoff = timezone.now() - timedelta(days=days)
     deleted, _per_model = NotificationDelivery.objects.filter(received_at__lt=cutoff).delete()
     return deleted
-
-
-# ------------------------------------------------------------------ internals
 
 
 def _try_lock(using: str, key: str) -> bool:

@@ -1,8 +1,6 @@
 """The one pipeline behind every way in: read, verify, log, process exactly once, answer.
 
-The ready-made routes (:mod:`.views`), the decorator and the mixin
-(:mod:`.decorators`) all run :func:`handle`; the answers it gives before the
-site's code runs are tabled in ``docs/notifications.md``.
+Its answers before the site's code runs are tabled in ``docs/notifications.md``.
 """
 
 from __future__ import annotations
@@ -208,8 +206,8 @@ def verify_body(
 ) -> tuple[Notification, str]:
     """Verify a parsed body against ``credential``'s secret: the notification and that secret.
 
-    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified,
-    503 no usable credential). ``check_times=False`` is for processing again.
+    Raises :class:`Refused` (400 wrong scheme or no signature, 403 not verified or no
+    usable credential). ``check_times=False`` is for processing again.
     """
     signature = body.get(SIGNATURE_PARAM)
     if not isinstance(signature, str):

@@ -1,9 +1,7 @@
-"""The provider's notifications, checked: one verifier per scheme.
+"""The provider's notifications, checked: :func:`check_hash` (payments), :func:`check_jwt` (JWTs).
 
-:func:`check_hash` for payment notifications (upper-case hex SHA-256 of the hashed
-fields joined by the secret), :func:`check_jwt` for transfer notifications (HS256). The
-rules are the ones the provider's merchant plugins agree on; anything they disagree on
-is refused. Error messages say what was wrong, never with what.
+The rules are the ones the provider's merchant plugins agree on; anything they disagree
+on is refused. Error messages say what was wrong, never with what.
 """
 
 from __future__ import annotations
@@ -153,11 +151,8 @@ def verify_notification(payload: Mapping[str, Any], secret: str) -> bool:
 
 @dataclass(frozen=True)
 class VerifiedToken:
-    """A verified JWT-scheme notification: its claims and a stable identity.
-
-    ``identity`` is ``jti:<jti>``, else ``mac:<sha256>`` of the decoded signature bytes
-    (base64url's spare bits cannot make a redelivery look new).
-    """
+    """A verified JWT-scheme notification: its claims and ``identity``, ``jti:<jti>`` else
+    ``mac:<sha256>`` of the decoded signature (base64url's spare bits cannot fake a new one)."""
 
     payload: dict[str, Any]
     identity: str
@@ -178,10 +173,9 @@ def check_jwt(
 ) -> VerifiedToken:
     """Verify a JWT-scheme notification as provider-side decoders (php-jwt) do.
 
-    HS256 only; ``exp``/``nbf``/``iat`` with ``leeway`` seconds of skew (default
-    ``APIAUTH["NOTIFICATION_LEEWAY"]``), skipped with ``check_times=False`` (processing
-    again a delivery verified on time). A token this site signed is refused. Raises
-    ``SignatureError``, with a message that never contains the token.
+    HS256 only; ``exp``/``nbf``/``iat`` with ``leeway`` (default ``NOTIFICATION_LEEWAY``),
+    skipped with ``check_times=False`` (processing again). A token this site signed is
+    refused. Raises ``SignatureError``, with a message that never contains the token.
     """
     if not isinstance(token, str):
         raise SignatureError(f"notification token must be a string, not {type(token).__name__}")

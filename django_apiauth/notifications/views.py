@@ -77,11 +77,9 @@ class TransferNotificationView(NotificationView):
 def process_again(delivery: NotificationDelivery) -> tuple[bool, str]:
     """Run a failed delivery of the ready-made routes through the receivers again.
 
-    The stored raw body is verified again (times excepted: it was on time when
-    it arrived) and processed like a new delivery, so a notification the
-    provider's own retry has processed meanwhile is not handed over twice.
-    Returns whether it was processed and a one-line summary; never raises for a
-    bad delivery.
+    The stored raw body is verified again (times excepted) and processed like a new
+    delivery, so one the provider's retry processed meanwhile is not handed over twice.
+    Returns whether it was processed and a one-line summary; never raises for a bad one.
     """
     from django_apiauth.notifications.deliveries import Inbound, Outcome
 

@@ -1,9 +1,5 @@
-"""Where requests may go and how they are sent and authenticated (``requests`` and ``httpx``).
-
-:mod:`.endpoints` is the URL and host policy (HTTPS, ``ALLOWED_HOSTS``);
-:mod:`.sync` and :mod:`.asynchronous` build the sessions (timeouts,
-retries, TLS); :mod:`.auth` and :mod:`.async_auth` set the bearer and Basic
-headers and replay once after a refused token.
+"""Where requests may go and how they are sent: :mod:`.endpoints` (HTTPS, ``ALLOWED_HOSTS``),
+:mod:`.sync` and :mod:`.asynchronous` (timeouts, retries, TLS), :mod:`.basic` (the Basic header).
 """
 
 __all__ = []

@@ -1,19 +1,9 @@
 """The async client's HTTP layer: the sync transport's policy, on ``httpx``.
 
-:func:`create_async_http_client` builds the ``httpx.AsyncClient`` of an
-:class:`~django_apiauth.clients.asynchronous.AsyncApiClient`. Every request it sends,
-redirect hops included, passes through :class:`PolicyTransport`, which does
-what ``transport.ApiSession.send`` and urllib3's ``Retry`` do for the sync
-client:
-
-- the HTTPS policy on every URL (``endpoints.check_url_is_secure``);
-- a timeout always (a request asking for none gets ``APIAUTH['TIMEOUT']``);
-- retries with exponential backoff and jitter on connection errors, and on
-  429/5xx for idempotent methods, honouring a short ``Retry-After`` and
-  handing a long one back to the caller (the numbers of ``build_retry``).
-
-TLS verification is ``APIAUTH['VERIFY']`` (``True`` or a CA bundle), never off.
-Requires ``httpx`` (``pip install "django-apiauth[async]"``).
+Every request, redirect hops included, passes through :class:`PolicyTransport`,
+which does what ``ApiSession.send`` and urllib3's ``Retry`` do for the sync
+client: the HTTPS policy on every URL, a timeout always, retries with backoff
+(the numbers of ``build_retry``). TLS verification is ``APIAUTH['VERIFY']``, never off.
 """
 
 from __future__ import annotations
@@ -30,20 +20,13 @@ import httpx
 
 from django_apiauth.conf import api_settings
 from django_apiauth.transport import sync as transport
-from django_apiauth.transport.endpoints import check_url_is_secure, without_userinfo
-from django_apiauth.transport.sync import (
-    IDEMPOTENT_METHODS,
-    RETRY_STATUSES,
-    USER_AGENT,
-    PoliteRetry,
-    build_retry,
-)
+from django_apiauth.transport.endpoints import check_url_is_secure
+from django_apiauth.transport.sync import IDEMPOTENT_METHODS, RETRY_STATUSES, USER_AGENT
 
 __all__ = [
     "PolicyTransport",
     "create_async_http_client",
     "environment_proxy",
-    "httpx_timeout",
     "shared_async_client",
     "tls_verify",
     "without_secrets",
@@ -53,13 +36,6 @@ __all__ = [
 CONNECT_ERRORS = (httpx.ConnectError, httpx.ConnectTimeout)
 #: Failures after the request may have been processed: only idempotent methods are retried.
 READ_ERRORS = (httpx.ReadError, httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.WriteError)
-
-
-def httpx_timeout() -> httpx.Timeout:
-    """``APIAUTH['TIMEOUT']`` as an ``httpx.Timeout``: (connect, read), writes and pool as read."""
-    value = api_settings.validated("TIMEOUT")
-    connect, read = value if isinstance(value, tuple) else (value, value)
-    return httpx.Timeout(read, connect=connect)
 
 
 def tls_verify() -> ssl.SSLContext | bool:
@@ -75,15 +51,13 @@ def tls_verify() -> ssl.SSLContext | bool:
 class PolicyTransport(httpx.AsyncBaseTransport):
     """Wraps the network transport: HTTPS policy, timeouts and retries on every hop.
 
-    The retry numbers (``MAX_RETRIES``, backoff, jitter, the longest
-    ``Retry-After`` waited for) are the sync client's, read once when the
-    transport is built, as ``transport.create_session`` does.
+    The retry numbers are the sync client's, read once when the transport is built.
     """
 
     def __init__(self, inner: httpx.AsyncBaseTransport, *, timeout: httpx.Timeout) -> None:
         self.inner = inner
         self.timeout = timeout
-        self.retry: PoliteRetry = build_retry(IDEMPOTENT_METHODS)  # type: ignore[assignment]
+        self.retry = transport.build_retry(IDEMPOTENT_METHODS)
         self.sleep = asyncio.sleep  # the pause between attempts (tests record it)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -94,6 +68,7 @@ class PolicyTransport(httpx.AsyncBaseTransport):
         retries_left = self.retry.total or 0
         retry_number = 0
         while True:
+            delay = None
             try:
                 response = await transport.handle_async_request(request)
             except CONNECT_ERRORS:
@@ -113,14 +88,9 @@ class PolicyTransport(httpx.AsyncBaseTransport):
                 if delay is not None and delay > self.retry.MAX_RETRY_AFTER:
                     return response  # too long to wait here: the caller decides
                 await response.aclose()
-                if delay is not None:
-                    retries_left -= 1
-                    retry_number += 1
-                    await self.sleep(delay)
-                    continue
             retries_left -= 1
             retry_number += 1
-            await self.sleep(self._backoff(retry_number))
+            await self.sleep(self._backoff(retry_number) if delay is None else delay)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
@@ -160,9 +130,8 @@ class PolicyTransport(httpx.AsyncBaseTransport):
 def environment_proxy(endpoint: str) -> str | None:
     """The proxy ``$HTTPS_PROXY``/``$HTTP_PROXY`` name for ``endpoint``, unless ``$NO_PROXY``.
 
-    What ``requests`` does for the sync client. httpx would do it too, but its
-    proxy transports would bypass :class:`PolicyTransport`, so the client is
-    built with ``trust_env=False`` and the proxy is given to the inner transport.
+    httpx's own proxy transports would bypass :class:`PolicyTransport`: the client is
+    built with ``trust_env=False`` and this proxy given to the inner transport.
     """
     parts = urlsplit(endpoint)
     if not parts.hostname or urllib.request.proxy_bypass(parts.hostname):
@@ -175,12 +144,12 @@ def create_async_http_client(
 ) -> httpx.AsyncClient:
     """A new ``httpx.AsyncClient`` with the app's User-Agent, timeouts, retries and TLS.
 
-    ``endpoint`` is the base URL the client talks to (for the environment's
-    proxy); ``transport`` replaces the network transport (the policy still
-    wraps it). Redirects are not followed unless a call asks
-    (``follow_redirects=True``).
+    ``endpoint`` is the base URL (for the environment's proxy); ``transport`` replaces
+    the network transport (the policy still wraps it). Redirects only when a call asks.
     """
-    timeout = httpx_timeout()
+    value = api_settings.validated("TIMEOUT")  # (connect, read); writes and pool as read
+    connect, read = value if isinstance(value, tuple) else (value, value)
+    timeout = httpx.Timeout(read, connect=connect)
     verify = tls_verify()
     if transport is None:
         transport = httpx.AsyncHTTPTransport(verify=verify, proxy=environment_proxy(endpoint))
@@ -211,22 +180,9 @@ def shared_async_client(endpoint: str) -> httpx.AsyncClient:
 
 
 def without_secrets(err: Exception, method: str, url: str) -> Exception:
-    """The error to raise, in place of ``err``, to the caller of an async call.
-
-    As ``transport.without_secrets`` does for requests: the frames of httpx
-    and httpcore hold the ``Authorization`` header and its text may quote a
-    URL, so an ``httpx`` error becomes a new one of the same class (``except
-    httpx.TimeoutException`` still works) naming the method, host and path and
-    the cause; any other error is kept with no traceback and no chained cause.
-    The caller raises it outside its ``except`` block ``from None``.
-    """
+    """``transport.sync.without_secrets`` for ``httpx``: its frames and httpcore's hold the
+    ``Authorization`` header too."""
     if not isinstance(err, httpx.HTTPError):
         return transport.without_secrets(err, method, url)
-    parts = urlsplit(without_userinfo(url))
     timed_out = isinstance(err, httpx.TimeoutException)
-    cause = "timed out" if timed_out else f"failed ({type(err).__name__})"
-    message = f"{method.upper()} {parts.netloc}{parts.path} {cause}"
-    try:
-        return type(err)(message)
-    except Exception:  # a subclass with another signature (HTTPStatusError): the base will do
-        return httpx.TransportError(message)
+    return transport.renamed(err, httpx.TransportError, method, url, timed_out=timed_out)

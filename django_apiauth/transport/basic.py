@@ -1,11 +1,8 @@
 """HTTP Basic as the provider reads it: base64 of the UTF-8 bytes of ``user:password``.
 
-One encoding for every Basic header this app sends — the token request (API
-key and secret) and the dashboard login, with ``requests`` or ``httpx`` — done
-by the libraries' own encoders, fed UTF-8 bytes: what the provider's merchant
-plugins send (RFC 7617 ``charset="UTF-8"``). ``requests`` would encode a
-``str`` as Latin-1 (``€`` raises, ``é`` goes out as a byte the provider cannot
-read).
+Every Basic header this app sends, by the libraries' own encoders fed UTF-8 bytes
+(RFC 7617 ``charset="UTF-8"``, as the provider's plugins send): ``requests`` would
+encode a ``str`` as Latin-1 (``€`` raises, ``é`` is a byte the provider cannot read).
 """
 
 from __future__ import annotations
@@ -25,21 +22,14 @@ __all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth", "utf8_pai
 
 
 def utf8_pair(username: Any, password: Any) -> tuple[bytes, bytes] | None:
-    """``(username, password)`` as UTF-8 bytes; ``None`` if one is not text.
-
-    A value UTF-8 cannot encode (a lone surrogate) gives ``None`` for the caller
-    to refuse: a ``UnicodeEncodeError`` would carry the whole secret in its
-    ``.object``.
-    """
-    encoded = []
-    for part in (username, password):
-        if not isinstance(part, str):
-            return None
-        try:
-            encoded.append(part.encode("utf-8"))
-        except UnicodeEncodeError:
-            return None  # dropped here, never raised or chained: it holds the secret
-    return encoded[0], encoded[1]
+    """``(username, password)`` as UTF-8 bytes; ``None`` if one is not text (a lone surrogate
+    too: a ``UnicodeEncodeError`` would carry the whole secret in its ``.object``)."""
+    if not isinstance(username, str) or not isinstance(password, str):
+        return None
+    try:
+        return username.encode("utf-8"), password.encode("utf-8")
+    except UnicodeEncodeError:
+        return None  # dropped here, never raised or chained: it holds the secret
 
 
 def utf8_basic_auth(username: Any, password: Any) -> HTTPBasicAuth | None:
@@ -49,11 +39,8 @@ def utf8_basic_auth(username: Any, password: Any) -> HTTPBasicAuth | None:
 
 
 def dashboard_login(credential: ApiCredential) -> tuple[bytes, bytes]:
-    """The credential's dashboard login as UTF-8 bytes, for either HTTP library.
-
-    Raises ``ConfigurationError`` naming the credential when it has no
-    dashboard login or it is not text, before any request is built.
-    """
+    """The credential's dashboard login as UTF-8 bytes, for either HTTP library; else
+    ``ConfigurationError`` naming the credential, before any request is built."""
     for field in ("dashboard_username", "dashboard_password"):
         if not getattr(credential, field):
             raise ConfigurationError(

@@ -1,10 +1,7 @@
 """Where requests may go: base URL resolution, the HTTPS policy and ``ALLOWED_HOSTS``.
 
-Shared by the model's validation (so a bad URL is refused on save, next to the
-field), by the credential's ``endpoint`` (so a stored endpoint outside
-``ALLOWED_HOSTS`` is refused when the token fetch or the client uses it) and
-by the transport (every URL a session sends to, redirect hops included, passes
-:func:`check_url_is_secure`).
+Shared by the model's validation, the credential's ``endpoint`` and every URL a
+session sends to (redirect hops included).
 """
 
 from __future__ import annotations
@@ -74,9 +71,8 @@ def _host_matches(host: str, port: int, scheme: str, allowed: tuple[str, int | N
 def check_host_is_allowed(url: str) -> None:
     """Raise ``InsecureTransportError`` unless ``url``'s host (and port) is allowed.
 
-    Allowed: ``APIAUTH['ALLOWED_HOSTS']`` (default: the hosts of ``ENVIRONMENTS``),
-    and any loopback host and port when ``ALLOW_INSECURE_LOOPBACK`` is on. The
-    message names the host, never anything learnt from it.
+    Allowed: ``APIAUTH['ALLOWED_HOSTS']``, and any loopback host and port with
+    ``ALLOW_INSECURE_LOOPBACK``. The message names the host, nothing learnt from it.
     """
     parts = addresses.parse_url(url)  # as urllib3 will send it
     host, scheme = addresses.host_of(parts), (parts.scheme or "").lower()
@@ -98,11 +94,8 @@ def check_host_is_allowed(url: str) -> None:
 
 @functools.lru_cache(maxsize=1024)  # a pure function, on every bound secret's read and write
 def endpoint_identity(url: str) -> str:
-    """``scheme://host:port/path`` of a base URL, spelled one way whatever the input.
-
-    What a secret is bound to: ``HTTPS://Host.example/api/`` and
-    ``https://host.example:443/api`` are the same endpoint.
-    """
+    """``scheme://host:port/path`` of a base URL, spelled one way: what a secret is bound to
+    (``HTTPS://Host.example/api/`` and ``https://host.example:443/api`` are the same)."""
     try:
         parts = addresses.parse_url(url)
     except InsecureTransportError as err:

@@ -1,14 +1,7 @@
 """The one place HTTP sessions are built: User-Agent, timeouts, retries, TLS and HTTPS policy.
 
-Every request the app sends (token fetches and API calls) goes through an
-:class:`ApiSession`, which re-checks the HTTPS policy on *every* URL it sends
-to (redirect hops included), always applies a timeout and refuses to switch
-TLS verification off (``verify`` must be ``True`` or an existing CA bundle,
-per call as in settings: a falsy ``0`` or ``""`` would skip certificate checks).
-
-:func:`without_secrets` gives the caller of an API call a transport error that
-holds no ``Authorization`` header: the frames of ``requests`` and ``urllib3``
-do, and error reports (Django's, Sentry's) show every frame's variables.
+Every request the app sends goes through an :class:`ApiSession`; :func:`without_secrets`
+gives callers a transport error without the ``Authorization`` header its frames held.
 """
 
 from __future__ import annotations
@@ -39,6 +32,7 @@ __all__ = [
     "build_retry",
     "create_session",
     "is_timeout",
+    "renamed",
     "without_secrets",
 ]
 
@@ -58,10 +52,8 @@ TOKEN_METHODS = IDEMPOTENT_METHODS | {"POST"}
 class PoliteRetry(Retry):
     """urllib3 ``Retry`` that waits out a *short* ``Retry-After`` but never a long one.
 
-    Sleeping for a minute inside a web request would hang the worker; instead a
-    ``Retry-After`` above :attr:`MAX_RETRY_AFTER` ends the retries and the answer
-    is handed back, so the caller (the token store) can honour it fleet-wide
-    without blocking anyone.
+    Sleeping a minute would hang the worker: a longer one ends the retries and the
+    answer is handed back, for the token store to honour fleet-wide.
     """
 
     #: Longest ``Retry-After`` (seconds) waited for inside one call.
@@ -108,9 +100,8 @@ def build_retry(methods: frozenset[str], total: int | None = None) -> Retry:
 def checked_verify(value: Any) -> bool | str:
     """``value`` if it is ``True`` or an existing CA bundle path, else ``ConfigurationError``.
 
-    The validator of ``APIAUTH['VERIFY']`` (check E004) decides, so a per-call
-    ``verify=`` obeys the same rule as the setting: ``False``, ``None``, ``0``,
-    ``""`` (an unset CA-bundle variable) and a missing file are all refused.
+    The validator of ``APIAUTH['VERIFY']`` decides, so ``False``, ``None``, ``0``, ``""``
+    (an unset CA-bundle variable) and a missing file are refused per call too.
     """
     try:
         return validate_verify(value)
@@ -125,9 +116,8 @@ def checked_verify(value: Any) -> bool | str:
 class ApiSession(requests.Session):
     """A ``requests.Session`` that enforces the HTTPS policy, timeouts and TLS verification.
 
-    ``send`` is the one method every request passes through, redirect hops
-    included, so the checks live there; ``request`` also refuses an explicit
-    ``verify=None``, which ``requests`` would otherwise read as "the default".
+    ``send`` sees every request, redirect hops included, so the checks live there;
+    ``request`` also refuses ``verify=None``, which ``requests`` reads as "the default".
     """
 
     default_timeout: Any = None
@@ -150,8 +140,7 @@ class ApiSession(requests.Session):
 def create_session(*, methods: frozenset[str] = IDEMPOTENT_METHODS, pool: int = 10) -> ApiSession:
     """A new session with the app's User-Agent, timeouts, retries and TLS settings.
 
-    ``methods`` are the HTTP methods that may be retried (idempotent ones by
-    default; the token store adds ``POST`` for its own, repeatable, request);
+    ``methods`` may be retried (the token store adds ``POST``, repeatable for it);
     ``pool``: connections kept per host (more run at once are closed after use).
     """
     session = ApiSession()
@@ -184,8 +173,7 @@ def pool_key(endpoint: str) -> tuple:
 def shared_session(endpoint: str) -> ApiSession:
     """This process's session for ``endpoint``'s host, shared by the clients of every credential.
 
-    Authentication is per request, never on the session; it keeps no cookies.
-    """
+    Authentication is per request, never on the session; it keeps no cookies."""
     with _shared_lock:
         session = _shared.get(key := pool_key(endpoint))
         if session is None:
@@ -210,21 +198,26 @@ def is_timeout(err: requests.RequestException) -> bool:
 def without_secrets(err: Exception, method: str, url: str) -> Exception:
     """The error to raise, in place of ``err``, to the caller of an authenticated call.
 
-    The traceback of ``err`` runs through the frames of ``requests`` and
-    ``urllib3``, whose variables hold the ``Authorization`` header (a bearer
-    token, a Basic login), and its text may quote a header or a URL. So a
-    ``requests`` error becomes a new one of the same class (``except
-    requests.Timeout`` still works) whose message names the method, the host
-    and path and the cause; any other error is kept with no traceback and no
-    chained cause. The caller raises the result *outside* its ``except`` block
-    (nothing to chain) ``from None``: the report then starts at our frame.
+    The frames of ``requests`` and ``urllib3`` hold the ``Authorization`` header and
+    error reports show every frame's variables; its text may quote a URL. So a
+    ``requests`` error becomes a new one of the same class (``except requests.Timeout``
+    still works) naming the method, host, path and cause; any other error loses its
+    traceback and cause. The caller raises it outside its ``except`` block, ``from None``.
     """
     if not isinstance(err, requests.RequestException):
         err.__cause__ = err.__context__ = None
         return err.with_traceback(None)
+    return renamed(err, requests.RequestException, method, url, timed_out=is_timeout(err))
+
+
+def renamed(
+    err: Exception, base: type[Exception], method: str, url: str, *, timed_out: bool
+) -> Exception:
+    """A new ``type(err)`` (else ``base``) naming the method, host, path and cause of ``err``."""
     parts = urlsplit(without_userinfo(url))
-    cause = "timed out" if is_timeout(err) else f"failed ({type(err).__name__})"
+    cause = "timed out" if timed_out else f"failed ({type(err).__name__})"
+    message = f"{method.upper()} {parts.netloc}{parts.path} {cause}"
     try:
-        return type(err)(f"{method.upper()} {parts.netloc}{parts.path} {cause}")
-    except Exception:  # a subclass with another signature: its base class will do
-        return requests.RequestException(f"{method.upper()} {parts.netloc}{parts.path} {cause}")
+        return type(err)(message)
+    except Exception:  # a subclass with another signature (HTTPStatusError): the base will do
+        return base(message)
