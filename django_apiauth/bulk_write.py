@@ -1,12 +1,9 @@
-"""Write new values to many rows at once, faster than ``QuerySet.bulk_update``.
+"""Write new values to many rows at once, faster than ``QuerySet.bulk_update`` (its ``CASE
+WHEN`` per column cost more than the re-encryption it stored; ``docs/architecture.md``).
 
-``bulk_update`` builds one ``CASE WHEN`` per column per batch, which cost more
-than the re-encryption it stores. PostgreSQL gets one ``UPDATE ... FROM
-unnest(<one array per column>)`` per batch (arrays in binary: a short statement
-psycopg need not re-parse); SQLite an ``executemany`` of one ``UPDATE``; other
-backends ``bulk_update``. Values are prepared by each field
-(``get_db_prep_save``); nothing goes through ``save()``: no signals, no
-``auto_now``, no ``pre_save``. Measurements: ``docs/architecture.md``.
+PostgreSQL: one ``UPDATE ... FROM unnest(<one array per column>)`` per batch; SQLite: an
+``executemany``; others: ``bulk_update``. Values go through each field's
+``get_db_prep_save``, never ``save()``: no signals, no ``auto_now``, no ``pre_save``.
 """
 
 from __future__ import annotations
@@ -37,8 +34,7 @@ def update_rows(
     batches must land together. ``batch_size``: rows per statement
     (:data:`DEFAULT_BATCH_SIZE` when not given).
     """
-    if batch_size is None:
-        batch_size = DEFAULT_BATCH_SIZE
+    batch_size = DEFAULT_BATCH_SIZE if batch_size is None else batch_size
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
     if not rows:
@@ -112,9 +108,7 @@ def _update_many(model, fields, rows, connection) -> None:
         f"UPDATE {quote(model._meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {quote(model._meta.pk.column)} = %s"
     )
-    params = []
-    for row in rows:
-        pk, *values = _prepared(model, fields, row, connection)
-        params.append([*values, pk])
+    prepared = (_prepared(model, fields, row, connection) for row in rows)
+    params = [values[1:] + values[:1] for values in prepared]  # the pk last, for WHERE
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)

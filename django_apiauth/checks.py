@@ -10,10 +10,15 @@ import contextlib
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 
 from django_apiauth.conf import SETTING_NAME, api_settings
+from django_apiauth.crypto import build_key_ring
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError
+from django_apiauth.fields import Ciphertext
+from django_apiauth.models import ApiCredential
+from django_apiauth.rotation import PLAINTEXT, values_per_key
 from django_apiauth.tokens import shared_cache
 from django_apiauth.tokens.timing import fetch_budget
 
@@ -41,8 +46,6 @@ REDIS_BACKENDS = ("django.core.cache.backends.redis.RedisCache", "django_redis.c
 
 @register(Tags.security)
 def check_encryption_keys(app_configs=None, **kwargs):
-    from django_apiauth.crypto import build_key_ring
-
     try:
         ring = build_key_ring()
     except ConfigurationError as err:
@@ -73,8 +76,6 @@ def check_encryption_keys(app_configs=None, **kwargs):
 
 @register(Tags.security, deploy=True)
 def check_encryption_keys_deploy(app_configs=None, **kwargs):
-    from django_apiauth.crypto import build_key_ring
-
     try:
         ring = build_key_ring()
     except ConfigurationError:
@@ -285,11 +286,6 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
 
     A database check (``check --database default``, ``migrate``): one GROUP BY per column.
     """
-    from django.db import DatabaseError
-
-    from django_apiauth.crypto import build_key_ring
-    from django_apiauth.rotation import PLAINTEXT, values_per_key
-
     try:
         ring = build_key_ring()
     except ConfigurationError:
@@ -339,11 +335,6 @@ def check_keys_still_in_use(app_configs=None, databases=None, **kwargs):
 @register(Tags.security, Tags.database)
 def check_unbound_secrets(app_configs=None, databases=None, **kwargs):
     """W011: secrets unbound since the 0005 migration (refused on read); decrypts them all."""
-    from django.db import DatabaseError
-
-    from django_apiauth.fields import Ciphertext
-    from django_apiauth.models import ApiCredential
-
     messages = []
     for alias in databases or []:
         unbound = []

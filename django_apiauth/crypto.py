@@ -1,13 +1,9 @@
-"""The key ring: Fernet encryption of secrets at rest.
+"""The key ring: Fernet encryption of secrets at rest, as ``v1:<key id>:<fernet token>``.
 
-``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``): the first key encrypts, all
-decrypt; the keys derived from ``SECRET_KEY`` and its fallbacks always follow,
-decrypt-only once a dedicated key exists. Each *context* (a column) gets its own
-HKDF sub-key, and a *bound* value's sub-key also mixes in its binding (for
-``ApiCredential``: the row's UUID and endpoint), so a ciphertext copied to another
-column, row or endpoint fails loudly instead of decrypting. Stored values look
-like ``v1:<key id>:<fernet token>``. The design: ``docs/credentials.md`` and
-``docs/architecture.md``.
+``ENCRYPTION_KEYS`` (or ``$APIAUTH_ENCRYPTION_KEYS``): the first key encrypts, all decrypt;
+the keys derived from ``SECRET_KEY`` and its fallbacks always follow. A sub-key per column
+and, for a bound value, per binding (row and endpoint): a ciphertext copied elsewhere
+fails loudly. The design: ``docs/credentials.md``.
 """
 
 from __future__ import annotations
@@ -95,8 +91,7 @@ class RingKey:
         return Fernet(base64.urlsafe_b64encode(_hkdf_expand(self.prk, info)))
 
     @functools.cached_property
-    def prk(self) -> bytes:
-        """HKDF's pseudorandom key for this key: see ``_hkdf_extract``."""
+    def prk(self) -> bytes:  # HKDF's pseudorandom key: see _hkdf_extract
         return _hkdf_extract(self.raw)
 
 
@@ -116,10 +111,6 @@ class KeyRing:
     @property
     def primary(self) -> RingKey:
         return self.keys[0]
-
-    @property
-    def key_ids(self) -> list[str]:
-        return [key.key_id for key in self.keys]
 
     def key(self, key_id: str) -> RingKey | None:
         return next((k for k in self.keys if k.key_id == key_id), None)
@@ -177,7 +168,7 @@ class KeyRing:
             if fernet is None:
                 raise DecryptionError(
                     f"value was encrypted with key id {key_id}, which is not in the key ring "
-                    f"(ring: {', '.join(self.key_ids)})"
+                    f"(ring: {', '.join(k.key_id for k in self.keys)})"
                 )
             try:
                 plain = fernet.decrypt(token.encode("ascii"))
@@ -240,9 +231,8 @@ def _decode_key(text: str, index: int) -> bytes:
 
 def _secret_key_derived_keys() -> list[RingKey]:
     keys = []
-    primary = getattr(django_settings, "SECRET_KEY", "")
     fallbacks = getattr(django_settings, "SECRET_KEY_FALLBACKS", None) or []
-    for index, secret in enumerate([primary, *fallbacks]):
+    for index, secret in enumerate([getattr(django_settings, "SECRET_KEY", ""), *fallbacks]):
         if not secret:
             continue
         raw = _hkdf_expand(_hkdf_extract(force_bytes(secret)), "django-apiauth:secret-key-derived")
@@ -253,16 +243,9 @@ def _secret_key_derived_keys() -> list[RingKey]:
 
 
 def build_key_ring() -> KeyRing:
-    """Build the ring from settings, without caching (use ``get_key_ring``).
-
-    The keys derived from ``SECRET_KEY`` and its fallbacks always follow the
-    dedicated ones, so rows written before those stay readable until
-    ``apiauth_rotate_keys`` has moved them.
-    """
-    keys = []
-    for index, text in enumerate(api_settings.ENCRYPTION_KEYS):
-        raw = _decode_key(text, index)
-        keys.append(RingKey(_key_id(raw), raw))
+    """The ring the settings describe (module docstring), not cached: see ``get_key_ring``."""
+    raws = [_decode_key(text, index) for index, text in enumerate(api_settings.ENCRYPTION_KEYS)]
+    keys = [RingKey(_key_id(raw), raw) for raw in raws]
     keys.extend(k for k in _secret_key_derived_keys() if k.key_id not in {d.key_id for d in keys})
     if not keys:
         raise ConfigurationError(

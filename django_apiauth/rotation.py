@@ -110,15 +110,12 @@ def rotate_keys(
     ring = crypto.get_key_ring()
     report = RotationReport(primary_key_id=ring.primary.key_id, dry_run=dry_run)
     for model, fields in encrypted_fields():
-        last_pk = None
-        while True:
+        last_pk, full = None, True
+        while full:  # a short batch is the last
             with transaction.atomic(using=using):
                 batch = _rotate_batch(ring, model, fields, last_pk, batch_size, using, report)
-            if not batch:
-                break
-            last_pk = batch[-1]
-            if len(batch) < batch_size:
-                break
+            full = len(batch) == batch_size
+            last_pk = batch[-1] if batch else None
     return report
 
 
@@ -140,7 +137,6 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     rows = list(queryset[:batch_size])
     changed = []
     for row in rows:
-        pk = row.pk
         new_values = {}
         dirty = False
         bindings: dict[str | None, str | ApiAuthError | None] = {}  # one per row and bind_to
@@ -154,20 +150,16 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
                     bindings[fld.bind_to] = fld.binding(row)
                 except ApiAuthError as err:
                     bindings[fld.bind_to] = err
-            binding = bindings[fld.bind_to]
-            if isinstance(binding, ApiAuthError):
-                result = binding
-            else:
-                result = _rotate_value(ring, fld, stored, binding, report)
+            result = _rotate_value(ring, fld, stored, bindings[fld.bind_to], report)
             if isinstance(result, str):
                 new_values[fld.attname] = Sealed(result)
                 dirty = True
             elif result is not None:
                 report.undecryptable.append(
-                    UndecryptableValue(model._meta.label, pk, fld.name, str(result))
+                    UndecryptableValue(model._meta.label, row.pk, fld.name, str(result))
                 )
         if dirty:
-            changed.append((pk, *(new_values[f.attname] for f in fields)))
+            changed.append((row.pk, *(new_values[f.attname] for f in fields)))
     if changed and not report.dry_run:
         # Not bulk_update: its CASE WHEN per column was most of the run's time.
         update_rows(model, [f.attname for f in fields], changed, using=using, batch_size=batch_size)
@@ -175,12 +167,14 @@ def _rotate_batch(ring, model, fields, last_pk, batch_size, using, report) -> li
     return [row.pk for row in rows]
 
 
-def _rotate_value(ring, fld, stored: str, binding: str | None, report: RotationReport):
-    """The new stored text, ``None`` if already current, or the ``DecryptionError``.
+def _rotate_value(ring, fld, stored: str, binding, report: RotationReport):
+    """The new stored text, ``None`` if already current, or the error (the binding's, too).
 
     A dry run returns ``stored`` itself for what it would change: it decrypts
     (to report what no key opens) but never pays for encrypting again.
     """
+    if isinstance(binding, ApiAuthError):
+        return binding
     if not crypto.looks_encrypted(stored):
         report.by_key[PLAINTEXT] += 1
         report.encrypted_plaintext += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections.abc import Iterable
-from typing import Any, Protocol
+from typing import Any
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -18,7 +18,7 @@ from django.dispatch import receiver
 
 from django_apiauth.tokens import shared_cache
 
-__all__ = ["STATUS_FIELDS", "bump", "bump_on_commit", "forget", "new_stamp", "read_stamp", "watch"]
+__all__ = ["STATUS_FIELDS", "bump", "bump_on_commit", "new_stamp", "read_stamp", "watch"]
 
 #: How long a stamp lives in the shared cache; a vanished stamp only costs one reload.
 STAMP_TIMEOUT = 24 * 3600
@@ -28,15 +28,11 @@ STATUS_FIELDS = frozenset({"last_check_at", "last_check_ok", "last_check_detail"
 KEY_PREFIX = "django_apiauth:credential:"
 
 
-class Watcher(Protocol):
-    def forget(self, pks: Iterable[object], names: Iterable[str] = ()) -> None: ...
-
-
 #: What keeps clients in this process (the client caches), told of every change made here.
 _watchers: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
-def watch(watcher: Watcher) -> None:
+def watch(watcher: Any) -> None:
     """Have ``watcher.forget(pks, names)`` called for every credential changed in this process."""
     _watchers.add(watcher)
 
@@ -90,13 +86,9 @@ def forget(pks: Iterable[object], names: Iterable[str] = ()) -> None:
         watcher.forget(pks, names)
 
 
-@receiver(post_save, sender="django_apiauth.ApiCredential")
-def _credential_saved(sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any) -> None:
-    if update_fields is not None and set(update_fields) <= STATUS_FIELDS:
-        return
-    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
-
-
-@receiver(post_delete, sender="django_apiauth.ApiCredential")
-def _credential_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
-    bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])
+@receiver([post_save, post_delete], sender="django_apiauth.ApiCredential")
+def _credential_changed(
+    sender: Any, instance: Any, update_fields: Any = None, **kwargs: Any
+) -> None:
+    if update_fields is None or not set(update_fields) <= STATUS_FIELDS:
+        bump_on_commit([instance.pk], using=kwargs.get("using"), names=[instance.name])

@@ -70,7 +70,23 @@ if trace is not None:
     _cache_errors = _count("apiauth.cache.errors", "{error}", "Shared-cache calls that failed")
     _notifications = _count("apiauth.notifications", "{notification}", "Notifications received")
     _notification_duration = _seconds("apiauth.notification.duration", description="Handling")
-    _checks = _count("apiauth.connectivity.checks", "{check}", "Connectivity checks run")
+    _CHECK = (
+        "apiauth.connectivity.check",
+        SpanKind.INTERNAL,
+        _count("apiauth.connectivity.checks", "{check}", "Connectivity checks run"),
+        None,
+        lambda attributes, result, error, span: "ok" if result and result.ok else "failed",
+    )
+    # Not a POST (nothing logged): refused; an exception out of the handling: error.
+    _NOTIFICATION = (
+        "apiauth.notification",
+        SpanKind.SERVER,
+        _notifications,
+        _notification_duration,
+        lambda attributes, result, error, span: (
+            "error" if error else attributes.get(OUTCOME) or "refused"
+        ),
+    )
 
 
 def token_wait(credential: str) -> None:
@@ -193,26 +209,6 @@ def _handling(request: Any, credential: str, *args: Any) -> Iterator[Any]:
             yield done
     finally:
         _delivery.reset(reset)
-
-
-if trace is not None:
-    _CHECK = (
-        "apiauth.connectivity.check",
-        SpanKind.INTERNAL,
-        _checks,
-        None,
-        lambda attributes, result, error, span: "ok" if result and result.ok else "failed",
-    )
-    # Not a POST (nothing logged): refused; an exception out of the handling: error.
-    _NOTIFICATION = (
-        "apiauth.notification",
-        SpanKind.SERVER,
-        _notifications,
-        _notification_duration,
-        lambda attributes, result, error, span: (
-            "error" if error else attributes.get(OUTCOME) or "refused"
-        ),
-    )
 
 
 def notification_outcome(credential: str, scheme: str, outcome: str) -> None:

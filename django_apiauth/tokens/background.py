@@ -34,9 +34,7 @@ def running_future() -> Future[Any]:
 
 def settle(future: Future[Any], outcome: Any) -> None:
     """Resolve ``future`` with ``outcome`` (an exception is raised to its waiters); once only."""
-    if future.done():
-        return
-    # InvalidStateError (3.8+): settled meanwhile by another thread, which is fine.
+    # InvalidStateError: settled already (or meanwhile, by another thread), which is fine.
     with contextlib.suppress(InvalidStateError):
         if isinstance(outcome, BaseException):
             future.set_exception(outcome)
@@ -74,9 +72,7 @@ class Runner:
     def __init__(self, size: int, name: str) -> None:
         self.size = size
         self.name = name
-        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple]] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[tuple] = queue.SimpleQueue()  # (future, call, args)
         self._lock = threading.Lock()
         self._threads = 0
         self._idle = 0
@@ -92,10 +88,8 @@ class Runner:
             if self._idle == 0:
                 self._threads += 1
                 self._idle += 1
-                index = self._threads
-                threading.Thread(
-                    target=self._work, name=f"{self.name}-{index}", daemon=True
-                ).start()
+                name = f"{self.name}-{self._threads}"
+                threading.Thread(target=self._work, name=name, daemon=True).start()
             self._idle -= 1  # taken by this call (given back when a thread is done with it)
         self._queue.put((future, call, args))
         return future

@@ -58,12 +58,10 @@ def _host(url: str) -> str:
 
 
 def _retry_after(response: requests.Response) -> float | None:
-    header = response.headers.get("Retry-After")
-    if not header:
-        return None
     from django_apiauth.transport.sync import PoliteRetry
 
-    try:
+    header = response.headers.get("Retry-After")
+    try:  # no header, or an unreadable one: no Retry-After
         seconds = PoliteRetry(retry_after_max=MAX_RETRY_AFTER).parse_retry_after(header)
     except Exception:
         return None
@@ -133,10 +131,8 @@ def _lifetime(raw: Any, credential: str) -> float:
             "token answer for %r has no expires_in; assuming %ss", credential, DEFAULT_LIFETIME
         )
         return float(DEFAULT_LIFETIME)
-    if isinstance(raw, bool):
-        raw = "bool"  # True is an int to Python, not a lifetime
     try:
-        lifetime = float(raw)
+        lifetime = math.nan if isinstance(raw, bool) else float(raw)  # True is no lifetime
     except (TypeError, ValueError):
         lifetime = math.nan
     if not math.isfinite(lifetime) or lifetime <= 0:

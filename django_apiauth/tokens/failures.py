@@ -1,12 +1,8 @@
 """What one credential remembers of the provider's refusals, fleet-wide and in this process.
 
-Blocks (:class:`~django_apiauth.tokens.values.Block`: ``invalid_client``, a
-``Retry-After``) go to the shared cache, so the whole fleet stops asking, and to
-the slot, so a dead cache still stops this process hammering. The rejection
-record (:class:`Rejections`) guards against an endpoint that refuses every
-token: a replacement refused before any call proved it good makes the fleet back
-off instead of fetching again. Keyed by the credential's fingerprint, whichever
-row holds it (``docs/tokens.md``).
+Blocks go to the shared cache (the fleet stops asking) and to the slot (a dead cache
+still stops this process hammering); the rejection record makes the fleet back off
+from an endpoint that refuses every token. Per fingerprint: ``docs/tokens.md``.
 """
 
 from __future__ import annotations
@@ -22,7 +18,7 @@ from django_apiauth.tokens.values import INVALID_CLIENT_MEMORY, Block, CacheKeys
 if TYPE_CHECKING:
     from django_apiauth.tokens.memory import Slot
 
-__all__ = ["FIRST_PAUSE", "LONGEST_PAUSE", "Failures", "Rejections"]
+__all__ = ["LONGEST_PAUSE", "Failures"]
 
 #: The fleet's first pause after a replacement token was refused on first use (seconds);
 #: it doubles with each further one, up to :data:`LONGEST_PAUSE`.

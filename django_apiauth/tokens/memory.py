@@ -13,7 +13,7 @@ from django_apiauth import clock, forks
 from django_apiauth.tokens import background
 from django_apiauth.tokens.values import Block, Token
 
-__all__ = ["SWEEP_INTERVAL", "Slot", "clear", "size", "slot_for", "slots"]
+__all__ = ["SWEEP_INTERVAL", "Slot", "clear", "slot_for", "slots"]
 
 #: Slots that hold nothing usable are swept at most this often (seconds).
 SWEEP_INTERVAL = 60.0
@@ -67,11 +67,6 @@ class Slot:
         token = self.token
         return token if token is not None and clock.current.monotonic() < token.use_until else None
 
-    def hold(self, token: Token) -> None:
-        """Hold ``token``, just fetched from the provider (newer than anything held)."""
-        with self.lock:
-            self.token = token
-
     def adopt(self, token: Token) -> Token:
         """Take ``token`` (from the cache) unless ours is newer; the token now held.
 
@@ -113,13 +108,10 @@ class Slot:
     def measured(self, latency: float) -> float:
         """Fold one fetch's latency into the moving average; the new average."""
         with self.lock:
-            previous = self.latency
-            self.latency = (
-                latency
-                if previous is None
-                else (1 - LATENCY_WEIGHT) * previous + LATENCY_WEIGHT * latency
-            )
-            return self.latency
+            if self.latency is not None:
+                latency = (1 - LATENCY_WEIGHT) * self.latency + LATENCY_WEIGHT * latency
+            self.latency = latency
+            return latency
 
     def drop(self, value: str | None) -> None:
         """Forget the token ``value`` (``None``: the one held) and never adopt it again."""
@@ -167,11 +159,6 @@ def _sweep() -> None:
     for owner, slot in list(_slots.items()):
         if slot.holds_nothing(now):
             del _slots[owner]
-
-
-def size() -> int:
-    """How many credentials this process holds something for."""
-    return len(_slots)
 
 
 def slots() -> list[Slot]:

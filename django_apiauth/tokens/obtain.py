@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from django_apiauth.tokens.failures import Failures
     from django_apiauth.tokens.memory import Slot
 
-__all__ = ["LONGEST_POLL", "Obtainer"]
+__all__ = ["Obtainer"]
 
 log = logging.getLogger("django_apiauth.tokens.store")
 
@@ -125,7 +125,8 @@ class Obtainer:
             expires_at_wall=sent_wall + grant.lifetime,
             latency=latency,
         )
-        self.slot.hold(token)
+        with self.slot.lock:
+            self.slot.token = token  # just fetched: newer than anything held
         ttl = token.use_until - clock.current.monotonic()
         if ttl > 0:
             shared_cache.set(self.key, token.as_cache_value(self.key), ttl)
@@ -158,7 +159,9 @@ class Obtainer:
         shared, block = self.read_shared()
         if shared is not None and now < shared.refresh_at:
             return slot.adopt(shared)
-        fallback = _latest(current, shared)
+        later = clock.current.monotonic()
+        usable = [t for t in (current, shared) if t is not None and later < t.use_until]
+        fallback = max(usable, key=lambda t: t.use_until, default=None)
         if fallback is not None and current is None:
             slot.adopt(fallback)  # usable meanwhile (in its refresh window): waiters go
         if block is not None:
@@ -228,9 +231,3 @@ class Obtainer:
                 shared, _ = self.read_shared()
                 if shared is not None:
                     self.slot.adopt(shared)
-
-
-def _latest(*tokens: Token | None) -> Token | None:
-    now = clock.current.monotonic()
-    usable = [t for t in tokens if t is not None and now < t.use_until]
-    return max(usable, key=lambda t: t.use_until, default=None)

@@ -1,18 +1,10 @@
 """The one door to the shared Django cache that holds tokens (``APIAUTH['CACHE_ALIAS']``).
 
-What must be written only once (the design: ``docs/architecture.md``):
-
-* **failing soft** — a cache that raises costs nothing worse than process memory
-  and a direct fetch: every operation returns its "nothing there" answer, and
-  the cache is then left alone for :data:`RETRY_INTERVAL` seconds;
-* **the warning** — at most one per :data:`WARNING_INTERVAL` per process, naming
-  the exception's class only (its text may hold a URL with a password);
-* **a deadline** — operations run on a few daemon threads and the caller waits at
-  most ``APIAUTH['CACHE_TIMEOUT']`` (a hung Redis costs a call that budget);
-* **the fleet lease** — ``cache.add`` based, renewed while its fetch runs.
-
-It also answers the system checks' questions that take the cache itself (can its
-backend load? does a round trip work?).
+Written once here (the design: ``docs/architecture.md``): failing soft (a cache that
+raises costs process memory and a direct fetch, then is left alone a while, with one
+warning a minute), a deadline (``APIAUTH['CACHE_TIMEOUT']``: a hung Redis costs a call
+that budget) and the fleet lease (``cache.add``, renewed while its fetch runs). Also the
+system checks' questions that take the cache itself.
 """
 
 from __future__ import annotations
@@ -78,11 +70,8 @@ class NoCacheLease:
 NO_CACHE_LEASE = NoCacheLease()
 
 _UNAVAILABLE = object()
-
 #: Threads running cache operations: a couple stuck in a hung socket leave others free.
 RUNNER_THREADS = 4
-
-
 _runner = background.Runner(RUNNER_THREADS, name="apiauth-cache")
 #: Cache aliases whose backend and client library this process has imported.
 _imported: set[str] = set()
@@ -176,9 +165,10 @@ def _call(operation: str, *args: Any, default: Any = None, even_if_down: bool = 
         return default
 
 
-def get(key: str) -> Any:
-    """The value under ``key``, or ``None`` (missing, or the cache unavailable)."""
-    return _call("get", key)
+#: ``get(key)``: the value, or ``None`` (missing, or the cache unavailable).
+get = functools.partial(_call, "get")
+delete = functools.partial(_call, "delete")
+delete_many = functools.partial(_call, "delete_many")
 
 
 def get_many(keys: list[str]) -> dict[str, Any]:
@@ -189,14 +179,6 @@ def get_many(keys: list[str]) -> dict[str, Any]:
 def set(key: str, value: Any, timeout: float) -> None:
     """Store ``value`` for ``timeout`` seconds (whole seconds, at least one), if the cache works."""
     _call("set", key, value, max(1, math.ceil(timeout)))
-
-
-def delete(key: str) -> None:
-    _call("delete", key)
-
-
-def delete_many(keys: list[str]) -> None:
-    _call("delete_many", keys)
 
 
 def acquire_lease(key: str, timeout: float) -> str | NoCacheLease | None:

@@ -19,25 +19,12 @@ from django_apiauth import clock, crypto, telemetry
 from django_apiauth.tokens import memory, shared_cache
 from django_apiauth.tokens.failures import Failures
 from django_apiauth.tokens.obtain import Obtainer
-from django_apiauth.tokens.values import (
-    CACHE_CONTEXT,
-    INVALID_CLIENT_MEMORY,
-    Block,
-    CacheKeys,
-    Token,
-)
+from django_apiauth.tokens.values import Block, CacheKeys, Token
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
-__all__ = [
-    "CACHE_CONTEXT",
-    "INVALID_CLIENT_MEMORY",
-    "Token",
-    "TokenStore",
-    "clear_process_memory",
-    "fingerprint",
-]
+__all__ = ["Token", "TokenStore", "clear_process_memory", "fingerprint"]
 
 
 def clear_process_memory() -> None:
@@ -69,8 +56,6 @@ class TokenStore:
     (:mod:`~django_apiauth.tokens.memory`) and in the shared cache.
     """
 
-    key_prefix = CacheKeys.prefix
-
     def __init__(self, credential: ApiCredential) -> None:
         self.credential = credential
         self.name = credential.name
@@ -80,10 +65,8 @@ class TokenStore:
         self.key, self.lease_key = keys.token, keys.lease
         owner = credential.pk if credential.pk is not None else self.key
         self._slot = slot = memory.slot_for(owner, self.key)
-        self._failures = Failures(slot, keys)
-        self._obtainer = Obtainer(
-            credential, slot, self._failures, endpoint=self.endpoint, keys=keys
-        )
+        self._failures = failures = Failures(slot, keys)
+        self._obtainer = Obtainer(credential, slot, failures, endpoint=self.endpoint, keys=keys)
         #: ``cached()``: the token held in process memory, if any (no I/O). A C-level
         #: call rather than a method, because it is the bearer fast path: callers
         #: use the token while ``clock.current.monotonic() < token.refresh_at`` and
@@ -170,19 +153,18 @@ class TokenStore:
         if newer:
             newest = max(newer, key=lambda t: t.use_until)
             return newest if newest is current else self._slot.adopt(newest)
-        token = refused
-        if token is None:
+        if refused is None:
             return self.get()  # dropped already, here: wait for its replacement
         record = self._failures.rejections(values)
-        if not token.proven and record is not None:
+        if not refused.proven and record is not None:
             if record.pausing():
                 return None
-            if record.replaced_before(token) and not record.until:
+            if record.replaced_before(refused) and not record.until:
                 self._failures.pause(record)  # a replacement refused on first use
                 return None
-        self._failures.replacing(None if token.proven else record)
+        self._failures.replacing(None if refused.proven else record)
         self.invalidate(sent)
-        if shared is not None and shared is not token:
+        if shared is not None and shared is not refused:
             # Older than the refused token (it never reached the cache, say): no answer
             # either, and the obtain must not adopt it in place of a new one.
             self.invalidate(shared.value)

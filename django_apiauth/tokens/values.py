@@ -30,7 +30,6 @@ __all__ = [
     "CacheKeys",
     "Token",
     "new_token",
-    "refresh_margin",
 ]
 
 log = logging.getLogger("django_apiauth.tokens.store")
@@ -52,7 +51,14 @@ REFRESH_JITTER = 0.25
 def new_token(
     value: str, *, lifetime: float, expires_at: float, expires_at_wall: float, latency: float = 0.0
 ) -> Token:
-    """A :class:`Token` with the leeway and the refresh margin of the settings."""
+    """A :class:`Token` with the leeway and the refresh margin of the settings.
+
+    The margin is at least ``REFRESH_MARGIN``; more when fetching takes longer (twice
+    the measured latency, plus jitter), so the refresh is done before anyone needs it;
+    never more than a quarter of the lifetime, so a short-lived token is not refreshed
+    on every call (nor the fleet fetching 1.7 times per lifetime).
+    """
+    sized = LATENCY_FACTOR * latency * (1 + REFRESH_JITTER * random.random())  # noqa: S311 - jitter, not a secret
     return Token(
         value,
         lifetime=lifetime,
@@ -60,20 +66,8 @@ def new_token(
         expires_at_wall=expires_at_wall,
         latency=latency,
         leeway=api_settings.validated("EXPIRY_LEEWAY"),
-        margin=refresh_margin(lifetime, latency),
+        margin=min(max(api_settings.validated("REFRESH_MARGIN"), sized), lifetime / 4),
     )
-
-
-def refresh_margin(lifetime: float, latency: float) -> float:
-    """Seconds before a token goes out of use when its refresh starts.
-
-    At least ``REFRESH_MARGIN``; more when fetching takes longer (twice the
-    measured latency, plus jitter), so the refresh is done before anyone needs
-    it; never more than a quarter of the lifetime, so a short-lived token is not
-    refreshed on every call (nor the fleet fetching 1.7 times per lifetime).
-    """
-    sized = LATENCY_FACTOR * latency * (1 + REFRESH_JITTER * random.random())  # noqa: S311 - jitter, not a secret
-    return min(max(api_settings.validated("REFRESH_MARGIN"), sized), lifetime / 4)
 
 
 class Token:
@@ -120,8 +114,6 @@ class Token:
 
     def __repr__(self) -> str:
         return f"<Token usable for {max(0.0, self.use_until - clock.current.monotonic()):.0f}s>"
-
-    __str__ = __repr__
 
     def __reduce__(self) -> Any:
         # Pickling would put the token in clear into whatever stores the pickle.
@@ -222,9 +214,8 @@ class Block:
 
     def __init__(self, kind: str, until_wall: float, status_code: int | None, error: str | None):
         longest = INVALID_CLIENT_MEMORY if kind == "invalid" else MAX_RETRY_AFTER
-        until_wall = min(until_wall, clock.current.wall() + longest)
         self.kind = kind
-        self.until_wall = until_wall
+        self.until_wall = until_wall = min(until_wall, clock.current.wall() + longest)
         self.until_mono = clock.current.monotonic() + (until_wall - clock.current.wall())
         self.status_code = status_code
         self.error = error

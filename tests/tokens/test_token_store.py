@@ -17,8 +17,8 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointError
 from django_apiauth.tokens import shared_cache as token_cache
 from django_apiauth.tokens import store as tokens
-from django_apiauth.tokens.store import CACHE_CONTEXT, TokenStore
-from django_apiauth.tokens.values import new_token
+from django_apiauth.tokens.store import TokenStore
+from django_apiauth.tokens.values import CACHE_CONTEXT, CacheKeys, new_token
 
 from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
@@ -104,7 +104,7 @@ def test_an_unreadable_shared_value_is_a_miss_not_an_error(api_client, fake_prov
 
 def test_the_cache_key_is_prefix_pk_and_a_fingerprint_without_secrets(credential, fake_provider):
     store = TokenStore(credential)
-    assert store.key.startswith(f"{TokenStore.key_prefix}{credential.pk}:")
+    assert store.key.startswith(f"{CacheKeys.prefix}{credential.pk}:")
     assert fake_provider.api_secret not in store.key
     assert fake_provider.api_key not in store.key
 
