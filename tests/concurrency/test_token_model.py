@@ -92,6 +92,7 @@ class TokenFleet(RuleBasedStateMachine):
         self.held: list[str | None] = [None] * CALLERS
         # The model: how many token requests the events so far may cost.
         self.allowance = 1  # the first token
+        self.processes = 1  # stores whose memory survived an "another process" act as one
 
     def teardown(self):
         if hasattr(self, "provider"):
@@ -220,9 +221,13 @@ class TokenFleet(RuleBasedStateMachine):
         settle(self.store)
         tokens.clear_process_memory()
         self.allowance += 1
+        self.processes += 1
 
     @rule(down=st.booleans())
     def shared_cache_down(self, down):
+        if down and not StoppableCache.stopped:
+            # Without the shared cache each process fetches a token of its own (documented).
+            self.allowance += self.processes
         StoppableCache.stopped = down
 
     @rule(i=st.integers(0, CLIENTS - 1))
