@@ -93,12 +93,11 @@ def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
         )
     parts = parse_url(url)
     scheme = (parts.scheme or "").lower()
-    if scheme == "https" and parts.host:
+    loopback = is_loopback_host(parts.host)
+    if parts.host and (scheme == "https" or (scheme == "http" and loopback and allow_loopback)):
         return
     if scheme == "http" and parts.host:
-        if is_loopback_host(parts.host) and allow_loopback:
-            return
-        if is_loopback_host(parts.host):
+        if loopback:
             raise refusal(
                 InsecureTransportError,
                 gettext_noop(

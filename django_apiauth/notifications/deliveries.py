@@ -23,7 +23,7 @@ from django_apiauth import telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.models import NotificationDelivery
 
-__all__ = ["REDACTED", "Inbound", "Outcome", "Redactor", "claim_key", "process", "prune", "refused"]
+__all__ = ["Inbound", "Outcome", "Redactor", "claim_key", "process", "prune", "refused"]
 
 logger = logging.getLogger("django_apiauth.notifications.receive")
 

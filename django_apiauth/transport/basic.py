@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from django_apiauth.models import ApiCredential
 
-__all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth", "utf8_pair"]
+__all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth"]
 
 
 def utf8_pair(username: Any, password: Any) -> tuple[bytes, bytes] | None:

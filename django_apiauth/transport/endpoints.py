@@ -59,13 +59,9 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
 
 def _host_matches(host: str, port: int, scheme: str, allowed: tuple[str, int | None]) -> bool:
     pattern, allowed_port = allowed
-    if allowed_port is None:
-        allowed_port = DEFAULT_PORTS.get(scheme)
-    if port != allowed_port:
+    if port != (DEFAULT_PORTS.get(scheme) if allowed_port is None else allowed_port):
         return False
-    if pattern.startswith("."):
-        return host == pattern[1:] or host.endswith(pattern)
-    return host == pattern
+    return host == pattern.removeprefix(".") or (pattern[:1] == "." and host.endswith(pattern))
 
 
 def check_host_is_allowed(url: str) -> None:
