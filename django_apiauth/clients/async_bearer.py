@@ -1,11 +1,7 @@
-"""The bearer token for the async client: an ``httpx.Auth`` driving the same plan as the sync one.
+"""The bearer token for the async client: an ``httpx.Auth`` on the sync client's token store.
 
-The sync client's :class:`~django_apiauth.tokens.store.TokenStore`, so tokens are
-shared both ways. A usable token in memory never leaves the event loop; without
-one, every task awaits the store's in-flight obtain (``store.pending()``, single
-flight across loops, threads and, through the fleet lease, hosts). A refusal is
-judged by ``TokenStore.rejected`` in a thread (it may touch the shared cache and
-wait) and answered with replays inside the flow, as httpx's ``DigestAuth`` does.
+What it waits for and when it replays is in ``docs/async.md`` ("One token for sync and async
+callers"); a refusal is judged by ``TokenStore.rejected`` in a thread (it may wait on the cache).
 """
 
 from __future__ import annotations

@@ -40,13 +40,9 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
     """
     configured = api_settings.ALLOWED_HOSTS
     if configured is None:
-        entries = []
-        for url in api_settings.ENVIRONMENTS.values():
-            parts = addresses.parse_url(str(url))
-            if parts.host:
-                entries.append(
-                    netloc(addresses.host_of(parts), parts.port) if parts.port else parts.host
-                )
+        # parse_url answers a host or raises: no entry without one.
+        parsed = [addresses.parse_url(str(url)) for url in api_settings.ENVIRONMENTS.values()]
+        entries = [netloc(addresses.host_of(p), p.port) if p.port else p.host for p in parsed]
     elif isinstance(configured, (list, tuple)):
         entries = list(configured)
     else:
