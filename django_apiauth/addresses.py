@@ -29,7 +29,6 @@ __all__ = [
     "without_userinfo",
 ]
 
-LOOPBACK_HOSTS = frozenset({"localhost", "localhost.localdomain"})
 DEFAULT_PORTS = {"https": 443, "http": 80}
 
 # An authority (RFC 3986: up to the first "/", "?" or "#") that every parser reads
@@ -58,7 +57,7 @@ def parse_url(url: str) -> Url:
 
 def is_loopback_host(host: str) -> bool:
     host = (host or "").strip("[]").lower()
-    if host in LOOPBACK_HOSTS:
+    if host in ("localhost", "localhost.localdomain"):
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -93,12 +92,11 @@ def check_url_is_secure(url: str, *, allow_loopback: bool) -> None:
         )
     parts = parse_url(url)
     scheme = (parts.scheme or "").lower()
-    if scheme == "https" and parts.host:
+    loopback = is_loopback_host(parts.host)
+    if parts.host and (scheme == "https" or (scheme == "http" and loopback and allow_loopback)):
         return
     if scheme == "http" and parts.host:
-        if is_loopback_host(parts.host) and allow_loopback:
-            return
-        if is_loopback_host(parts.host):
+        if loopback:
             raise refusal(
                 InsecureTransportError,
                 gettext_noop(
@@ -140,7 +138,4 @@ def parse_host_entry(entry: object) -> tuple[str, int | None]:
         raise ConfigurationError(
             f"APIAUTH['ALLOWED_HOSTS'] entry {entry!r} has a bad port"
         ) from None
-    port, host = parts.port, host_of(parts)
-    if entry.strip().startswith("."):
-        host = "." + host.lstrip(".")
-    return host, port
+    return ("." if entry.strip().startswith(".") else "") + host_of(parts), parts.port

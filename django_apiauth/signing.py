@@ -37,9 +37,6 @@ __all__ = [
     "verify_notification",
 ]
 
-_TIME_CLAIMS = ("exp", "iat", "nbf")
-_STRING_CLAIMS = ("iss", "sub", "jti")
-
 
 class _StrictJSONEncoder(json.JSONEncoder):
     """JSON as the RFC has it: NaN and Infinity are refused, not written as bare words."""
@@ -148,7 +145,7 @@ def _positive_seconds(expires_in: float | timedelta) -> int:
 def _check_registered_claims(claims: dict[str, Any]) -> None:
     # PyJWT would sign these happily, but the token would then fail every
     # verifier (PyJWT's own included): refuse at the source, with a clear reason.
-    for name in _TIME_CLAIMS:
+    for name in ("exp", "iat", "nbf"):
         value = claims.get(name)
         if name not in claims or isinstance(value, datetime):
             continue
@@ -156,12 +153,11 @@ def _check_registered_claims(claims: dict[str, Any]) -> None:
             raise SignatureError(f"cannot sign: '{name}' must be a number or a datetime")
         if not math.isfinite(value):
             raise SignatureError(f"cannot sign: '{name}' must be finite")
-    for name in _STRING_CLAIMS:
+    for name in ("iss", "sub", "jti"):
         if name in claims and not isinstance(claims[name], str):
             raise SignatureError(f"cannot sign: '{name}' must be a string")
-    if "aud" in claims:
-        aud = claims["aud"]
-        if not (
-            isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
-        ):
-            raise SignatureError("cannot sign: 'aud' must be a string or a list of strings")
+    aud = claims.get("aud", "")
+    if not (
+        isinstance(aud, str) or (isinstance(aud, list) and all(isinstance(a, str) for a in aud))
+    ):
+        raise SignatureError("cannot sign: 'aud' must be a string or a list of strings")

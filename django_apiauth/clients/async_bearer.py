@@ -1,11 +1,7 @@
-"""The bearer token for the async client: an ``httpx.Auth`` driving the same plan as the sync one.
+"""The bearer token for the async client: an ``httpx.Auth`` on the sync client's token store.
 
-The sync client's :class:`~django_apiauth.tokens.store.TokenStore`, so tokens are
-shared both ways. A usable token in memory never leaves the event loop; without
-one, every task awaits the store's in-flight obtain (``store.pending()``, single
-flight across loops, threads and, through the fleet lease, hosts). A refusal is
-judged by ``TokenStore.rejected`` in a thread (it may touch the shared cache and
-wait) and answered with one replay inside the flow, as httpx's ``DigestAuth`` does.
+What it waits for and when it replays is in ``docs/async.md`` ("One token for sync and async
+callers"); a refusal is judged by ``TokenStore.rejected`` in a thread (it may wait on the cache).
 """
 
 from __future__ import annotations
@@ -50,25 +46,20 @@ class AsyncBearerAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.token()
-        request.headers["Authorization"] = token.header
-        response = yield request
-        if not is_token_rejection(response.status_code, response.headers):
-            await self._prove(token)
-            return
-        for _replay in range(MAX_REPLAYS):  # the replacement may have been revoked meanwhile
+        for replay in range(1 + MAX_REPLAYS):  # a replacement may be revoked meanwhile
+            request.headers["Authorization"] = token.header
+            response = yield request
+            if not is_token_rejection(response.status_code, response.headers):
+                await self._prove(token)
+                return
             sent = sent_token(response.request.headers)
-            if not sent:
+            if replay == MAX_REPLAYS or not sent:
                 return
             token = await asyncio.to_thread(self.store.rejected, sent)
             if token is None or token.value == sent:
                 return
             if not isinstance(request.stream, httpx.ByteStream):
                 return  # a streamed body is gone; the next call uses the new token
-            request.headers["Authorization"] = token.header
-            response = yield request
-            if not is_token_rejection(response.status_code, response.headers):
-                await self._prove(token)
-                return
 
     async def _prove(self, token: Token) -> None:
         if not token.proven:  # once per token

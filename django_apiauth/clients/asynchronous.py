@@ -19,7 +19,7 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 
 from django_apiauth import telemetry
 from django_apiauth.clients.async_bearer import AsyncBearerAuth
-from django_apiauth.clients.base import ClientBase, run_check
+from django_apiauth.clients.base import ClientBase
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
 from django_apiauth.transport.asynchronous import shared_async_client, without_secrets
@@ -46,7 +46,7 @@ class AsyncApiClient(ClientBase):
     ``await request()`` takes a path relative to the credential's endpoint and
     ``httpx`` request arguments (``params``, ``json``, ``data``, ``content``,
     ``files``, ``headers``, ``cookies``, ``timeout``, ``follow_redirects``).
-    A refused bearer token is replayed once when the body can be sent again
+    A refused bearer token is replayed (twice at most) when the body can be sent again
     (:mod:`~django_apiauth.clients.async_bearer`). Authenticated calls follow
     redirects only when asked; every hop is held to the HTTPS policy and httpx
     drops the ``Authorization`` header on a change of origin.
@@ -154,9 +154,8 @@ class AsyncApiClient(ClientBase):
         Never raises for provider or transport errors: the result says what happened.
         """
         # The one check, in a thread; its GET comes back to this loop's httpx client.
-        check = sync_to_async(run_check, thread_sensitive=False)
-        return await check(
-            self.name, self.credential.pk, self._fresh_token, async_to_sync(self._status)
+        return await sync_to_async(self._run_check, thread_sensitive=False)(
+            async_to_sync(self._status)
         )
 
     async def _status(self, path: str) -> tuple[int | None, str | None]:

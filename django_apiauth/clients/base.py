@@ -19,9 +19,8 @@ from django_apiauth.transport.endpoints import check_host_is_allowed
 
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
-    from django_apiauth.tokens.values import Token
 
-__all__ = ["AUTH_MODES", "ClientBase", "failure_detail", "run_check"]
+__all__ = ["ClientBase", "failure_detail"]
 
 #: The ``auth=`` values of ``request()``: the shared bearer token, the dashboard login, nothing.
 AUTH_MODES = ("token", "basic", "none")
@@ -76,9 +75,6 @@ class ClientBase:
             f"not {shown}"
         )
 
-    def _fresh_token(self) -> Token:
-        return self.store.fetch_fresh()
-
     def sign(self, payload: dict[str, Any], *, expires_in: Any = None) -> str:
         """An HS256 JWT of ``payload`` signed with the credential's signature secret."""
         from django_apiauth import signing
@@ -90,41 +86,37 @@ class ClientBase:
             )
         return signing.sign(payload, secret, expires_in=expires_in)
 
+    def _run_check(self, get_status: Callable[[str], tuple[int | None, str | None]]) -> CheckResult:
+        """``check()``, for both clients: ``get_status(path)`` is ``(status, None)`` or
+        ``(None, error name)``."""
+        started = time.perf_counter()
+        method = "token"
 
-def run_check(
-    name: str,
-    pk: int | None,
-    fresh_token: Callable[[], Token],
-    get_status: Callable[[str], tuple[int | None, str | None]],
-) -> CheckResult:
-    """Fetch a fresh token (bypassing every cache), then GET ``CHECK_PATH`` when set.
+        def result(ok: bool, status: int | None, detail: str) -> CheckResult:
+            latency = round((time.perf_counter() - started) * 1000, 1)
+            return CheckResult(
+                ok, method, status, latency, detail, name=self.name, pk=self.credential.pk
+            )
 
-    Each client passes its two steps; ``get_status(path)`` gives ``(status_code, None)``
-    or ``(None, error name)``. Never raises for provider or transport errors.
-    """
-    started = time.perf_counter()
-    method = "token"
-
-    def result(ok: bool, status: int | None, detail: str) -> CheckResult:
-        latency = round((time.perf_counter() - started) * 1000, 1)
-        return CheckResult(ok, method, status, latency, detail, name=name, pk=pk)
-
-    try:
-        check_path = api_settings.validated("CHECK_PATH")
-        method = f"token+GET {check_path}" if check_path else "token"
-        token = fresh_token()
-        if not check_path:
-            lifetime = _("token valid for %(seconds).0fs") % {"seconds": token.lifetime}
-            return result(True, 200, lifetime)
-        status, failure = get_status(check_path)
-    except ApiAuthError as err:  # token refused, configuration, HTTPS policy, secrets
-        return result(False, getattr(err, "status_code", None), failure_detail(name, err))
-    facts = {"path": check_path, "status": status, "error": failure}
-    if failure is not None:
-        return result(False, None, _("GET %(path)s failed (%(error)s)") % facts)
-    if 200 <= status < 300:
-        return result(True, status, _("token valid; GET %(path)s answered %(status)d") % facts)
-    return result(False, status, _("token valid; GET %(path)s answered HTTP %(status)d") % facts)
+        try:
+            check_path = api_settings.validated("CHECK_PATH")
+            method = f"token+GET {check_path}" if check_path else "token"
+            # The store is built here: a bad endpoint is a failed check, not an error.
+            token = self.store.fetch_fresh()
+            if not check_path:
+                lifetime = _("token valid for %(seconds).0fs") % {"seconds": token.lifetime}
+                return result(True, 200, lifetime)
+            status, failure = get_status(check_path)
+        except ApiAuthError as err:  # token refused, configuration, HTTPS policy, secrets
+            return result(False, getattr(err, "status_code", None), failure_detail(self.name, err))
+        facts = {"path": check_path, "status": status, "error": failure}
+        if failure is not None:
+            return result(False, None, _("GET %(path)s failed (%(error)s)") % facts)
+        if 200 <= status < 300:
+            return result(True, status, _("token valid; GET %(path)s answered %(status)d") % facts)
+        return result(
+            False, status, _("token valid; GET %(path)s answered HTTP %(status)d") % facts
+        )
 
 
 def failure_detail(name: str, err: ApiAuthError) -> str:

@@ -1,4 +1,4 @@
-"""The bearer token on a call, and the one replay after a refusal: the plan both clients follow.
+"""The bearer token on a call, and the replays after a refusal: the plan both clients follow.
 
 What a refusal means is ``TokenStore.rejected``'s to judge; this module says what
 a refusal is and drives the plan with ``requests`` (:mod:`.async_bearer`: ``httpx``).
@@ -57,11 +57,7 @@ def _can_replay(request: requests.PreparedRequest) -> bool:
 
 
 class BearerTokenAuth(AuthBase):
-    """``Authorization: Bearer <token>`` from the shared token store, for ``requests``.
-
-    The response hook replays a refused call once with ``TokenStore.rejected``'s token,
-    when its body can be sent again, as ``requests``' ``HTTPDigestAuth.handle_401`` does.
-    """
+    """``Authorization: Bearer <token>`` from the shared token store, for ``requests``."""
 
     def __init__(self, store: TokenStore) -> None:
         self.store = store
@@ -84,11 +80,9 @@ class BearerTokenAuth(AuthBase):
         return r
 
     def handle_401(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        """Response hook: on a refused token, resend with the store's answer.
-
-        Twice at most: the replacement itself may have been revoked while the
-        first refusal was judged (a revocation during a refresh).
-        """
+        """Response hook, as ``HTTPDigestAuth.handle_401``: on a refused token, resend (a body
+        that can be sent again) with ``TokenStore.rejected``'s answer. Twice at most: the
+        replacement itself may have been revoked while the first refusal was judged."""
         for _replay in range(MAX_REPLAYS):
             if not is_token_rejection(r.status_code, r.headers):
                 break

@@ -1,17 +1,7 @@
-"""Clients kept per process, kept fresh by the credential version stamps.
+"""Clients kept per process, one per credential name, kept fresh by the credential version stamps.
 
-``get_client(name)`` is meant to be called on every request; building a client
-each time would cost a query and a new TLS connection, so each process keeps one
-client per name (:class:`ClientCache`). A **version stamp** per credential pk
-(not per name: a rename must invalidate the old name) in the shared cache says
-when to drop it: every change of a credential (``save()``, ``delete()``,
-``QuerySet.update()``) writes a new random stamp after commit, and a process
-looks at a cached client's stamp at most once per :data:`STAMP_INTERVAL`. When
-the cache is down the look is a cheap query of the row instead, and the row is
-checked every :data:`RECHECK_INTERVAL` whatever the stamp says (a stamp that
-could not be written, a client built in a rolled-back transaction). Past
-:data:`MAX_CLIENTS` names the least recently looked-at client is dropped. Raw
-SQL writes are seen by that safety net only.
+The rules (a stamp per pk, not per name; :data:`STAMP_INTERVAL`, :data:`RECHECK_INTERVAL`,
+the query while the cache is down, :data:`MAX_CLIENTS`) are in ``docs/tokens.md``.
 """
 
 from __future__ import annotations
@@ -119,16 +109,14 @@ class ClientCache(Generic[Client]):
             stamp, answered = stamps.read_stamp(entry.pk)
             now = clock.current.monotonic()
             fresh = answered and stamp is not None and stamp == entry.stamp
-            if fresh and now < entry.next_recheck:
-                entry.next_check = now + STAMP_INTERVAL
-                self._touch(name)
-                return entry.client
+            recheck = not fresh or now >= entry.next_recheck
             # The cache is down (or the safety net is due): ask the database, cheaply.
-            if (fresh or not answered) and self._row_of(entry.pk) == entry.row:
+            if not recheck or ((fresh or not answered) and self._row_of(entry.pk) == entry.row):
                 entry.next_check = now + STAMP_INTERVAL
-                if fresh:
+                if fresh and recheck:
                     entry.next_recheck = now + RECHECK_INTERVAL
-                self._touch(name)
+                with self._lock, contextlib.suppress(KeyError):  # dropped meanwhile: no matter
+                    self._entries.move_to_end(name)
                 return entry.client
         return self._load(name)
 
@@ -168,10 +156,6 @@ class ClientCache(Generic[Client]):
             .first()
         )
 
-    def _touch(self, name: str) -> None:
-        with self._lock, contextlib.suppress(KeyError):  # dropped meanwhile: nothing to do
-            self._entries.move_to_end(name)
-
     def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
         with self._lock:
             dropped = [self._entries.pop(name, None)]
@@ -204,9 +188,7 @@ class ClientCache(Generic[Client]):
 def _close(client: object) -> None:
     # Closing only releases idle pooled connections: a thread still using the
     # old client finishes its call (its connection is closed when released).
-    close = getattr(client, "close", None)
-    if close is not None:
-        close()
+    getattr(client, "close", lambda: None)()
 
 
 def _forget_after_fork() -> None:

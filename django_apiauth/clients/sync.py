@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from django_apiauth import telemetry
-from django_apiauth.clients.base import ClientBase, run_check
+from django_apiauth.clients.base import ClientBase
 from django_apiauth.clients.bearer import BearerTokenAuth
 from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
@@ -34,7 +34,7 @@ class ApiClient(ClientBase):
 
     ``request()`` takes a path relative to the credential's endpoint and any
     ``requests`` keyword argument. A refused bearer token is judged by the
-    token store and the call replayed once (:mod:`~django_apiauth.clients.bearer`).
+    token store and the call replayed, twice at most (:mod:`~django_apiauth.clients.bearer`).
     Authenticated calls follow redirects only with ``allow_redirects=True``;
     every hop is held to the HTTPS policy and ``requests`` drops the header on
     a change of host.
@@ -73,13 +73,11 @@ class ApiClient(ClientBase):
 
     def _auth(self, mode: str) -> requests.auth.AuthBase | None:
         if mode == "token":
-            bearer = self._bearer
-            return self._once("_bearer", self._new_bearer) if bearer is None else bearer
+            if self._bearer is None:  # set once, never reset
+                return self._once("_bearer", lambda: BearerTokenAuth(self.store))
+            return self._bearer
         self.check_auth_mode(mode)
         return DashboardBasicAuth(self.credential) if mode == "basic" else None
-
-    def _new_bearer(self) -> BearerTokenAuth:
-        return BearerTokenAuth(self.store)
 
     def request(
         self, method: str, path: str, *, auth: str = "token", **kwargs: Any
@@ -130,8 +128,7 @@ class ApiClient(ClientBase):
 
         Never raises for provider or transport errors: the result says what happened.
         """
-        # The store is built inside the check: a bad endpoint is a failed check, not an error.
-        return run_check(self.name, self.credential.pk, self._fresh_token, self._status)
+        return self._run_check(self._status)
 
     def _status(self, path: str) -> tuple[int | None, str | None]:
         try:

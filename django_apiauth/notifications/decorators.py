@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from asgiref.sync import markcoroutinefunction
 from django.http import HttpRequest
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
@@ -47,20 +48,14 @@ def verified_notification(
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
         name = f"{view.__module__}.{view.__qualname__}"
-
-        if inspect.iscoroutinefunction(view):
-
-            @functools.wraps(view)
-            async def async_wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                return await _run(request, credential, schemes, name, view, True, args, kwargs)
-
-            return csrf_exempt(async_wrapper)
+        is_async = inspect.iscoroutinefunction(view)
 
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            return _run(request, credential, schemes, name, view, False, args, kwargs)
+            return _run(request, credential, schemes, name, view, is_async, args, kwargs)
 
-        return csrf_exempt(wrapper)
+        # Marked: Django (csrf_exempt included) then serves it as the async view it is.
+        return csrf_exempt(markcoroutinefunction(wrapper) if is_async else wrapper)
 
     return decorator
 
@@ -98,16 +93,11 @@ class VerifiedNotificationMixin:
 
 def _run(request, credential, schemes, handler, view, is_async, args, kwargs) -> Any:
     """:func:`handle` (or, for an async ``view``, the coroutine of ``ahandle``) of ``view``."""
-    if is_async:
-
-        async def awork(notification: Notification) -> Any:
-            request.notification = notification
-            return await view(request, *args, **kwargs)
-
-        return ahandle(request, credential, schemes, awork, handler=handler)
 
     def work(notification: Notification) -> Any:
         request.notification = notification
         return view(request, *args, **kwargs)
 
+    if is_async:
+        return ahandle(request, credential, schemes, markcoroutinefunction(work), handler=handler)
     return handle(request, credential, schemes, work, handler=handler)

@@ -11,7 +11,7 @@ import ipaddress
 import json
 import logging
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -23,7 +23,7 @@ from django_apiauth import telemetry
 from django_apiauth.conf import api_settings
 from django_apiauth.models import NotificationDelivery
 
-__all__ = ["REDACTED", "Inbound", "Outcome", "Redactor", "claim_key", "process", "prune", "refused"]
+__all__ = ["Inbound", "Outcome", "claim_key", "process", "prune", "redactor", "refused"]
 
 logger = logging.getLogger("django_apiauth.notifications.receive")
 
@@ -37,21 +37,17 @@ _SHORT = 255
 REDACTED = "[redacted]"
 
 
-class Redactor:
-    """Values to blank out of stored tracebacks; its repr shows none (error reports list it)."""
+def redactor(*values: str) -> Callable[[str], str]:
+    """Blanks ``values`` out of stored tracebacks; a function: its repr (listed by error
+    reports, as every frame's locals) shows none of them."""
+    values = tuple(value for value in values if value)
 
-    __slots__ = ("_values",)
-
-    def __init__(self, values: Iterable[str] = ()) -> None:
-        self._values = tuple(value for value in values if value)
-
-    def __repr__(self) -> str:
-        return "<Redactor>"
-
-    def __call__(self, text: str) -> str:
-        for value in self._values:
+    def redact(text: str) -> str:
+        for value in values:
             text = text.replace(value, REDACTED)
         return text
+
+    return redact
 
 
 @dataclass(frozen=True)
@@ -110,7 +106,7 @@ def process(
     scheme: str,
     identity: str,
     work: Callable[[], T],
-    redact: Redactor,
+    redact: Callable[[str], str],
     *,
     notification_id: str,
     reference: str,
@@ -162,7 +158,7 @@ def _try_lock(using: str, key: str) -> bool:
         return bool(cursor.fetchone()[0])
 
 
-def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, redact: Redactor):
+def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, redact: Callable):
     """Log a failure (traceback without secrets), in a transaction of its own."""
     text = redact("".join(traceback.format_exception(type(error), error, error.__traceback__)))
     reason = redact(f"{type(error).__name__}: {error}")[:_SHORT]

@@ -191,7 +191,7 @@ def process_verified(
         notification.scheme,
         notification.identity,
         work,
-        deliveries.Redactor([secret]),
+        deliveries.redactor(secret),
         notification_id=notification.identity.split(":", 1)[1],
         reference=str(notification.data.get("reference", "")),
     )

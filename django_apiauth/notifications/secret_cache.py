@@ -6,7 +6,7 @@ Stamp read once a second; the row reloaded when it changed, vanished, is unreada
 from django_apiauth import clock, stamps
 from django_apiauth.exceptions import DecryptionError
 
-__all__ = ["SignatureSecrets", "signature_secrets"]
+__all__ = ["signature_secrets"]
 
 
 class SignatureSecrets:

@@ -24,7 +24,6 @@ from django_apiauth.transport.endpoints import check_url_is_secure
 from django_apiauth.transport.sync import IDEMPOTENT_METHODS, RETRY_STATUSES, USER_AGENT
 
 __all__ = [
-    "PolicyTransport",
     "create_async_http_client",
     "environment_proxy",
     "shared_async_client",
@@ -63,32 +62,29 @@ class PolicyTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         check_url_is_secure(str(request.url))
         self._apply_timeouts(request)
-        transport = self.inner
-        method = request.method
-        retries_left = self.retry.total or 0
+        retries = self.retry.total or 0
         retry_number = 0
         while True:
             delay = None
             try:
-                response = await transport.handle_async_request(request)
+                response = await self.inner.handle_async_request(request)
             except CONNECT_ERRORS:
-                if retries_left <= 0:
+                if retry_number >= retries:
                     raise
             except READ_ERRORS:
-                if retries_left <= 0 or not self._may_resend(method, request):
+                if retry_number >= retries or not self._may_resend(request):
                     raise
             else:
                 if (
-                    retries_left <= 0
+                    retry_number >= retries
                     or response.status_code not in RETRY_STATUSES
-                    or not self._may_resend(method, request)
+                    or not self._may_resend(request)
                 ):
                     return response
                 delay = self._retry_after(response)
                 if delay is not None and delay > self.retry.MAX_RETRY_AFTER:
                     return response  # too long to wait here: the caller decides
                 await response.aclose()
-            retries_left -= 1
             retry_number += 1
             await self.sleep(self._backoff(retry_number) if delay is None else delay)
 
@@ -104,9 +100,9 @@ class PolicyTransport(httpx.AsyncBaseTransport):
             for name, default in defaults.items()
         }
 
-    def _may_resend(self, method: str, request: httpx.Request) -> bool:
+    def _may_resend(self, request: httpx.Request) -> bool:
         # A streamed body was consumed by the first attempt; bytes can be sent again.
-        return method in IDEMPOTENT_METHODS and isinstance(request.stream, httpx.ByteStream)
+        return request.method in IDEMPOTENT_METHODS and isinstance(request.stream, httpx.ByteStream)
 
     def _retry_after(self, response: httpx.Response) -> float | None:
         header = response.headers.get("Retry-After")

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from requests.auth import AuthBase, HTTPBasicAuth
+from requests.auth import HTTPBasicAuth
 
 from django_apiauth.exceptions import ConfigurationError
 
 if TYPE_CHECKING:
-    import requests
-
     from django_apiauth.models import ApiCredential
 
-__all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth", "utf8_pair"]
+__all__ = ["DashboardBasicAuth", "dashboard_login", "utf8_basic_auth"]
 
 
 def utf8_pair(username: Any, password: Any) -> tuple[bytes, bytes] | None:
@@ -56,18 +54,15 @@ def dashboard_login(credential: ApiCredential) -> tuple[bytes, bytes]:
     return pair
 
 
-class DashboardBasicAuth(AuthBase):
+class DashboardBasicAuth(HTTPBasicAuth):
     """``requests`` HTTP Basic with the credential's dashboard login (see :func:`dashboard_login`).
 
-    No local variable holds the login, so no error report can show it.
+    No local variable holds the login, and the repr shows none, so no error report can show it.
     """
 
     def __init__(self, credential: ApiCredential) -> None:
         self.name = credential.name
-        self._basic = HTTPBasicAuth(*dashboard_login(credential))
+        super().__init__(*dashboard_login(credential))
 
     def __repr__(self) -> str:
         return f"<DashboardBasicAuth credential={self.name!r}>"
-
-    def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        return self._basic(r)

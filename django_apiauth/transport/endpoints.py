@@ -40,13 +40,9 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
     """
     configured = api_settings.ALLOWED_HOSTS
     if configured is None:
-        entries = []
-        for url in api_settings.ENVIRONMENTS.values():
-            parts = addresses.parse_url(str(url))
-            if parts.host:
-                entries.append(
-                    netloc(addresses.host_of(parts), parts.port) if parts.port else parts.host
-                )
+        # parse_url answers a host or raises: no entry without one.
+        parsed = [addresses.parse_url(str(url)) for url in api_settings.ENVIRONMENTS.values()]
+        entries = [netloc(addresses.host_of(p), p.port) if p.port else p.host for p in parsed]
     elif isinstance(configured, (list, tuple)):
         entries = list(configured)
     else:
@@ -59,13 +55,9 @@ def allowed_hosts() -> list[tuple[str, int | None]]:
 
 def _host_matches(host: str, port: int, scheme: str, allowed: tuple[str, int | None]) -> bool:
     pattern, allowed_port = allowed
-    if allowed_port is None:
-        allowed_port = DEFAULT_PORTS.get(scheme)
-    if port != allowed_port:
+    if port != (DEFAULT_PORTS.get(scheme) if allowed_port is None else allowed_port):
         return False
-    if pattern.startswith("."):
-        return host == pattern[1:] or host.endswith(pattern)
-    return host == pattern
+    return host == pattern.removeprefix(".") or (pattern[:1] == "." and host.endswith(pattern))
 
 
 def check_host_is_allowed(url: str) -> None:

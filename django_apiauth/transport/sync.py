@@ -27,7 +27,6 @@ __all__ = [
     "RETRY_STATUSES",
     "TOKEN_METHODS",
     "USER_AGENT",
-    "ApiSession",
     "PoliteRetry",
     "build_retry",
     "create_session",
