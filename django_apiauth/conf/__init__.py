@@ -37,7 +37,6 @@ __all__ = [
     "InvalidSetting",
     "Setting",
     "api_settings",
-    "seconds",
     "shown",
     "validate_verify",
 ]
