@@ -20,7 +20,6 @@ from itertools import islice
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from django_apiauth.bulk_write import update_rows
 from django_apiauth.clients.check import CheckResult
@@ -42,12 +41,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_WORKERS = 32
 #: Seconds one check may take before it is reported as timed out.
 DEFAULT_TIMEOUT = 15.0
-
-# Shown to staff, so translated; worker threads take on the caller's language (see _worker).
-UNREADABLE_DETAIL = gettext_lazy(
-    "secrets cannot be decrypted with the current encryption keys; "
-    "re-enter them or restore the key that encrypted them"
-)
 
 #: The name this module used for :class:`CheckResult` before there was one type.
 ConnectivityResult = CheckResult
@@ -105,7 +98,11 @@ def check_credentials(
         if credential.has_readable_secrets():
             runnable.append((index, credential))
         else:
-            results[index] = CheckResult.failure(credential, str(UNREADABLE_DETAIL))
+            detail = _(
+                "secrets cannot be decrypted with the current encryption keys; "
+                "re-enter them or restore the key that encrypted them"
+            )
+            results[index] = CheckResult.failure(credential, detail)
     if runnable:
         results.update(_run_pool(runnable, max(1, min(max_workers, len(runnable))), timeout))
     ordered = [results[index] for index in range(len(credentials))]
@@ -157,11 +154,8 @@ def _run_pool(
                 in_flight[future] = (index, credential)
             if not in_flight:
                 break
-            done, _ = wait(
-                in_flight,
-                timeout=_next_wakeup(in_flight, started_at, timeout, give_up_at),
-                return_when=FIRST_COMPLETED,
-            )
+            wakeup = _next_wakeup(in_flight, started_at, timeout, give_up_at)
+            done, _pending = wait(in_flight, timeout=wakeup, return_when=FIRST_COMPLETED)
             for future in done:
                 index, _credential = in_flight.pop(future)
                 results[index] = future.result()

@@ -83,14 +83,6 @@ class Ciphertext(Sealed):
             self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
         return self._plain
 
-    def key_is_missing(self) -> bool:
-        """Whether the key that encrypted it is not in the ring (nothing else can be said)."""
-        try:
-            key_id = crypto.parse(self.stored)[0]
-        except DecryptionError:
-            return False
-        return crypto.get_key_ring().key(key_id) is None
-
 
 class BoundPlaintext(str):
     """A bound field's decrypted value (what reading the attribute returns), with its ciphertext.
@@ -129,16 +121,15 @@ class EncryptedAttribute(DeferredAttribute):
         if isinstance(value, BoundPlaintext) and field.bind_to:
             # Read from another instance (refresh_from_db, full_clean): check it here too.
             value = instance.__dict__[field.attname] = Ciphertext(value.sealed)
-        error = value.error if isinstance(value, Undecryptable) else None
         if isinstance(value, Ciphertext):
             try:
                 return value.reveal(field, field.binding(instance))
             except DecryptionError as err:
-                error = err
-        if error is None:
+                value = Undecryptable(value.stored, err)
+        if not isinstance(value, Undecryptable):
             return value
         label = f"{field.model._meta.label}.{field.name} of pk={instance.pk}"
-        raise DecryptionError(f"{label}: {error}") from error
+        raise DecryptionError(f"{label}: {value.error}") from value.error
 
 
 class EncryptedTextField(models.TextField):
@@ -210,7 +201,12 @@ class EncryptedTextField(models.TextField):
         except DecryptionError:
             # Unreadable because its key left the ring, or unbound (refused on every
             # read): writing it back unchanged is harmless and loses nothing.
-            return not (value.key_is_missing() or value.legacy)
+            if value.legacy:
+                return False
+            try:
+                return crypto.get_key_ring().key(crypto.parse(value.stored)[0]) is not None
+            except DecryptionError:  # not even a ciphertext of ours
+                return True
         return False
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:

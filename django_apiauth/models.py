@@ -156,8 +156,7 @@ class ApiCredential(models.Model):
         if self.base_url:
             # A host every parser reads alike, even where clean() is not called.
             parse_url(self.base_url)
-        stale = self.secrets_to_reenter()
-        if stale:
+        if stale := self.secrets_to_reenter():
             raise SecretsNotReenteredError(
                 f"credential {self.name!r} now points at another endpoint; its secrets are "
                 f"bound to the old one: enter {', '.join(stale)} again (or restore the "

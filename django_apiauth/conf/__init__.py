@@ -35,7 +35,6 @@ __all__ = [
     "SETTINGS",
     "SETTING_NAME",
     "InvalidSetting",
-    "Setting",
     "api_settings",
     "shown",
     "validate_verify",

@@ -152,10 +152,8 @@ class Command(BaseCommand):
                 )
                 % {"flags": flags, "variables": envs}
             )
-        cred = ApiCredential.objects.filter(name=name).first()
-        creating = cred is None
-        if creating:
-            cred = ApiCredential(name=name)
+        cred = ApiCredential.objects.filter(name=name).first() or ApiCredential(name=name)
+        creating = cred.pk is None
         before = (cred.environment, cred.base_url)
         for fld in ("environment", "base_url", "dashboard_username", "merchant_uid", "is_active"):
             if options.get(fld) is not None:

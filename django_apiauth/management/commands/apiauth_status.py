@@ -20,9 +20,7 @@ __all__ = ["Command"]
 
 
 def _token(token):
-    if token is None:
-        return None
-    return {
+    return token and {
         "expires_in": round(token.expires_at_wall - clock.current.wall()),
         "age": round(clock.current.monotonic() - token.issued_at),
         "fetch_seconds": round(token.latency, 3),
