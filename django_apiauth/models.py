@@ -74,8 +74,7 @@ class ApiCredentialQuerySet(models.QuerySet):
             return list(queryset)
         wanted = list(dict.fromkeys(names))
         by_name = {cred.name: cred for cred in queryset.filter(name__in=wanted)}
-        missing = [name for name in wanted if name not in by_name]
-        if missing:
+        if missing := [name for name in wanted if name not in by_name]:
             kind = "active credential" if active_only else "credential"
             raise CredentialNotFound(f"no {kind} named {', '.join(repr(n) for n in missing)}")
         return [by_name[name] for name in wanted]

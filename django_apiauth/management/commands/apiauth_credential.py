@@ -141,8 +141,7 @@ class Command(BaseCommand):
         self.stdout.write(_("Deleted credential %(name)r.") % {"name": name})
 
     def handle_set(self, *, name, no_input, **options):
-        refused = [f for f in SECRET_FIELDS if options.get(f"argv_{f}") is not None]
-        if refused:
+        if refused := [f for f in SECRET_FIELDS if options.get(f"argv_{f}") is not None]:
             flags = ", ".join(f"--{f.replace('_', '-')}" for f in refused)
             envs = ", ".join(f"${SECRET_FIELDS[f][0]}" for f in refused)
             raise CommandError(

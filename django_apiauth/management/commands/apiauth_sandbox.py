@@ -33,8 +33,7 @@ def parse_addrport(value: str) -> tuple[str, int]:
 
 
 def account_from_environment(environ: os._Environ | dict[str, str]) -> Account:
-    missing = [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]
-    if missing:
+    if missing := [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]:
         raise CommandError(
             _(
                 "set %(variables)s to the account the sandbox should accept "
