@@ -27,13 +27,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from django_apiauth.connectivity import check_credentials
 from django_apiauth.exceptions import ApiAuthError, ConfigurationError
-from django_apiauth.forms import (
-    OPTIONAL_SECRET_FIELDS,
-    SECRET_FIELDS,
-    ApiCredentialForm,
-    clear_field_name,
-    secret_state,
-)
+from django_apiauth.forms import SECRET_FIELDS, ApiCredentialForm, secret_state
 from django_apiauth.models import ApiCredential
 
 _BADGE_STYLE = (
@@ -47,7 +41,7 @@ _BADGES = {
 }
 
 #: The "clear this secret" checkboxes, dropped where there is nothing to clear.
-CLEAR_FIELDS = frozenset(clear_field_name(secret) for secret in OPTIONAL_SECRET_FIELDS)
+CLEAR_FIELDS = frozenset({"clear_dashboard_password", "clear_signature_secret"})
 #: The read-only columns shown instead of the secret inputs: whether each is set.
 STATE_FIELDS = {secret: f"{secret}_state" for secret in SECRET_FIELDS}
 
@@ -133,19 +127,17 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         return [*self.readonly_fields, "environment", "base_url", *STATE_FIELDS.values()]
 
     def get_fieldsets(self, request: HttpRequest, obj: ApiCredential | None = None):
-        if obj is None:  # adding: nothing to clear yet, and no status to show
-            return self._fieldsets_without_clear({}, status=False)
-        editable = self.has_change_permission(request, obj)
+        adding = obj is None
+        editable = not adding and self.has_change_permission(request, obj)
         if editable and self.has_replace_secrets_permission(request):
             return self.fieldsets
-        # View only, or change without replacing secrets: Django would show a
-        # read-only field with its value, for a secret the decrypted secret.
-        return self._fieldsets_without_clear(STATE_FIELDS, status=True)
-
-    def _fieldsets_without_clear(self, shown: dict[str, str], *, status: bool) -> list[Any]:
+        # Adding: nothing to clear yet, and no status to show. View only, or change
+        # without replacing secrets: Django would show a read-only field with its
+        # value, for a secret the decrypted secret.
+        shown = {} if adding else STATE_FIELDS
         fieldsets = []
         for title, options in self.fieldsets:
-            if status or title != _("Status"):
+            if not adding or title != _("Status"):
                 fields = [shown.get(f, f) for f in options["fields"] if f not in CLEAR_FIELDS]
                 fieldsets.append((title, {**options, "fields": fields}))
         return fieldsets

@@ -20,7 +20,6 @@ from itertools import islice
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from django_apiauth.bulk_write import update_rows
 from django_apiauth.clients.check import CheckResult
@@ -42,16 +41,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_WORKERS = 32
 #: Seconds one check may take before it is reported as timed out.
 DEFAULT_TIMEOUT = 15.0
-#: ``last_check_detail`` is a 255-character column.
-DETAIL_MAX_LENGTH = 255
-#: What a check writes, in the order ``store_results`` gives the values.
-STATUS_COLUMNS = ("last_check_at", "last_check_ok", "last_check_detail")
-
-# Shown to staff, so translated; worker threads take on the caller's language (see _worker).
-UNREADABLE_DETAIL = gettext_lazy(
-    "secrets cannot be decrypted with the current encryption keys; "
-    "re-enter them or restore the key that encrypted them"
-)
 
 #: The name this module used for :class:`CheckResult` before there was one type.
 ConnectivityResult = CheckResult
@@ -109,7 +98,11 @@ def check_credentials(
         if credential.has_readable_secrets():
             runnable.append((index, credential))
         else:
-            results[index] = CheckResult.failure(credential, str(UNREADABLE_DETAIL))
+            detail = _(
+                "secrets cannot be decrypted with the current encryption keys; "
+                "re-enter them or restore the key that encrypted them"
+            )
+            results[index] = CheckResult.failure(credential, detail)
     if runnable:
         results.update(_run_pool(runnable, max(1, min(max_workers, len(runnable))), timeout))
     ordered = [results[index] for index in range(len(credentials))]
@@ -123,18 +116,17 @@ def store_results(credentials: Sequence[ApiCredential], results: Sequence[CheckR
 
     In bulk, bypassing ``save()``: a check must not rewrite the secrets nor bump ``updated_at``.
     """
+    columns = ("last_check_at", "last_check_ok", "last_check_detail")
     rows_by_db: dict[str, list[tuple]] = {}
     for credential, result in zip(credentials, results, strict=True):
-        detail = result.summary[:DETAIL_MAX_LENGTH]
-        credential.last_check_at = result.checked_at
-        credential.last_check_ok = result.ok
-        credential.last_check_detail = detail
-        rows_by_db.setdefault(credential._state.db or DEFAULT_DB_ALIAS, []).append(
-            (credential.pk, result.checked_at, result.ok, detail)
-        )
+        values = (result.checked_at, result.ok, result.summary[:255])  # a 255-character column
+        for column, value in zip(columns, values, strict=True):
+            setattr(credential, column, value)
+        using = credential._state.db or DEFAULT_DB_ALIAS
+        rows_by_db.setdefault(using, []).append((credential.pk, *values))
     for using, rows in rows_by_db.items():
         with transaction.atomic(using=using):
-            update_rows(ApiCredential, STATUS_COLUMNS, rows, using=using)
+            update_rows(ApiCredential, columns, rows, using=using)
 
 
 def _run_pool(
@@ -162,11 +154,8 @@ def _run_pool(
                 in_flight[future] = (index, credential)
             if not in_flight:
                 break
-            done, _ = wait(
-                in_flight,
-                timeout=_next_wakeup(in_flight, started_at, timeout, give_up_at),
-                return_when=FIRST_COMPLETED,
-            )
+            wakeup = _next_wakeup(in_flight, started_at, timeout, give_up_at)
+            done, _pending = wait(in_flight, timeout=wakeup, return_when=FIRST_COMPLETED)
             for future in done:
                 index, _credential = in_flight.pop(future)
                 results[index] = future.result()
@@ -210,13 +199,10 @@ def _give_up(in_flight, queue, results, started_at, budget: float) -> None:
 
 def _next_wakeup(in_flight, started_at, timeout: float, give_up_at: float) -> float:
     """Seconds until the earliest running check's deadline (or the global one)."""
-    deadlines = [give_up_at]
-    for index, _credential in in_flight.values():
-        began = started_at.get(index)
-        if began is not None:
-            deadlines.append(began + timeout)
+    began = [started_at[index] for index, _credential in in_flight.values() if index in started_at]
+    deadline = min([give_up_at, *(start + timeout for start in began)])
     # Checks that start later have later deadlines; polling now and then catches them.
-    return max(0.01, min(min(deadlines) - time.monotonic(), timeout))
+    return max(0.01, min(deadline - time.monotonic(), timeout))
 
 
 def _worker(credential: ApiCredential, index: int, started_at: dict, language) -> CheckResult:

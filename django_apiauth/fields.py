@@ -17,14 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django_apiauth import crypto
 from django_apiauth.exceptions import ApiAuthError, DecryptionError, SecretsNotReenteredError
 
-__all__ = [
-    "Ciphertext",
-    "EncryptedTextField",
-    "Sealed",
-    "Undecryptable",
-    "sealed_state",
-    "secrets_to_reenter",
-]
+__all__ = ["Ciphertext", "EncryptedTextField", "Sealed"]
 
 
 class Sealed:
@@ -41,8 +34,6 @@ class Sealed:
     def __repr__(self) -> str:
         # The stored text is ciphertext, but there is no reason to print it either.
         return f"<{type(self).__name__}>"
-
-    __str__ = __repr__
 
 
 class Undecryptable(Sealed):
@@ -92,14 +83,6 @@ class Ciphertext(Sealed):
             self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
         return self._plain
 
-    def key_is_missing(self) -> bool:
-        """Whether the key that encrypted it is not in the ring (nothing else can be said)."""
-        try:
-            key_id = crypto.parse(self.stored)[0]
-        except DecryptionError:
-            return False
-        return crypto.get_key_ring().key(key_id) is None
-
 
 class BoundPlaintext(str):
     """A bound field's decrypted value (what reading the attribute returns), with its ciphertext.
@@ -120,28 +103,6 @@ class BoundPlaintext(str):
         return (Ciphertext, (self.sealed,))
 
 
-def sealed_state(instance: models.Model, state: dict[str, Any]) -> dict[str, Any]:
-    """``state`` (a model's ``__getstate__``) with every encrypted value as ciphertext.
-
-    ``cache.set(key, instance)`` then stores no secret in clear.
-    """
-    for field in instance._meta.concrete_fields:
-        if isinstance(field, EncryptedTextField) and field.attname in state:
-            value = state[field.attname]
-            if isinstance(value, str) and value:  # plaintext, typed or decrypted
-                state[field.attname] = Ciphertext(field.seal(instance, value).stored)
-    return state
-
-
-def secrets_to_reenter(instance: models.Model) -> list[str]:
-    """Bound fields whose stored value does not decrypt for the instance's current binding."""
-    return [
-        field.name
-        for field in instance._meta.concrete_fields
-        if isinstance(field, EncryptedTextField) and field.must_be_reentered(instance)
-    ]
-
-
 class EncryptedAttribute(DeferredAttribute):
     """Raises a ``DecryptionError`` naming model, field and pk on access to a bad value.
 
@@ -160,16 +121,15 @@ class EncryptedAttribute(DeferredAttribute):
         if isinstance(value, BoundPlaintext) and field.bind_to:
             # Read from another instance (refresh_from_db, full_clean): check it here too.
             value = instance.__dict__[field.attname] = Ciphertext(value.sealed)
-        error = value.error if isinstance(value, Undecryptable) else None
         if isinstance(value, Ciphertext):
             try:
                 return value.reveal(field, field.binding(instance))
             except DecryptionError as err:
-                error = err
-        if error is None:
+                value = Undecryptable(value.stored, err)
+        if not isinstance(value, Undecryptable):
             return value
         label = f"{field.model._meta.label}.{field.name} of pk={instance.pk}"
-        raise DecryptionError(f"{label}: {error}") from error
+        raise DecryptionError(f"{label}: {value.error}") from value.error
 
 
 class EncryptedTextField(models.TextField):
@@ -198,9 +158,7 @@ class EncryptedTextField(models.TextField):
 
     def binding(self, model_instance: models.Model) -> str | None:
         """The instance's binding text (``None`` for an unbound field)."""
-        if not self.bind_to:
-            return None
-        return getattr(model_instance, self.bind_to)()
+        return getattr(model_instance, self.bind_to)() if self.bind_to else None
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name == "isnull":
@@ -243,7 +201,12 @@ class EncryptedTextField(models.TextField):
         except DecryptionError:
             # Unreadable because its key left the ring, or unbound (refused on every
             # read): writing it back unchanged is harmless and loses nothing.
-            return not (value.key_is_missing() or value.legacy)
+            if value.legacy:
+                return False
+            try:
+                return crypto.get_key_ring().key(crypto.parse(value.stored)[0]) is not None
+            except DecryptionError:  # not even a ciphertext of ours
+                return True
         return False
 
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
@@ -268,22 +231,18 @@ class EncryptedTextField(models.TextField):
         """The instance's own slot: plaintext, ``Sealed`` or ``Undecryptable``.
 
         Not through the descriptor, which raises for an undecryptable value that must be
-        written as it is. A deferred field is loaded first, or it would be saved as NULL.
+        written as it is. A deferred field is loaded first (not by ``refresh_from_db()``,
+        which reads through the descriptor), or it would be saved as NULL.
         """
         if self.attname not in model_instance.__dict__ and not model_instance._state.adding:
-            self._load_deferred(model_instance)
+            loaded = (
+                type(model_instance)
+                ._base_manager.db_manager(model_instance._state.db)
+                .only(self.attname)
+                .get(pk=model_instance.pk)
+            )
+            model_instance.__dict__[self.attname] = loaded.__dict__[self.attname]
         return model_instance.__dict__.get(self.attname)
-
-    def _load_deferred(self, model_instance: models.Model) -> None:
-        # Not refresh_from_db(): it reads through the descriptor, which raises
-        # for an undecryptable value instead of keeping it.
-        loaded = (
-            type(model_instance)
-            ._base_manager.db_manager(model_instance._state.db)
-            .only(self.attname)
-            .get(pk=model_instance.pk)
-        )
-        model_instance.__dict__[self.attname] = loaded.__dict__[self.attname]
 
     def get_prep_value(self, value: Any) -> Any:
         if isinstance(value, BoundPlaintext):
@@ -316,19 +275,17 @@ class EncryptedTextField(models.TextField):
         value = super().to_python(value)
         if not isinstance(value, str) or not crypto.looks_encrypted(value):
             return value
-        if self.bind_to:
-            return Ciphertext(value)
-        try:
-            return crypto.decrypt(value, context=self.context)
-        except DecryptionError as err:
+        value = self.from_db_value(value, None, None)
+        if isinstance(value, Undecryptable):
             # Never store it as if it were the secret: that would be silent garbage.
             raise self._undecryptable(
                 _(
                     "%(field)s: the value is a ciphertext that the current key ring cannot "
                     "decrypt for this column (%(error)s)"
                 ),
-                err,
-            ) from err
+                value.error,
+            ) from value.error
+        return value
 
     def clean(self, value: Any, model_instance: models.Model | None) -> Any:
         value = super().clean(value, model_instance)

@@ -17,20 +17,12 @@ from django_apiauth.conf import api_settings
 from django_apiauth.exceptions import ApiAuthError
 from django_apiauth.models import ApiCredential
 
-__all__ = [
-    "OPTIONAL_SECRET_FIELDS",
-    "SECRET_FIELDS",
-    "ApiCredentialForm",
-    "clear_field_name",
-    "secret_state",
-]
+__all__ = ["OPTIONAL_SECRET_FIELDS", "SECRET_FIELDS", "ApiCredentialForm", "secret_state"]
 
 #: Encrypted columns, in the order the form shows them.
 SECRET_FIELDS = ApiCredential.secret_field_names()
 #: Secrets a credential can do without; each gets a "clear" checkbox.
 OPTIONAL_SECRET_FIELDS = ApiCredential.optional_secret_field_names()
-#: Secrets every credential needs (token method); required when adding.
-REQUIRED_SECRET_FIELDS = tuple(f for f in SECRET_FIELDS if f not in OPTIONAL_SECRET_FIELDS)
 
 
 def _formfield(db_field: Any, **kwargs: Any) -> Any:
@@ -38,10 +30,6 @@ def _formfield(db_field: Any, **kwargs: Any) -> Any:
     if isinstance(db_field, models.URLField):
         kwargs.setdefault("assume_scheme", "https")
     return db_field.formfield(**kwargs)
-
-
-def clear_field_name(secret: str) -> str:
-    return f"clear_{secret}"
 
 
 def secret_state(credential: ApiCredential, secret: str) -> str:
@@ -94,76 +82,59 @@ class ApiCredentialForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if not self.can_replace_secrets:
             endpoint = ("environment", "base_url")
-            for name in (*SECRET_FIELDS, *map(clear_field_name, SECRET_FIELDS), *endpoint):
+            for name in (*SECRET_FIELDS, *(f"clear_{s}" for s in SECRET_FIELDS), *endpoint):
                 self.fields.pop(name, None)
             return
         # Choices are read now, not at import, so settings changes apply at once.
-        environments = api_settings.ENVIRONMENTS
         self.fields["environment"].choices = [
             ("", _("— none (a base URL is given) —")),
-            *((name, f"{name} ({url})") for name, url in environments.items()),
+            *((name, f"{name} ({url})") for name, url in api_settings.ENVIRONMENTS.items()),
         ]
         adding = self.instance.pk is None
         if adding:
             # A declared field does not inherit the model field's callable default.
             self.fields["environment"].initial = api_settings.DEFAULT_ENVIRONMENT
         for secret in SECRET_FIELDS:
-            if secret not in self.fields:
-                continue
             field = self.fields[secret]
             # A fresh widget per form: render_value=False is what keeps values off pages.
             field.widget = forms.PasswordInput(
                 render_value=False, attrs={"autocomplete": "new-password"}
             )
-            field.required = adding and secret in REQUIRED_SECRET_FIELDS
-            field.help_text = self._secret_help_text(secret)
+            field.required = adding and secret not in OPTIONAL_SECRET_FIELDS
+            field.help_text = str(self._secret_help_text(secret))
         if adding:
             for secret in OPTIONAL_SECRET_FIELDS:
-                self.fields.pop(clear_field_name(secret), None)
+                self.fields.pop(f"clear_{secret}", None)
 
-    def _secret_help_text(self, secret: str) -> str:
+    def _secret_help_text(self, secret: str) -> Any:
         state = secret_state(self.instance, secret)
+        if state == "set" and secret == "api_key":
+            text = _("A value is set (%(masked)s); leave blank to keep it.")
+            return text % {"masked": self.instance.masked_api_key()}
         if state == "set":
-            text = _("A value is set; leave blank to keep it, or type a new one to replace it.")
-            if secret == "api_key":
-                text = _("A value is set (%(masked)s); leave blank to keep it.") % {
-                    "masked": self.instance.masked_api_key()
-                }
-            return str(text)
+            return _("A value is set; leave blank to keep it, or type a new one to replace it.")
         if state == "unreadable":
-            return str(
-                _(
-                    "A value is stored but cannot be decrypted with the current encryption "
-                    "keys; type a new one to replace it."
-                )
+            return _(
+                "A value is stored but cannot be decrypted with the current encryption "
+                "keys; type a new one to replace it."
             )
         if self.instance.pk is None:
-            return "" if secret in REQUIRED_SECRET_FIELDS else str(_("Optional."))
-        return str(_("No value is set."))
+            return _("Optional.") if secret in OPTIONAL_SECRET_FIELDS else ""
+        return _("No value is set.")
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for secret in OPTIONAL_SECRET_FIELDS:
-            if cleaned.get(clear_field_name(secret)) and cleaned.get(secret):
+            if cleaned.get(f"clear_{secret}") and cleaned.get(secret):
                 self.add_error(secret, _("Type a new value or tick “clear”, not both."))
         return cleaned
 
     def _post_clean(self) -> None:
         # The model's validation must see the secrets typed in this submission:
         # it refuses an endpoint change that keeps secrets entered for the old one.
-        for secret, value in self.secret_updates().items():
-            setattr(self.instance, secret, value)
-        super()._post_clean()
-
-    def secret_updates(self) -> dict[str, str]:
-        """The encrypted fields this submission changes: typed values and cleared ones."""
-        updates: dict[str, str] = {}
+        # Typed values replace the stored ones; a ticked "clear" empties them.
         for secret in SECRET_FIELDS:
             value = self.cleaned_data.get(secret)
-            if value:
-                updates[secret] = value
-            elif secret in OPTIONAL_SECRET_FIELDS and self.cleaned_data.get(
-                clear_field_name(secret)
-            ):
-                updates[secret] = ""
-        return updates
+            if value or self.cleaned_data.get(f"clear_{secret}"):
+                setattr(self.instance, secret, value or "")
+        super()._post_clean()

@@ -22,7 +22,7 @@ from django_apiauth.exceptions import (
     InsecureTransportError,
     SecretsNotReenteredError,
 )
-from django_apiauth.fields import EncryptedTextField, Sealed, sealed_state, secrets_to_reenter
+from django_apiauth.fields import Ciphertext, EncryptedTextField, Sealed
 from django_apiauth.messages import translated
 from django_apiauth.transport import endpoints
 from django_apiauth.transport.endpoints import (
@@ -33,20 +33,17 @@ from django_apiauth.transport.endpoints import (
 
 __all__ = ["ApiCredential", "NotificationDelivery", "default_environment", "mask"]
 
-#: Characters of the API key left visible by :meth:`ApiCredential.masked_api_key`.
-MASK_VISIBLE = 4
-
 
 def default_environment() -> str:
     return api_settings.DEFAULT_ENVIRONMENT
 
 
-def mask(value: str | None, visible: int = MASK_VISIBLE) -> str:
+def mask(value: str | None) -> str:
     """``"••••abcd"`` for a value of 8+ characters ending in ``abcd``; shorter: ``"••••"``."""
     if not value:
         return ""
     # Under 8 characters, the last 4 would reveal half of the value or more.
-    tail = value[-visible:] if len(value) >= 2 * visible else ""
+    tail = value[-4:] if len(value) >= 8 else ""
     return "••••" + tail
 
 
@@ -77,8 +74,7 @@ class ApiCredentialQuerySet(models.QuerySet):
             return list(queryset)
         wanted = list(dict.fromkeys(names))
         by_name = {cred.name: cred for cred in queryset.filter(name__in=wanted)}
-        missing = [name for name in wanted if name not in by_name]
-        if missing:
+        if missing := [name for name in wanted if name not in by_name]:
             kind = "active credential" if active_only else "credential"
             raise CredentialNotFound(f"no {kind} named {', '.join(repr(n) for n in missing)}")
         return [by_name[name] for name in wanted]
@@ -148,14 +144,18 @@ class ApiCredential(models.Model):
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickles (cache.set(key, credential), say) carry ciphertexts only.
-        return sealed_state(self, super().__getstate__())
+        state = super().__getstate__()
+        for name in self.secret_field_names():
+            value = state.get(name)
+            if isinstance(value, str) and value:  # plaintext, typed or decrypted
+                state[name] = Ciphertext(self._meta.get_field(name).seal(self, value).stored)
+        return state
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if self.base_url:
             # A host every parser reads alike, even where clean() is not called.
             parse_url(self.base_url)
-        stale = self.secrets_to_reenter()
-        if stale:
+        if stale := self.secrets_to_reenter():
             raise SecretsNotReenteredError(
                 f"credential {self.name!r} now points at another endpoint; its secrets are "
                 f"bound to the old one: enter {', '.join(stale)} again (or restore the "
@@ -215,16 +215,13 @@ class ApiCredential(models.Model):
 
     def secrets_to_reenter(self) -> list[str]:
         """Stored secrets that must be entered again before saving (the endpoint changed)."""
-        return secrets_to_reenter(self)
+        fields = map(self._meta.get_field, self.secret_field_names())
+        return [field.name for field in fields if field.must_be_reentered(self)]
 
     def clean_fields(self, exclude: Any = None) -> None:
         # Stored secrets are validated when typed; re-reading them here would
         # raise instead of reporting when the endpoint changed (clean() does).
-        stored = {
-            name
-            for name in self.secret_field_names()
-            if isinstance(self.__dict__.get(name), Sealed)
-        }
+        stored = {n for n in self.secret_field_names() if isinstance(self.__dict__.get(n), Sealed)}
         super().clean_fields(exclude=set(exclude or ()) | stored)
 
     def clean(self) -> None:

@@ -35,9 +35,7 @@ __all__ = [
     "SETTINGS",
     "SETTING_NAME",
     "InvalidSetting",
-    "Setting",
     "api_settings",
-    "seconds",
     "shown",
     "validate_verify",
 ]
@@ -191,9 +189,14 @@ class ApiAuthSettings:
         if name not in SETTINGS:
             raise AttributeError(f"{SETTING_NAME} has no setting {name!r}")
         user = getattr(django_settings, SETTING_NAME, None) or {}
-        if name == "ENCRYPTION_KEYS":
-            return self._encryption_keys(user.get(name))
-        return user.get(name, SETTINGS[name].default)
+        if name != "ENCRYPTION_KEYS":
+            return user.get(name, SETTINGS[name].default)
+        keys = user.get(name)
+        if isinstance(keys, str):
+            # A single comma-separated string is what people paste from an env file.
+            keys = keys.split(",")
+        keys = keys or environ.Env().list(ENCRYPTION_KEYS_ENV, default=[])
+        return [str(key).strip() for key in keys if str(key).strip()]
 
     def validated(self, name: str) -> Any:
         """The value of ``name`` as its validator returns it; ``ConfigurationError`` if bad."""
@@ -224,14 +227,6 @@ class ApiAuthSettings:
             except InvalidSetting as err:
                 found.append((entry, f"{SETTING_NAME}[{entry.name!r}] {translated(err)}"))
         return found
-
-    @staticmethod
-    def _encryption_keys(configured: Any) -> list[str]:
-        if isinstance(configured, str):
-            # A single comma-separated string is what people paste from an env file.
-            configured = configured.split(",")
-        keys = configured or environ.Env().list(ENCRYPTION_KEYS_ENV, default=[])
-        return [str(key).strip() for key in keys if str(key).strip()]
 
     def unknown_keys(self) -> list[str]:
         """Keys in ``settings.APIAUTH`` that this app does not know (usually typos)."""

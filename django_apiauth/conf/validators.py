@@ -67,11 +67,10 @@ def seconds(*, positive: bool) -> Callable[[Any], float]:
     def validate(value: Any) -> float:
         if _is_number(value) and (value > 0 if positive else value >= 0):
             return float(value)
+        template = gettext_noop("must be a number (0 or more) of seconds, got %(value)s")
         if positive:
-            raise refused(
-                gettext_noop("must be a positive number of seconds, got %(value)s"), value
-            )
-        raise refused(gettext_noop("must be a number (0 or more) of seconds, got %(value)s"), value)
+            template = gettext_noop("must be a positive number of seconds, got %(value)s")
+        raise refused(template, value)
 
     return validate
 
@@ -86,21 +85,18 @@ def validate_timeout(value: Any) -> float | tuple[float, float]:
         and all(_is_number(part) and part > 0 for part in value)
     ):
         return tuple(value)
-    raise refused(
-        gettext_noop(
-            "must be a positive number of seconds or a (connect, read) pair of them, got %(value)s"
-        ),
-        value,
+    template = gettext_noop(
+        "must be a positive number of seconds or a (connect, read) pair of them, got %(value)s"
     )
+    raise refused(template, value)
 
 
 def validate_max_retries(value: Any) -> int:
     # urllib3 reads None as "no limit", and a string fails deep inside it.
     if _is_whole(value, 0):
         return value
-    raise refused(
-        gettext_noop("must be a whole number of retries (0 or more), got %(value)s"), value
-    )
+    template = gettext_noop("must be a whole number of retries (0 or more), got %(value)s")
+    raise refused(template, value)
 
 
 def validate_verify(value: Any) -> bool | str:
@@ -108,19 +104,15 @@ def validate_verify(value: Any) -> bool | str:
     if value is True:
         return True
     if value is False or value is None:
-        raise refusal(
-            InvalidSetting,
-            gettext_noop(
-                "= %(value)s is refused: credentials only travel over verified TLS. "
-                "Set it to True or to the path of a CA bundle."
-            ),
-            value=value,
+        template = gettext_noop(
+            "= %(value)s is refused: credentials only travel over verified TLS. "
+            "Set it to True or to the path of a CA bundle."
         )
+        raise refusal(InvalidSetting, template, value=value)
     if isinstance(value, (str, os.PathLike)) and os.fspath(value) and os.path.exists(value):
         return os.fspath(value)
-    raise refused(
-        gettext_noop("must be True or the path of an existing CA bundle, got %(value)s"), value
-    )
+    template = gettext_noop("must be True or the path of an existing CA bundle, got %(value)s")
+    raise refused(template, value)
 
 
 def validate_check_path(value: Any) -> str | None:
@@ -139,9 +131,8 @@ def validate_check_path(value: Any) -> str | None:
 def validate_token_path(value: Any) -> str:
     if isinstance(value, str) and value.startswith("/") and value.strip() == value:
         return value
-    raise refused(
-        gettext_noop("must be a path starting with '/', such as '/api/token', got %(value)s"), value
-    )
+    template = gettext_noop("must be a path starting with '/', such as '/api/token', got %(value)s")
+    raise refused(template, value)
 
 
 def validate_cache_alias(value: Any) -> str:

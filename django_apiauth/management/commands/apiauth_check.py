@@ -67,8 +67,7 @@ class Command(BaseCommand):
         for result in results:
             status = self.style.SUCCESS("OK    ") if result.ok else self.style.ERROR("FAILED")
             self.stdout.write(f"{status} {result.name:<{width}}  {result.summary}")
-        failed = [result.name for result in results if not result.ok]
-        if failed:
+        if failed := [result.name for result in results if not result.ok]:
             raise CommandError(
                 _("%(failed)s of %(total)s checks failed: %(names)s")
                 % {"failed": len(failed), "total": len(results), "names": ", ".join(failed)},

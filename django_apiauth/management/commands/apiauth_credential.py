@@ -141,8 +141,7 @@ class Command(BaseCommand):
         self.stdout.write(_("Deleted credential %(name)r.") % {"name": name})
 
     def handle_set(self, *, name, no_input, **options):
-        refused = [f for f in SECRET_FIELDS if options.get(f"argv_{f}") is not None]
-        if refused:
+        if refused := [f for f in SECRET_FIELDS if options.get(f"argv_{f}") is not None]:
             flags = ", ".join(f"--{f.replace('_', '-')}" for f in refused)
             envs = ", ".join(f"${SECRET_FIELDS[f][0]}" for f in refused)
             raise CommandError(
@@ -152,10 +151,8 @@ class Command(BaseCommand):
                 )
                 % {"flags": flags, "variables": envs}
             )
-        cred = ApiCredential.objects.filter(name=name).first()
-        creating = cred is None
-        if creating:
-            cred = ApiCredential(name=name)
+        cred = ApiCredential.objects.filter(name=name).first() or ApiCredential(name=name)
+        creating = cred.pk is None
         before = (cred.environment, cred.base_url)
         for fld in ("environment", "base_url", "dashboard_username", "merchant_uid", "is_active"):
             if options.get(fld) is not None:

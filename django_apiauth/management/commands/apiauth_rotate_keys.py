@@ -50,27 +50,21 @@ class Command(BaseCommand):
         notes = {report.primary_key_id: _(" (primary)"), PLAINTEXT: _(" (not encrypted yet)")}
         for key_id, count in sorted(report.by_key.items()):
             self.stdout.write(f"  {key_id}: {count}{notes.get(key_id, '')}")
-        counts = {
-            "rotated": report.rotated,
-            "plaintext": report.encrypted_plaintext,
-            "rows": report.rows_updated,
-            "bound": report.bound,
-        }
         if dry_run:
             summary = _(
-                "Would re-encrypt %(rotated)s value(s) and encrypt %(plaintext)s "
+                "Would re-encrypt %(rotated)s value(s) and encrypt %(encrypted_plaintext)s "
                 "plaintext value(s)."
             )
             bound = _("Would bind %(bound)s value(s) to their row and endpoint.")
         else:
             summary = _(
-                "Re-encrypted %(rotated)s value(s), encrypted %(plaintext)s plaintext "
-                "value(s); %(rows)s row(s) updated."
+                "Re-encrypted %(rotated)s value(s), encrypted %(encrypted_plaintext)s "
+                "plaintext value(s); %(rows_updated)s row(s) updated."
             )
             bound = _("Bound %(bound)s value(s) to their row and endpoint.")
-        self.stdout.write(summary % counts)
+        self.stdout.write(summary % vars(report))
         if report.bound:
-            self.stdout.write(bound % counts)
+            self.stdout.write(bound % vars(report))
         for bad in report.undecryptable:
             self.stderr.write(f"UNDECRYPTABLE {bad.label} pk={bad.pk} {bad.field}: {bad.reason}")
         if report.undecryptable:

@@ -12,17 +12,11 @@ from django_apiauth.testing import Account, SandboxState, start_sandbox
 
 __all__ = ["Command"]
 
-#: Account field -> environment variable. The first two are required; the
-#: others get a random value (which nobody knows, so that login is unusable).
-ENVIRONMENT = {
-    "api_key": "APIAUTH_SANDBOX_API_KEY",
-    "api_secret": "APIAUTH_SANDBOX_API_SECRET",
-    "dashboard_username": "APIAUTH_SANDBOX_DASHBOARD_USERNAME",
-    "dashboard_password": "APIAUTH_SANDBOX_DASHBOARD_PASSWORD",
-    "signature_secret": "APIAUTH_SANDBOX_SIGNATURE_SECRET",
-    "merchant_uid": "APIAUTH_SANDBOX_MERCHANT_UID",
-}
+#: Account field -> environment variable. The optional fields get a random value
+#: (which nobody knows, so that login is unusable).
 REQUIRED = ("api_key", "api_secret")
+OPTIONAL = ("dashboard_username", "dashboard_password", "signature_secret", "merchant_uid")
+ENVIRONMENT = {name: f"APIAUTH_SANDBOX_{name.upper()}" for name in (*REQUIRED, *OPTIONAL)}
 LIFETIME_VARIABLE = "APIAUTH_SANDBOX_TOKEN_LIFETIME"
 DEFAULT_ADDRPORT = "127.0.0.1:8001"
 ADDRPORT = re.compile(r"^(?:(?P<host>[\w.-]+|\[[0-9a-fA-F:]+\]):)?(?P<port>\d{1,5})$")
@@ -39,8 +33,7 @@ def parse_addrport(value: str) -> tuple[str, int]:
 
 
 def account_from_environment(environ: os._Environ | dict[str, str]) -> Account:
-    missing = [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]
-    if missing:
+    if missing := [ENVIRONMENT[name] for name in REQUIRED if not environ.get(ENVIRONMENT[name])]:
         raise CommandError(
             _(
                 "set %(variables)s to the account the sandbox should accept "
@@ -101,7 +94,7 @@ class Command(BaseCommand):
                 _("cannot listen on %(host)s:%(port)s: %(error)s (choose another port)")
                 % {"host": host, "port": port, "error": err.strerror}
             ) from None
-        unset = [v for n, v in ENVIRONMENT.items() if n not in REQUIRED and not os.environ.get(v)]
+        unset = [ENVIRONMENT[n] for n in OPTIONAL if not os.environ.get(ENVIRONMENT[n])]
         # The URL and a masked key only: secrets never reach a terminal or a log.
         self.stdout.write(
             _(

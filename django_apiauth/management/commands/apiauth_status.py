@@ -20,9 +20,7 @@ __all__ = ["Command"]
 
 
 def _token(token):
-    if token is None:
-        return None
-    return {
+    return token and {
         "expires_in": round(token.expires_at_wall - clock.current.wall()),
         "age": round(clock.current.monotonic() - token.issued_at),
         "fetch_seconds": round(token.latency, 3),
@@ -69,9 +67,8 @@ def credential_status(credentials):
 
 
 def is_failing(entry):
-    return bool(
-        entry.get("error") or entry.get("block") or (entry["last_check"] or {}).get("ok") is False
-    )
+    check = entry["last_check"] or {}
+    return bool(entry.get("error") or entry.get("block") or check.get("ok") is False)
 
 
 class Command(BaseCommand):
@@ -102,8 +99,7 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(report, indent=2))
         for entry in [] if as_json else report:
             self._write(entry)
-        failing = [entry["name"] for entry in report if is_failing(entry)]
-        if failing:
+        if failing := [entry["name"] for entry in report if is_failing(entry)]:
             message = _("blocked or failing: %(names)s") % {"names": ", ".join(failing)}
             raise CommandError(message, returncode=1)
 
