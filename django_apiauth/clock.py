@@ -1,10 +1,6 @@
-"""The clocks the token store reads, as one object tests can replace.
+"""The clocks the token store reads, as one object tests replace (``clock.current``).
 
-The store decides locally on the monotonic clock (immune to wall-clock
-steps) and writes wall-clock instants to the shared cache (monotonic clocks
-are not comparable between hosts). Every read goes through
-``clock.current``, so a test swaps one attribute (``monkeypatch.setattr(clock,
-"current", FakeClock())``) instead of patching module globals one by one.
+Local decisions use the monotonic clock; the shared cache gets wall-clock instants.
 """
 
 from __future__ import annotations

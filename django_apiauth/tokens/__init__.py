@@ -1,6 +1,3 @@
-"""One access token per credential, shared by every thread, process and host of a site.
-
-What each module does: the package table of ``docs/architecture.md``.
-"""
+"""One access token per credential for every thread, process and host (``docs/architecture.md``)."""
 
 __all__ = []

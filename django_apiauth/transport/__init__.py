@@ -1,5 +1,3 @@
-"""Where requests may go and how they are sent: :mod:`.endpoints` (HTTPS, ``ALLOWED_HOSTS``),
-:mod:`.sync` and :mod:`.asynchronous` (timeouts, retries, TLS), :mod:`.basic` (the Basic header).
-"""
+"""Where requests may go and how they are sent and authenticated (``docs/architecture.md``)."""
 
 __all__ = []
