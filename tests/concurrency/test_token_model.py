@@ -116,22 +116,23 @@ class TokenFleet(RuleBasedStateMachine):
 
     # -- what the model knows -------------------------------------------------------
 
-    def current_values(self) -> set[str]:
-        """The tokens a refused caller could be handed: held in memory, or in the shared cache."""
+    def current_values(self, store) -> set[str]:
+        """The tokens a refused caller could be handed: in its process's memory, or shared."""
         values = set()
-        usable = self.store._slot.usable()
+        usable = store._slot.usable()
         if usable is not None:
             values.add(usable.value)
-        shared, _ = self.store._obtainer.read_shared_values()
+        shared, _ = store._obtainer.read_shared_values()
         if shared is not None:
             values.add(shared.value)
         return values
 
-    def pausing(self) -> bool:
-        record = self.store._slot.rejections
+    def pausing(self, store=None) -> bool:
+        store = store or self.store  # the caller's process: another one may know otherwise
+        record = store._slot.rejections
         if record is None:
-            _, values = self.store._obtainer.read_shared_values()
-            record = self.store._failures.rejections(values)
+            _, values = store._obtainer.read_shared_values()
+            record = store._failures.rejections(values)
         return record is not None and record.pausing()
 
     def check_outcome(self, response: requests.Response, client: ApiClient) -> None:
@@ -142,17 +143,17 @@ class TokenFleet(RuleBasedStateMachine):
             assert response.status_code == 200, response.status_code
             return
         TALLY["refused"] += 1
-        if self.pausing():
+        if self.pausing(client.store):
             TALLY["paused"] += 1
             return  # the documented back-off: a replacement was refused on its first use
         final = response.request.headers["Authorization"].partition(" ")[2]
-        live = {v for v in self.current_values() if self.provider.state.is_live(v)}
+        live = {v for v in self.current_values(client.store) if self.provider.state.is_live(v)}
         assert not live - {final}, "a caller got a refusal although a live token was current"
         # The replay went out with the current token, and the provider refused that one
         # too (revoked after it replaced the caller's): the very next call heals.
         again = client.get("/api/merchant")
         settle(self.store)
-        assert again.status_code == 200 or self.pausing(), again.status_code
+        assert again.status_code == 200 or self.pausing(client.store), again.status_code
 
     def heals(self):
         """After the longest pause, a call succeeds (the refusals end)."""
