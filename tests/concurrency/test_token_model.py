@@ -93,6 +93,7 @@ class TokenFleet(RuleBasedStateMachine):
         # The model: how many token requests the events so far may cost.
         self.allowance = 1  # the first token
         self.processes = 1  # stores whose memory survived an "another process" act as one
+        self.orphans: list = []  # stores of rebuilt clients, whose obtains may still run
 
     def teardown(self):
         if hasattr(self, "provider"):
@@ -101,7 +102,10 @@ class TokenFleet(RuleBasedStateMachine):
             TALLY["examples"] += 1
             TALLY["token_requests"] += self.provider.token_requests
             for client in self.clients:
+                settle(client.store)  # no obtain of this example may reach the next one's provider
                 client.close()
+            for store in self.orphans:
+                settle(store)
             self.provider.stop()
 
     def _dot(self, request):
@@ -234,6 +238,7 @@ class TokenFleet(RuleBasedStateMachine):
     @rule(i=st.integers(0, CLIENTS - 1))
     def another_store(self, i):
         """A client rebuilt (a new ``TokenStore`` of the same credential)."""
+        self.orphans.append(self.clients[i].store)
         self.clients[i].close()
         self.clients[i] = ApiClient(self.credential)
 
