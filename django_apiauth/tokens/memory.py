@@ -52,8 +52,9 @@ class Slot:
         self.running = False
         #: Moving average of the fetch latency (seconds), ``None`` until measured.
         self.latency: float | None = None
-        #: The value last dropped as dead: never adopted again from the cache.
-        self.dropped: str | None = None
+        #: The values last dropped as dead: never adopted again (from the cache, or from
+        #: an obtain that read it before it was dropped).
+        self.dropped: tuple[str, ...] = ()
         #: This process's copy of the rejection record (see ``failures.Rejections``).
         self.rejections: Any = None
         #: ``invalid``/``backoff`` blocks also kept here, so a dead cache still stops hammering.
@@ -75,22 +76,22 @@ class Slot:
         """
         with self.lock:
             current = self.token
-            # Newer only (on a tie, another token: the fleet's): a refresh that finished
-            # while the cache was read must not be replaced by what the cache held.
-            if (
+            # Newer only (on a tie, the fleet's), and never a token dropped since it was
+            # read: a refresh that finished meanwhile must not be replaced by the cache's.
+            fresh = token.value not in self.dropped
+            if fresh and (
                 current is None
                 or token.use_until > current.use_until
                 or (token.use_until == current.use_until and token.value != current.value)
             ):
                 self.token = token
-                if self.latency is None and token.latency:
-                    self.latency = token.latency
-            token = self.token
+                self.latency = self.latency or token.latency or None
+            token = self.token or token
             future = self.future
-            if future is not None and clock.current.monotonic() < token.use_until:
-                self.future = None
-            else:
+            if not fresh or future is None or clock.current.monotonic() >= token.use_until:
                 future = None
+            else:
+                self.future = None
         if future is not None:
             background.settle(future, token)
         return token
@@ -119,7 +120,7 @@ class Slot:
             current = self.token
             dead = value if value is not None else getattr(current, "value", None)
             # Never adopted again, even from a cache that answers before it is deleted there.
-            self.dropped = dead
+            self.dropped = (dead, *self.dropped[:3])
             if current is not None and current.value == dead:
                 self.token = None
 

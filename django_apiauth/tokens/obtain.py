@@ -89,7 +89,7 @@ class Obtainer:
         """The shared token and every remembered failure of the credential, in one round trip."""
         values = shared_cache.get_many([self.key, *self.failures.keys])
         shared = Token.from_cache_value(values.get(self.key), self.name, self.key)
-        if shared is not None and shared.value == self.slot.dropped:
+        if shared is not None and shared.value in self.slot.dropped:
             shared = None  # a dead token still in a cache that missed the delete
         return shared, values
 

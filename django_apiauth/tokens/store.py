@@ -148,7 +148,7 @@ class TokenStore:
         newer = [
             t
             for t in known
-            if t.value != sent and (refused is None or t.use_until >= refused.use_until)
+            if t.value != sent and (refused is None or t.use_until > refused.use_until)
         ]
         if newer:
             newest = max(newer, key=lambda t: t.use_until)
