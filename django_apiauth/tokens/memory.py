@@ -28,6 +28,7 @@ class Slot:
         "blocks",
         "created_at",
         "dropped",
+        "dropped_until",
         "future",
         "key",
         "latency",
@@ -52,9 +53,10 @@ class Slot:
         self.running = False
         #: Moving average of the fetch latency (seconds), ``None`` until measured.
         self.latency: float | None = None
-        #: The values last dropped as dead: never adopted again (from the cache, or from
-        #: an obtain that read it before it was dropped).
+        #: The values last dropped as dead, and the latest ``use_until`` among them: such
+        #: a token, or an older one, is never adopted again (see :meth:`is_dead`).
         self.dropped: tuple[str, ...] = ()
+        self.dropped_until = 0.0
         #: This process's copy of the rejection record (see ``failures.Rejections``).
         self.rejections: Any = None
         #: ``invalid``/``backoff`` blocks also kept here, so a dead cache still stops hammering.
@@ -69,16 +71,11 @@ class Slot:
         return token if token is not None and clock.current.monotonic() < token.use_until else None
 
     def adopt(self, token: Token) -> Token:
-        """Take ``token`` (from the cache) unless ours is newer; the token now held.
-
-        A usable ``token`` also frees the callers waiting on the obtain's future:
-        they go now, while the obtain goes on for a fresh token.
-        """
+        """Take ``token`` unless it is dead or ours is newer; waiters go with the token held."""
         with self.lock:
             current = self.token
-            # Newer only (on a tie, the fleet's), and never a token dropped since it was
-            # read: a refresh that finished meanwhile must not be replaced by the cache's.
-            fresh = token.value not in self.dropped
+            # A refresh that finished while the cache was read stays (on a tie: the fleet's).
+            fresh = not self.is_dead(token)
             if fresh and (
                 current is None
                 or token.use_until > current.use_until
@@ -115,14 +112,19 @@ class Slot:
             return latency
 
     def drop(self, value: str | None) -> None:
-        """Forget the token ``value`` (``None``: the one held) and never adopt it again."""
+        """Forget the token ``value`` (``None``: the one held), and never adopt it again:
+        a cache that answers before the delete reaches it would otherwise hand it back."""
         with self.lock:
             current = self.token
             dead = value if value is not None else getattr(current, "value", None)
-            # Never adopted again, even from a cache that answers before it is deleted there.
             self.dropped = (dead, *self.dropped[:3])
             if current is not None and current.value == dead:
                 self.token = None
+                self.dropped_until = max(self.dropped_until, current.use_until)
+
+    def is_dead(self, token: Token) -> bool:
+        """Dropped here, or older than a token dropped here (a cache that was down kept it)."""
+        return token.value in self.dropped or token.use_until < self.dropped_until
 
     def holds_nothing(self, now: float) -> bool:
         token, blocks = self.token, self.blocks

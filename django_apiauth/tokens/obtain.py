@@ -1,9 +1,7 @@
-"""The *obtain*: how a process gets a new token, in a background thread.
+"""The *obtain*: one background thread per credential per process gets a new token.
 
-One runs at a time per credential per process: it adopts a token another
-process shared, or fetches one under the fleet lease (renewed while the fetch
-runs), settling the callers waiting on the slot's future. No lock is held
-across I/O; callers only ever wait, bounded, on the future.
+It adopts a token another process shared, or fetches one under the fleet lease,
+and settles the callers waiting on the slot's future. No lock is held across I/O.
 """
 
 from __future__ import annotations
@@ -89,7 +87,7 @@ class Obtainer:
         """The shared token and every remembered failure of the credential, in one round trip."""
         values = shared_cache.get_many([self.key, *self.failures.keys])
         shared = Token.from_cache_value(values.get(self.key), self.name, self.key)
-        if shared is not None and shared.value in self.slot.dropped:
+        if shared is not None and self.slot.is_dead(shared):
             shared = None  # a dead token still in a cache that missed the delete
         return shared, values
 

@@ -70,6 +70,16 @@ INVALID_TOKEN = {"WWW-Authenticate": 'Bearer realm="api", error="invalid_token"'
 TALLY = {"calls": 0, "replayed": 0, "refused": 0, "paused": 0, "token_requests": 0, "examples": 0}
 
 
+class TickingClock(FakeClock):
+    """Time passes a microsecond per reading, as it does while code runs: two tokens
+    are never fetched at the very same instant (a frozen clock makes ties real clocks
+    do not)."""
+
+    def monotonic(self) -> float:
+        self.advance(1e-6)
+        return self.mono
+
+
 def settle(store, timeout: float = 10.0) -> None:
     """Wait (real time) until no background obtain runs for the store's credential."""
     deadline = time.monotonic() + timeout
@@ -271,7 +281,7 @@ def test_the_token_store_keeps_its_promises_under_any_interleaving(
     from django_apiauth import clock as apiauth_clock
 
     def machine():
-        fake = FakeClock()
+        fake = TickingClock()
         monkeypatch.setattr(apiauth_clock, "current", fake)
         shared_cache.reset()
         instance = TokenFleet()
