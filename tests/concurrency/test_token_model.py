@@ -235,7 +235,7 @@ class TokenFleet(RuleBasedStateMachine):
     def another_process(self):
         settle(self.store)
         tokens.clear_process_memory()
-        self.allowance += 1
+        self.allowance += 1 + StoppableCache.stopped  # with the cache down, each store fetches
         self.processes += 1
 
     @rule(down=st.booleans())
@@ -250,6 +250,8 @@ class TokenFleet(RuleBasedStateMachine):
         """A client rebuilt (a new ``TokenStore`` of the same credential)."""
         self.orphans.append(self.clients[i].store)
         self.clients[i].close()
+        if StoppableCache.stopped:
+            self.allowance += 1  # its store may hold a slot of its own, which fetches directly
         self.clients[i] = ApiClient(self.credential)
 
     @invariant()
