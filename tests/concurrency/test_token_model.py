@@ -225,9 +225,12 @@ class TokenFleet(RuleBasedStateMachine):
 
     @rule(seconds=st.sampled_from([1, 5, 30, 200, 540, 575, 601, 1300]))
     def advance(self, seconds):
-        token = self.store._slot.token
+        # Any token a process could still use (held by a store, or shared) may come due.
+        held = [client.store._slot.token for client in self.clients]
+        held += [store._slot.token for store in self.orphans]
+        held.append(self.store._obtainer.read_shared_values()[0])
         self.clock.advance(seconds)
-        if token is not None and self.clock.mono >= token.refresh_at:
+        if any(token is not None and self.clock.mono >= token.refresh_at for token in held):
             self.allowance += 1  # a refresh cycle came due
             self.allowance += int(seconds // LIFETIME)
 
