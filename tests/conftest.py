@@ -96,15 +96,14 @@ def _clear_caches():
     from django.core.cache import caches
     from django.core.cache.backends.base import InvalidCacheBackendError
 
-    from django_apiauth.clients import cache as credential_cache
-    from django_apiauth.notifications import receive, secret_cache
+    from django_apiauth import credential_cache
+    from django_apiauth.notifications import receive
     from django_apiauth.tokens import store as tokens
 
     yield
     receive.refusal_log.reset()  # each test sees its refusals logged
     # get_client() keeps clients per process; rows of one test are gone in the next.
     credential_cache.clear()
-    secret_cache.signature_secrets.clear()
     # Tokens live in process memory too: a later test with the same pk and
     # secrets must not inherit one.
     tokens.clear_process_memory()

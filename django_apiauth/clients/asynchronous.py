@@ -20,8 +20,8 @@ except ImportError as err:  # pragma: no cover - depends on what is installed
 from django_apiauth import telemetry
 from django_apiauth.clients.async_bearer import AsyncBearerAuth
 from django_apiauth.clients.base import ClientBase
-from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
+from django_apiauth.credential_cache import ClientCache
 from django_apiauth.transport.asynchronous import shared_async_client, without_secrets
 from django_apiauth.transport.basic import dashboard_login
 
@@ -166,5 +166,5 @@ class AsyncApiClient(ClientBase):
         return response.status_code, None
 
 
-#: This process's async clients, one per credential name (see ``clients.cache``).
+#: This process's async clients, one per credential name (see ``credential_cache``).
 _clients: ClientCache[AsyncApiClient] = ClientCache(AsyncApiClient)

@@ -9,8 +9,8 @@ import requests
 from django_apiauth import telemetry
 from django_apiauth.clients.base import ClientBase
 from django_apiauth.clients.bearer import BearerTokenAuth
-from django_apiauth.clients.cache import ClientCache
 from django_apiauth.clients.check import CheckResult
+from django_apiauth.credential_cache import ClientCache
 from django_apiauth.transport.basic import DashboardBasicAuth
 from django_apiauth.transport.sync import shared_session, without_secrets
 
@@ -139,5 +139,5 @@ class ApiClient(ClientBase):
         return response.status_code, None
 
 
-#: This process's clients, one per credential name (see ``clients.cache``).
+#: This process's clients, one per credential name (see ``credential_cache``).
 _clients: ClientCache[ApiClient] = ClientCache(ApiClient)

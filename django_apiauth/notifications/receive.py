@@ -14,9 +14,14 @@ from asgiref.sync import async_to_sync, sync_to_async
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 
 from django_apiauth import clock, telemetry
-from django_apiauth.exceptions import ConfigurationError, SignatureError
+from django_apiauth.credential_cache import ClientCache
+from django_apiauth.exceptions import (
+    ConfigurationError,
+    CredentialNotFound,
+    DecryptionError,
+    SignatureError,
+)
 from django_apiauth.notifications.body import MalformedBody, read_body
-from django_apiauth.notifications.secret_cache import signature_secrets
 from django_apiauth.notifications.verify import (
     HASHED_FIELDS,
     SIGNATURE_PARAM,
@@ -215,7 +220,10 @@ def verify_body(
     scheme: Scheme = "jwt" if set(body) == {SIGNATURE_PARAM} else "hash"
     if scheme not in schemes:
         raise Refused(400, f"a {scheme}-scheme body; this route accepts {'/'.join(schemes)}")
-    secret, unusable = signature_secrets.get(credential)
+    try:
+        secret, unusable = _signature_secrets.get(credential)
+    except CredentialNotFound:
+        secret, unusable = "", "no active credential with that name"
     if unusable:
         # Answered like a bad signature (names cannot be probed); the logs keep the reason.
         raise Refused(403, unusable, scheme=scheme)
@@ -234,6 +242,19 @@ def verify_body(
         raise Refused(403, f"{scheme} scheme: {err}", scheme=scheme) from None
     notification = Notification(credential, scheme, data, unsigned, identity=identity)
     return notification, secret
+
+
+def _signature_secret(credential: Any) -> tuple[str, str]:
+    """``(secret, "")``, or ``("", why it is not usable)``: kept per process below."""
+    try:
+        secret = credential.signature_secret
+    except DecryptionError:
+        return "", "its signature secret cannot be decrypted"
+    return secret, "" if secret else "it has no signature secret"
+
+
+#: The intake's signature secrets, kept per process and fresh like the clients.
+_signature_secrets: ClientCache[tuple[str, str]] = ClientCache(_signature_secret)
 
 
 def _announce_refusal(credential: str, refused: Refused, remote_addr: str | None) -> None:

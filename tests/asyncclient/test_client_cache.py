@@ -17,9 +17,8 @@ from django.db.backends.utils import CursorWrapper
 from django.utils import timezone
 
 from django_apiauth import clock as apiauth_clock
-from django_apiauth import stamps
+from django_apiauth import credential_cache, stamps
 from django_apiauth.client import aget_client
-from django_apiauth.clients import cache as credential_cache
 from django_apiauth.exceptions import CredentialNotFound
 from django_apiauth.models import ApiCredential
 from tests.tokens.conftest import FakeClock

@@ -90,3 +90,21 @@ def test_the_row_is_looked_at_every_second_while_the_shared_cache_is_down(
     clock.advance(1.0)
 
     assert post_json(client, PAYMENT_URL, payment()).status_code == 403
+
+
+def test_a_secret_changed_behind_the_orms_back_is_used_within_a_minute(
+    client, shop, clock, monkeypatch
+):
+    """No stamp, same ``updated_at``: the look once a minute compares the stored columns."""
+    warm_up(client, clock)
+    updated_at = ApiCredential.objects.values_list("updated_at", flat=True).get(pk=shop.pk)
+    with monkeypatch.context() as patch:
+        patch.setattr(stamps, "_watchers", weakref.WeakSet())
+        shop.signature_secret = OTHER_SECRET
+        shop.save()
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {TABLE} SET updated_at = %s WHERE id = %s", [updated_at, shop.pk])
+
+    clock.advance(61.0)
+
+    assert post_json(client, PAYMENT_URL, payment(secret=OTHER_SECRET)).status_code == 200

@@ -14,9 +14,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from django_apiauth import stamps
+from django_apiauth import credential_cache, stamps
 from django_apiauth.client import ApiClient, get_client
-from django_apiauth.clients import cache as credential_cache
 from django_apiauth.exceptions import CredentialNotFound
 from django_apiauth.models import ApiCredential
 

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from django_apiauth import credential_cache
 from django_apiauth.client import ApiClient, get_client
-from django_apiauth.clients import cache as credential_cache
 from django_apiauth.models import ApiCredential
 
 from .keepalive import KeepAliveProvider

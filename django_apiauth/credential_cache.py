@@ -1,4 +1,4 @@
-"""Clients kept per process, one per credential name, kept fresh by the credential version stamps.
+"""Objects kept per process, one per active credential, kept fresh by the credential stamps.
 
 The rules (a stamp per pk, not per name; :data:`STAMP_INTERVAL`, :data:`RECHECK_INTERVAL`,
 the query while the cache is down, :data:`MAX_CLIENTS`) are in ``docs/tokens.md``.
@@ -128,7 +128,7 @@ class ClientCache(Generic[Client]):
         except ApiCredential.DoesNotExist:
             self._replace(name, None)
             raise CredentialNotFound(f"no active credential named {name!r}") from None
-        row = (credential.name, credential.is_active, credential.updated_at)
+        row = _stored(credential.__dict__[field] for field in _row_fields())
         stamp, answered = stamps.read_stamp(credential.pk)
         if not answered:
             stamp = None  # rebuilt once the cache answers again
@@ -147,14 +147,11 @@ class ClientCache(Generic[Client]):
 
     @staticmethod
     def _row_of(pk: object) -> tuple | None:
-        """``(name, is_active, updated_at)`` of the row ``pk``: one indexed query, no secrets."""
+        """The row ``pk`` as stored (ciphertexts, never decrypted): one indexed query."""
         from django_apiauth.models import ApiCredential
 
-        return (
-            ApiCredential._base_manager.filter(pk=pk)
-            .values_list("name", "is_active", "updated_at")
-            .first()
-        )
+        row = ApiCredential._base_manager.filter(pk=pk).values_list(*_row_fields()).first()
+        return row and _stored(row)
 
     def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
         with self._lock:
@@ -183,6 +180,19 @@ class ClientCache(Generic[Client]):
             entries, self._entries = self._entries, OrderedDict()
         for entry in entries.values():
             _close(entry.client)
+
+
+def _row_fields() -> list[str]:
+    # Every column but the check results: an edit by raw SQL (no stamp, no updated_at)
+    # of a secret or the endpoint is seen by the look once a minute too.
+    from django_apiauth.models import ApiCredential
+
+    fields = ApiCredential._meta.concrete_fields
+    return [f.attname for f in fields if f.attname not in stamps.STATUS_FIELDS]
+
+
+def _stored(values: Iterable[Any]) -> tuple:
+    return tuple(getattr(value, "stored", value) for value in values)  # a bound secret's text
 
 
 def _close(client: object) -> None:
