@@ -16,19 +16,12 @@ import os
 import sys
 import time
 
-from _django import setup
+from _django import postgres, setup
 
 setup(
     ROOT_URLCONF="notify_urls",
     ALLOWED_HOSTS=["127.0.0.1"],
-    DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": os.environ["BENCH_NOTIFY_DATABASE"],
-        }
-    },
+    DATABASES={"default": postgres(os.environ["BENCH_NOTIFY_DATABASE"])},
     CACHES={
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

@@ -21,21 +21,14 @@ import sys
 import threading
 import time
 
-from _django import setup
+from _django import postgres, setup
 
 CLAIM_TIMEOUT = 1.0
 
 setup(
     ROOT_URLCONF="notify_urls",
     ALLOWED_HOSTS=["127.0.0.1"],
-    DATABASES={
-        "default": {
-            "ENGINE": "django.db.backends.postgresql",
-            "HOST": "127.0.0.1",
-            "USER": "postgres",
-            "NAME": os.environ["SOAK_DATABASE"],
-        }
-    },
+    DATABASES={"default": postgres(os.environ["SOAK_DATABASE"])},
     CACHES={
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",

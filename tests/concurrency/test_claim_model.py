@@ -24,13 +24,11 @@ runs thousands.
 from __future__ import annotations
 
 import json
-import os
 import threading
 
 import pytest
 from django.db import connection
 from django.test import Client
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -44,6 +42,7 @@ from hypothesis.stateful import (
 from django_apiauth.models import NotificationDelivery
 from django_apiauth.notifications.views import process_again
 from django_apiauth.signals import notification_received
+from tests.concurrency.model_settings import model_settings
 from tests.notifications.conftest import PAYMENT_URL, payment
 
 pytestmark = [
@@ -52,14 +51,7 @@ pytestmark = [
     pytest.mark.urls("tests.notifications.urls"),
 ]
 
-LONG = os.environ.get("APIAUTH_LONG_MODEL_RUN") == "1"
-MODEL_SETTINGS = settings(
-    max_examples=1000 if LONG else 15,
-    stateful_step_count=30 if LONG else 12,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not LONG,
-)
+MODEL_SETTINGS = model_settings(examples=15, steps=12, long_examples=1000, long_steps=30)
 
 Outcome = NotificationDelivery.Outcome
 CLAIM_TIMEOUT = 0.05  # seconds; the slow receiver outlives it

@@ -24,13 +24,11 @@ runs thousands.
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 import requests
 from django.core.cache import caches
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine,
@@ -47,19 +45,13 @@ from django_apiauth.testing import FakeProvider
 from django_apiauth.tokens import shared_cache
 from django_apiauth.tokens import store as tokens
 from django_apiauth.tokens.failures import LONGEST_PAUSE
+from tests.concurrency.model_settings import model_settings
 from tests.tokens.cachebackends import StoppableCache
 from tests.tokens.conftest import FakeClock
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-LONG = os.environ.get("APIAUTH_LONG_MODEL_RUN") == "1"
-MODEL_SETTINGS = settings(
-    max_examples=3000 if LONG else 40,
-    stateful_step_count=40 if LONG else 25,
-    deadline=None,
-    suppress_health_check=list(HealthCheck),
-    derandomize=not LONG,
-)
+MODEL_SETTINGS = model_settings(examples=40, steps=25, long_examples=3000, long_steps=40)
 
 CLIENTS = 3
 CALLERS = 3
