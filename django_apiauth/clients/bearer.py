@@ -85,7 +85,8 @@ class BearerTokenAuth(AuthBase):
         replacement itself may have been revoked while the first refusal was judged."""
         for _replay in range(MAX_REPLAYS):
             if not is_token_rejection(r.status_code, r.headers):
-                break
+                self._prove(r)  # the answer of every call: one check, then one attribute read
+                return r
             sent = sent_token(r.request.headers)
             token = self.store.rejected(sent) if sent else None
             if token is None or token.value == sent or not _can_replay(r.request):
