@@ -125,7 +125,9 @@ def process(
                 reason = "first delivery still processing"
                 _create(inbound, outcome=Outcome.DEFERRED, reason=reason, **fields)
                 return Outcome.DEFERRED, None, None
-            holder = NotificationDelivery.objects.filter(claim=key).values_list("pk", flat=True)
+            # On the transaction's database: a read replica may not have the row yet.
+            claimed = NotificationDelivery.objects.using(using).filter(claim=key)
+            holder = claimed.values_list("pk", flat=True)
             if holder:
                 reason = f"already accepted (delivery {holder[0]})"
                 _create(inbound, outcome=Outcome.DUPLICATE, reason=reason, **fields)
