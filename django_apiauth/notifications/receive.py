@@ -167,7 +167,6 @@ def handle(
     return _answer(result, error, handler)
 
 
-@telemetry.notification
 async def ahandle(
     request: HttpRequest,
     credential: str,
@@ -179,7 +178,8 @@ async def ahandle(
     """:func:`handle` for ``async`` views, the same pipeline in Django's database thread.
 
     The view runs on the event loop (``async_to_sync``), and its ORM calls come
-    back to that thread, so its writes share the delivery's transaction too.
+    back to that thread, so its writes share the delivery's transaction too. Measured
+    (telemetry) by :func:`handle` alone: once per delivery.
     """
     run = sync_to_async(handle, thread_sensitive=True)
     return await run(request, credential, schemes, async_to_sync(work), handler=handler)

@@ -176,3 +176,16 @@ def test_a_notification_for_a_made_up_name_does_not_grow_series_forever(
     names = {dict(k)["apiauth.credential"] for k in telemetry.counts("apiauth.notifications")}
     assert len(names) <= hooks.MAX_NAMES + 1
     assert "other" in names
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_async_view_is_counted_once(client, fake_provider, shop, telemetry):
+    body = fake_provider.payment_notification()
+    response = client.post("/async-view/", data=json.dumps(body), content_type="application/json")
+
+    assert response.status_code == 200
+    accepted = (SHOP, ("apiauth.kind", "payment"), ("apiauth.outcome", "accepted"))
+    assert {tuple(sorted(k)): v for k, v in telemetry.counts("apiauth.notifications").items()} == {
+        tuple(sorted(accepted + (("apiauth.scheme", "hash"),))): 1
+    }
+    assert len(telemetry.spans("apiauth.notification")) == 1
