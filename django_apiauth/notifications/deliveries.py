@@ -99,6 +99,7 @@ def refused(inbound: Inbound, scheme: str, reason: str) -> None:
         )
     except Exception:
         logger.exception("could not record a refused notification for %r", inbound.credential)
+    telemetry.notification_outcome(inbound.credential, scheme, Outcome.REFUSED)
 
 
 def process(
@@ -119,26 +120,26 @@ def process(
     key = claim_key(inbound.credential, scheme, identity)
     fields = {"scheme": scheme, "notification_id": notification_id, "reference": reference}
     using = router.db_for_write(NotificationDelivery)
+    outcome, result, error = Outcome.ACCEPTED, None, None
     try:
         with transaction.atomic(using=using):
-            if not _try_lock(using, key):
-                reason = "first delivery still processing"
-                _create(inbound, outcome=Outcome.DEFERRED, reason=reason, **fields)
-                return Outcome.DEFERRED, None, None
             # On the transaction's database: a read replica may not have the row yet.
             claimed = NotificationDelivery.objects.using(using).filter(claim=key)
-            holder = claimed.values_list("pk", flat=True)
-            if holder:
-                reason = f"already accepted (delivery {holder[0]})"
-                _create(inbound, outcome=Outcome.DUPLICATE, reason=reason, **fields)
-                return Outcome.DUPLICATE, None, None
-            _create(
-                inbound, outcome=Outcome.ACCEPTED, claim=key, finished_at=timezone.now(), **fields
-            )
-            return Outcome.ACCEPTED, work(), None
+            if not _try_lock(using, key):
+                outcome, reason = Outcome.DEFERRED, "first delivery still processing"
+                _create(inbound, outcome=outcome, reason=reason, **fields)
+            elif holder := claimed.values_list("pk", flat=True):
+                outcome, reason = Outcome.DUPLICATE, f"already accepted (delivery {holder[0]})"
+                _create(inbound, outcome=outcome, reason=reason, **fields)
+            else:
+                _create(inbound, outcome=outcome, claim=key, finished_at=timezone.now(), **fields)
+                result = work()
     except Exception as err:
         _failed(inbound, fields, err, redact)
-        return Outcome.ERROR, None, err
+        outcome, result, error = Outcome.ERROR, None, err
+    # The final outcome only: an accepted row rolled back by a failure is not one.
+    telemetry.notification_outcome(inbound.credential, scheme, outcome)
+    return outcome, result, error
 
 
 def prune(days: int | None = None) -> int:
@@ -183,7 +184,6 @@ def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
         if name in fields:
             fields[name] = str(fields[name])[:_SHORT]
     fields.setdefault("body_size", inbound.size)
-    telemetry.notification_outcome(inbound.credential, fields.get("scheme", ""), fields["outcome"])
     return NotificationDelivery.objects.create(
         credential=inbound.credential,
         remote_addr=inbound.remote_addr,

@@ -189,3 +189,24 @@ def test_an_async_view_is_counted_once(client, fake_provider, shop, telemetry):
     counts = telemetry.counts("apiauth.notifications")
     assert {tuple(sorted(k)): v for k, v in counts.items()} == {tuple(sorted(accepted)): 1}
     assert len(telemetry.spans("apiauth.notification")) == 1
+
+
+def test_processing_again_counts_the_final_outcome_only(client, fake_provider, shop, telemetry):
+    from django_apiauth.models import NotificationDelivery
+    from django_apiauth.notifications.views import process_again
+    from django_apiauth.signals import notification_received
+
+    def fail(**kwargs):
+        raise RuntimeError("the shop's code failed")
+
+    notification_received.connect(fail, weak=False)
+    try:
+        assert post(client, fake_provider.payment_notification()).status_code == 500
+        telemetry.start()
+        done, _summary = process_again(NotificationDelivery.objects.get(outcome="error"))
+    finally:
+        notification_received.disconnect(fail)
+
+    assert done is False
+    outcomes = [dict(k)["apiauth.outcome"] for k in telemetry.counts("apiauth.notifications")]
+    assert outcomes == ["error"]
