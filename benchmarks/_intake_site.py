@@ -9,8 +9,11 @@
   JSON, check the same signature (``notification_digest`` + ``hmac.compare_digest``;
   PyJWT's ``jwt.decode``) against a secret they hold, and do the same INSERT;
 * ``floor/payment/``: the bare payment view plus the intake's transaction in raw
-  SQL (advisory lock, claim SELECT, INSERT of the log row — body in clear —
-  into a copy of the log table, then the INSERT): the design without the ORM.
+  SQL (one statement takes the advisory lock and inserts the log row — body in
+  clear — into a copy of the log table; then the INSERT): the design without the ORM;
+* ``bare-atomic/payment/``: the bare payment view with its INSERT in
+  ``transaction.atomic()``: the BEGIN and COMMIT round trips any design pays that
+  commits the receiver's writes together with the log row.
 """
 
 from __future__ import annotations
@@ -80,18 +83,32 @@ def floor_payment(request):
     identity = f"id:{body['id']}"
     key = hashlib.sha256(json.dumps([CREDENTIAL, "hash", identity]).encode()).hexdigest()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [int(key[:16], 16) - 2**63])
-        cursor.execute("SELECT id FROM bench_floor_log WHERE claim = %s", [key])
-        if cursor.fetchone():
-            return HttpResponse("notification already processed")
         cursor.execute(
+            "WITH lock AS (SELECT pg_try_advisory_xact_lock(%s) AS held), claimed AS ("
             "INSERT INTO bench_floor_log (received_at, credential, scheme,"
             " outcome, reason, remote_addr, notification_id, reference, handler, claim, body,"
-            " body_size, body_sha256, error, finished_at) VALUES (now(), %s, 'hash', 'accepted',"
-            " '', %s, %s, %s, 'signals', %s, %s, %s, '', '', now())",
-            [CREDENTIAL, request.META.get("REMOTE_ADDR"), body["id"], body["reference"], key,
-             raw.decode(), len(raw)],
+            " body_size, body_sha256, error, finished_at) SELECT now(), %s, 'hash', 'accepted',"
+            " '', %s::inet, %s, %s, 'signals', %s, %s, %s, '', '', now() FROM lock WHERE held"
+            " ON CONFLICT DO NOTHING RETURNING id) SELECT held, (SELECT id FROM claimed) FROM lock",
+            [int(key[:16], 16) - 2**63, CREDENTIAL, request.META.get("REMOTE_ADDR"), body["id"],
+             body["reference"], key, raw.decode(), len(raw)],
         )  # fmt: skip
+        held, pk = cursor.fetchone()
+        if not held or pk is None:
+            return HttpResponse("notification already processed")
+        insert(body["id"])
+    return HttpResponse("notification accepted")
+
+
+def bare_atomic_payment(request):
+    """The bare view with its INSERT in a transaction: what any one-commit design pays."""
+    body = json.loads(request.body)
+    signature = body.get("signature")
+    if not isinstance(signature, str) or not hmac.compare_digest(
+        notification_digest(body, SECRET), signature
+    ):
+        return HttpResponse("invalid notification signature", status=403)
+    with transaction.atomic():
         insert(body["id"])
     return HttpResponse("notification accepted")
 
@@ -111,6 +128,7 @@ urlpatterns = [
     path("bare/payment/", bare_payment),
     path("bare/transfer/", bare_transfer),
     path("floor/payment/", floor_payment),
+    path("bare-atomic/payment/", bare_atomic_payment),
 ]
 
 application = get_wsgi_application()

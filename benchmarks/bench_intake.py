@@ -5,7 +5,8 @@
 One gunicorn (``-w 2 -k gthread --threads 4``) serves ``_intake_site``: payments
 and transfers through ``include("django_apiauth.urls")`` (a receiver doing one
 INSERT), and bare views that parse the same JSON, check the same signature and
-do the same INSERT, and ``floor hash``: the bare view plus the intake's
+do the same INSERT, ``atomic hash``: the bare view with its INSERT in a
+transaction, and ``floor hash``: the bare view plus the intake's
 transaction in raw SQL (see ``_intake_site``), the cost of the design
 itself. ``wrk`` (8 connections, 2 threads) POSTs notifications
 that are all new — each body is used once — to each of the four routes in
@@ -42,6 +43,7 @@ ROUTES = {
     "intake hash": "/provider/notifications/bench/payment/",
     "bare hash": "/bare/payment/",
     "floor hash": "/floor/payment/",
+    "atomic hash": "/bare-atomic/payment/",
     "intake jwt": "/provider/notifications/bench/transfer/",
     "bare jwt": "/bare/transfer/",
 }
@@ -49,6 +51,7 @@ ROUTES = {
 PAIRS = [
     ("intake hash", "bare hash"),
     ("intake jwt", "bare jwt"),
+    ("atomic hash", "bare hash"),
     ("floor hash", "bare hash"),
     ("intake hash", "floor hash"),
 ]

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import json
@@ -16,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.db import connections, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from django_apiauth import telemetry
@@ -123,17 +124,16 @@ def process(
     outcome, result, error = Outcome.ACCEPTED, None, None
     try:
         with transaction.atomic(using=using):
-            # On the transaction's database: a read replica may not have the row yet.
-            claimed = NotificationDelivery.objects.using(using).filter(claim=key)
-            if not _try_lock(using, key):
-                outcome, reason = Outcome.DEFERRED, "first delivery still processing"
-                _create(inbound, outcome=outcome, reason=reason, **fields)
-            elif holder := claimed.values_list("pk", flat=True):
-                outcome, reason = Outcome.DUPLICATE, f"already accepted (delivery {holder[0]})"
-                _create(inbound, outcome=outcome, reason=reason, **fields)
-            else:
-                _create(inbound, outcome=outcome, claim=key, finished_at=timezone.now(), **fields)
+            outcome, holder = _claim(using, inbound, key, fields)
+            if outcome == Outcome.ACCEPTED:
                 result = work()
+            else:
+                reason = (
+                    "first delivery still processing"
+                    if outcome == Outcome.DEFERRED
+                    else f"already accepted (delivery {holder or '?'})"
+                )
+                _create(inbound, outcome=outcome, reason=reason, **fields)
     except Exception as err:
         _failed(inbound, fields, err, redact)
         outcome, result, error = Outcome.ERROR, None, err
@@ -150,15 +150,75 @@ def prune(days: int | None = None) -> int:
     return deleted
 
 
-def _try_lock(using: str, key: str) -> bool:
-    """Take the notification's lock for this transaction, without waiting; ``False``: held."""
+def _claim(using: str, inbound: Inbound, key: str, fields: dict[str, Any]) -> tuple[str, Any]:
+    """Insert the ``accepted`` row holding ``key`` unless another delivery holds or has it.
+
+    Returns ``(Outcome.ACCEPTED, None)``, ``(Outcome.DEFERRED, None)`` (the first delivery
+    is still in flight) or ``(Outcome.DUPLICATE, the accepted row's pk or None)``.
+    """
     connection = connections[using]
-    if connection.vendor != "postgresql":
-        return True  # the unique constraint on the claim key serialises the deliveries
-    with connection.cursor() as cursor:
-        # 64 bits of the key: a collision would only defer an unrelated delivery once.
-        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [int(key[:16], 16) - 2**63])
-        return bool(cursor.fetchone()[0])
+    if connection.vendor == "postgresql":
+        row = _accepted_row(inbound, key, fields)
+        columns, sql = _claim_statement(using)
+        values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns]
+        with connection.cursor() as cursor:
+            # 64 bits of the key name its lock: a collision only defers another delivery once.
+            cursor.execute(sql, [int(key[:16], 16) - 2**63, *values])
+            held, pk = cursor.fetchone()
+        if not held:
+            return Outcome.DEFERRED, None
+        if pk is None:  # the key is taken: by a committed accepted row
+            return Outcome.DUPLICATE, _holder(using, key)
+        return Outcome.ACCEPTED, None
+    # Elsewhere the unique constraint on the key serialises the deliveries.
+    if holder := _holder(using, key):
+        return Outcome.DUPLICATE, holder
+    _accepted_row(inbound, key, fields).save(using=using, force_insert=True)
+    return Outcome.ACCEPTED, None
+
+
+def _holder(using: str, key: str) -> Any:
+    # On the transaction's database: a read replica may not have the row yet.
+    claimed = NotificationDelivery.objects.using(using).filter(claim=key)
+    return claimed.values_list("pk", flat=True).first()
+
+
+def _accepted_row(inbound: Inbound, key: str, fields: dict[str, Any]) -> NotificationDelivery:
+    return NotificationDelivery(
+        credential=inbound.credential,
+        remote_addr=inbound.remote_addr,
+        handler=inbound.handler,
+        body=inbound.body,
+        body_size=inbound.size,
+        outcome=Outcome.ACCEPTED,
+        claim=key,
+        finished_at=timezone.now(),
+        **_cut(fields),
+    )
+
+
+@functools.cache
+def _claim_statement(using: str) -> tuple[list[models.Field], str]:
+    """One round trip (PostgreSQL): take the notification's lock without waiting and, if
+    it is ours, insert the row unless the key is taken. No ORM: it was a third of the time.
+
+    Parameters: the lock's number, then a value per column. Kept per database alias.
+    """
+    connection = connections[using]
+    meta = NotificationDelivery._meta
+    columns = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    # Cast: in INSERT ... SELECT an untyped literal is text, which no inet column takes.
+    select = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns)
+    pk = quote(meta.pk.column)
+    sql = (
+        f"WITH lock AS (SELECT pg_try_advisory_xact_lock(%s) AS held), "
+        f"claimed AS (INSERT INTO {quote(meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in columns)}) SELECT {select} FROM lock "
+        f"WHERE held ON CONFLICT DO NOTHING RETURNING {pk}) "
+        f"SELECT held, (SELECT {pk} FROM claimed) FROM lock"
+    )
+    return columns, sql
 
 
 def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, redact: Callable):
@@ -179,10 +239,13 @@ def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, reda
         logger.exception("could not record a failed notification for %r", inbound.credential)
 
 
+def _cut(fields: dict[str, Any]) -> dict[str, Any]:
+    names = ("reason", "notification_id", "reference")
+    return {k: str(v)[:_SHORT] if k in names else v for k, v in fields.items()}
+
+
 def _create(inbound: Inbound, **fields: Any) -> NotificationDelivery:
-    for name in ("reason", "notification_id", "reference"):
-        if name in fields:
-            fields[name] = str(fields[name])[:_SHORT]
+    fields = _cut(fields)
     fields.setdefault("body_size", inbound.size)
     return NotificationDelivery.objects.create(
         credential=inbound.credential,
