@@ -51,17 +51,17 @@ class Undecryptable(Sealed):
 
 
 class Ciphertext(Sealed):
-    """A loaded value of a bound field: decrypted on access, for the row's current binding.
+    """A loaded value of a bound field: decrypted on each access, for the row's current binding.
 
-    Pickling (and copying) keeps only the stored text, never the cached plaintext.
+    The plaintext is not kept: a credential held for the life of the process (the clients'
+    cache) holds its secrets sealed, and one is opened only when it is used (a token fetch,
+    a signature; ~15 µs). Pickling (and copying) keeps only the stored text.
     """
 
-    __slots__ = ("_binding", "_plain", "legacy")
+    __slots__ = ("legacy",)
 
     def __init__(self, stored: str) -> None:
         super().__init__(stored)
-        self._binding: str | None = None
-        self._plain: BoundPlaintext | None = None
         #: Decrypts with the column's key alone: unbound, refused on read (see reveal).
         self.legacy = False
 
@@ -70,18 +70,16 @@ class Ciphertext(Sealed):
 
     def reveal(self, field: EncryptedTextField, binding: str) -> BoundPlaintext:
         """The plaintext for ``binding``; ``DecryptionError`` if it was bound to another."""
-        if self._plain is None or self._binding != binding:
-            plain, self.legacy = crypto.get_key_ring().open(self.stored, field.context, binding)
-            if self.legacy:
-                # The binding migration and rotation bound every row: an unbound value
-                # is one put back since (an old backup, by SQL), in this row or another.
-                raise DecryptionError(
-                    "value is not bound to its row and endpoint (written before binding, "
-                    "or put back since); enter it again, or run manage.py "
-                    "apiauth_rotate_keys to bind it if you restored it yourself"
-                )
-            self._plain, self._binding = BoundPlaintext(plain, self.stored), binding
-        return self._plain
+        plain, self.legacy = crypto.get_key_ring().open(self.stored, field.context, binding)
+        if self.legacy:
+            # The binding migration and rotation bound every row: an unbound value
+            # is one put back since (an old backup, by SQL), in this row or another.
+            raise DecryptionError(
+                "value is not bound to its row and endpoint (written before binding, "
+                "or put back since); enter it again, or run manage.py "
+                "apiauth_rotate_keys to bind it if you restored it yourself"
+            )
+        return BoundPlaintext(plain, self.stored)
 
 
 class BoundPlaintext(str):

@@ -211,8 +211,9 @@ def _claim_statement(using: str) -> tuple[list[models.Field], str]:
     # Cast: in INSERT ... SELECT an untyped literal is text, which no inet column takes.
     select = ", ".join(f"%s::{f.cast_db_type(connection)}" for f in columns)
     pk = quote(meta.pk.column)
+    # Names from the model's meta, quoted; every value is a parameter.
     sql = (
-        f"WITH lock AS (SELECT pg_try_advisory_xact_lock(%s) AS held), "
+        f"WITH lock AS (SELECT pg_try_advisory_xact_lock(%s) AS held), "  # noqa: S608
         f"claimed AS (INSERT INTO {quote(meta.db_table)} "
         f"({', '.join(quote(f.column) for f in columns)}) SELECT {select} FROM lock "
         f"WHERE held ON CONFLICT DO NOTHING RETURNING {pk}) "
