@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from django.db import connections, models, router, transaction
+from django.db import connections, router, transaction
 from django.utils import timezone
 
 from django_apiauth import telemetry
@@ -158,9 +158,9 @@ def _claim(using: str, inbound: Inbound, key: str, fields: dict[str, Any]) -> tu
     """
     connection = connections[using]
     if connection.vendor == "postgresql":
-        row = _accepted_row(inbound, key, fields)
         columns, sql = _claim_statement(using)
-        values = [f.get_db_prep_save(f.pre_save(row, True), connection) for f in columns]
+        row = _accepted_values(inbound, key, fields, connection)
+        values = [row[name] for name in columns]
         with connection.cursor() as cursor:
             # 64 bits of the key name its lock: a collision only defers another delivery once.
             cursor.execute(sql, [int(key[:16], 16) - 2**63, *values])
@@ -183,6 +183,28 @@ def _holder(using: str, key: str) -> Any:
     return claimed.values_list("pk", flat=True).first()
 
 
+def _accepted_values(inbound: Inbound, key: str, fields: dict[str, Any], connection) -> dict:
+    """The ``accepted`` row's column values, ready for the database: what ``save()`` would
+    write, without a model instance (a sixth of a delivery's CPU went to building one)."""
+    now = timezone.now()
+    body = NotificationDelivery._meta.get_field("body")
+    return {
+        "received_at": now,
+        "credential": inbound.credential,
+        "remote_addr": inbound.remote_addr,
+        "handler": inbound.handler,
+        "body": body.get_db_prep_save(inbound.body, connection),  # encrypted (unbound)
+        "body_size": inbound.size,
+        "body_sha256": "",
+        "outcome": Outcome.ACCEPTED.value,
+        "reason": "",
+        "error": "",
+        "claim": key,
+        "finished_at": now,
+        **_cut(fields),
+    }
+
+
 def _accepted_row(inbound: Inbound, key: str, fields: dict[str, Any]) -> NotificationDelivery:
     return NotificationDelivery(
         credential=inbound.credential,
@@ -198,7 +220,7 @@ def _accepted_row(inbound: Inbound, key: str, fields: dict[str, Any]) -> Notific
 
 
 @functools.cache
-def _claim_statement(using: str) -> tuple[list[models.Field], str]:
+def _claim_statement(using: str) -> tuple[list[str], str]:
     """One round trip (PostgreSQL): take the notification's lock without waiting and, if
     it is ours, insert the row unless the key is taken. No ORM: it was a third of the time.
 
@@ -219,7 +241,7 @@ def _claim_statement(using: str) -> tuple[list[models.Field], str]:
         f"WHERE held ON CONFLICT DO NOTHING RETURNING {pk}) "
         f"SELECT held, (SELECT {pk} FROM claimed) FROM lock"
     )
-    return columns, sql
+    return [f.attname for f in columns], sql
 
 
 def _failed(inbound: Inbound, fields: dict[str, Any], error: BaseException, redact: Callable):
