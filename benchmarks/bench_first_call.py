@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/bench_first_call.py        # Redis cache (db 15, own key prefix)
     BENCH_CACHE=locmem .venv/bin/python benchmarks/bench_first_call.py
+    BENCH_RUNS=15 .venv/bin/python benchmarks/bench_first_call.py      # more runs (default 7)
 
 Every figure comes from a new Python process; the kinds take turns, ``RUNS``
 times, and min / median / max are printed:
@@ -32,7 +33,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RUNS = 7
+RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 PATH = "/api/merchant"
 
 

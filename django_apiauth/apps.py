@@ -13,6 +13,7 @@ class ApiAuthConfig(AppConfig):
         from django_apiauth import (
             checks,  # noqa: F401  (registers the system checks)
             client,  # noqa: F401  (the HTTP stack: requests, urllib3, the clients)
+            credential_cache,
             stamps,  # noqa: F401  (connects the credential stamp bumps)
         )
         from django_apiauth.conf import api_settings
@@ -22,3 +23,5 @@ class ApiAuthConfig(AppConfig):
         # redis``: 45 ms), if any. A bad alias or backend is the system checks' to report.
         if isinstance(api_settings.CACHE_ALIAS, str):
             shared_cache.import_problem(api_settings.CACHE_ALIAS)
+        # And the SQL of a first get_client(): built, never run (no connection is opened).
+        credential_cache.compile_queries()

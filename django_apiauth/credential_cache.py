@@ -23,7 +23,14 @@ from django_apiauth.exceptions import CredentialNotFound
 if TYPE_CHECKING:
     from django_apiauth.models import ApiCredential
 
-__all__ = ["MAX_CLIENTS", "RECHECK_INTERVAL", "STAMP_INTERVAL", "ClientCache", "clear"]
+__all__ = [
+    "MAX_CLIENTS",
+    "RECHECK_INTERVAL",
+    "STAMP_INTERVAL",
+    "ClientCache",
+    "clear",
+    "compile_queries",
+]
 
 #: Clients kept per cache and process (a few KB each: connections are shared per host).
 MAX_CLIENTS = 10_000
@@ -124,7 +131,7 @@ class ClientCache(Generic[Client]):
         from django_apiauth.models import ApiCredential
 
         try:
-            credential = ApiCredential.objects.get(name=name, is_active=True)
+            credential = _active(name).get()
         except ApiCredential.DoesNotExist:
             self._replace(name, None)
             raise CredentialNotFound(f"no active credential named {name!r}") from None
@@ -148,9 +155,7 @@ class ClientCache(Generic[Client]):
     @staticmethod
     def _row_of(pk: object) -> tuple | None:
         """The row ``pk`` as stored (ciphertexts, never decrypted): one indexed query."""
-        from django_apiauth.models import ApiCredential
-
-        row = ApiCredential._base_manager.filter(pk=pk).values_list(*_row_fields()).first()
+        row = _row_query(pk).first()
         return row and _stored(row)
 
     def _replace(self, name: str, entry: _Entry[Client] | None) -> None:
@@ -180,6 +185,44 @@ class ClientCache(Generic[Client]):
             entries, self._entries = self._entries, OrderedDict()
         for entry in entries.values():
             _close(entry.client)
+
+
+def _active(name: str) -> Any:
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential.objects.filter(name=name, is_active=True)
+
+
+def _row_query(pk: object) -> Any:
+    from django_apiauth.models import ApiCredential
+
+    return ApiCredential._base_manager.filter(pk=pk).values_list(*_row_fields())
+
+
+def compile_queries() -> bool:
+    """Compile, never run, the queries of a first ``get``: Django builds its SQL machinery
+    lazily (3 to 4 ms in the first query of a process), which start-up can pay instead.
+
+    Opens no connection (one opened by a backend that needs it is closed again); returns
+    whether the queries compiled. Best effort: a database that cannot compile them
+    without connecting leaves the work to the first call.
+    """
+    from django.db import connections, router
+
+    from django_apiauth.models import ApiCredential
+
+    alias = router.db_for_read(ApiCredential)
+    connection = connections[alias]
+    was_connected = connection.connection is not None
+    try:
+        for queryset in (_active(""), _row_query(0)):
+            queryset.query.get_compiler(using=alias).as_sql()
+    except Exception:  # any backend's reason: the first call compiles them
+        return False
+    finally:
+        if not was_connected and connection.connection is not None:
+            connection.close()  # never a connection inherited by forked workers
+    return True
 
 
 def _row_fields() -> list[str]:
