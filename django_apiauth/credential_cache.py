@@ -203,21 +203,22 @@ def compile_queries() -> bool:
     """Compile, never run, the queries of a first ``get``: Django builds its SQL machinery
     lazily (3 to 4 ms in the first query of a process), which start-up can pay instead.
 
-    Opens no connection (one opened by a backend that needs it is closed again); returns
-    whether the queries compiled. Best effort: a database that cannot compile them
-    without connecting leaves the work to the first call.
+    Leaves no connection open (one a backend opens to compile is closed again); returns
+    whether the queries compiled. Best effort: if a router or a backend cannot compile
+    them here, the first call does.
     """
     from django.db import connections, router
 
     from django_apiauth.models import ApiCredential
 
-    alias = router.db_for_read(ApiCredential)
-    connection = connections[alias]
-    was_connected = connection.connection is not None
-    try:
+    connection, was_connected = None, True
+    try:  # any router's, alias's or backend's reason to fail: the first call compiles them
+        alias = router.db_for_read(ApiCredential)
+        connection = connections[alias]
+        was_connected = connection.connection is not None
         for queryset in (_active(""), _row_query(0)):
             queryset.query.get_compiler(using=alias).as_sql()
-    except Exception:  # any backend's reason: the first call compiles them
+    except Exception:
         return False
     finally:
         if not was_connected and connection.connection is not None:

@@ -87,6 +87,27 @@ def test_queries_a_database_cannot_compile_are_left_to_the_first_call(settings):
             del connections["dummy"]  # the handler's per-thread connection object
 
 
+@pytest.mark.postgres  # an in-memory SQLite database is never closed
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_opened_to_compile_is_closed_again(monkeypatch):
+    """No connection is left for forked workers to share (gunicorn --preload)."""
+    from django.db import connection
+    from django.db.models.sql.compiler import SQLCompiler
+
+    from django_apiauth.credential_cache import compile_queries
+
+    original = SQLCompiler.as_sql
+
+    def connecting(self, *args, **kwargs):  # a backend that asks the server while compiling
+        self.connection.ensure_connection()
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "as_sql", connecting)
+    connection.close()
+    assert compile_queries() is True
+    assert connection.connection is None
+
+
 class DummyReads:
     def db_for_read(self, model, **hints):
         return "dummy"
