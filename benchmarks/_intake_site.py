@@ -89,7 +89,8 @@ def floor_payment(request):
             " outcome, reason, remote_addr, notification_id, reference, handler, claim, body,"
             " body_size, body_sha256, error, finished_at) SELECT now(), %s, 'hash', 'accepted',"
             " '', %s::inet, %s, %s, 'signals', %s, %s, %s, '', '', now() FROM lock WHERE held"
-            " ON CONFLICT DO NOTHING RETURNING id) SELECT held, (SELECT id FROM claimed) FROM lock",
+            " ON CONFLICT (claim) DO NOTHING RETURNING id)"
+            " SELECT held, (SELECT id FROM claimed) FROM lock",
             [int(key[:16], 16) - 2**63, CREDENTIAL, request.META.get("REMOTE_ADDR"), body["id"],
              body["reference"], key, raw.decode(), len(raw)],
         )  # fmt: skip

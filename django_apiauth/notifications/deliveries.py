@@ -238,7 +238,9 @@ def _claim_statement(using: str) -> tuple[list[str], str]:
         f"WITH lock AS (SELECT pg_try_advisory_xact_lock(%s) AS held), "  # noqa: S608
         f"claimed AS (INSERT INTO {quote(meta.db_table)} "
         f"({', '.join(quote(f.column) for f in columns)}) SELECT {select} FROM lock "
-        f"WHERE held ON CONFLICT DO NOTHING RETURNING {pk}) "
+        # The claim's conflict only: any other (an id the sequence hands out again) fails.
+        f"WHERE held ON CONFLICT ({quote(meta.get_field('claim').column)}) DO NOTHING "
+        f"RETURNING {pk}) "
         f"SELECT held, (SELECT {pk} FROM claimed) FROM lock"
     )
     return [f.attname for f in columns], sql

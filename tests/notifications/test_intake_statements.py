@@ -56,7 +56,7 @@ def test_on_postgresql_the_lock_the_duplicate_check_and_the_log_row_are_one_stat
     statements = log_statements(captured)
     assert len(statements) == 1, statements
     assert "pg_try_advisory_xact_lock" in statements[0]
-    assert "ON CONFLICT DO NOTHING" in statements[0]
+    assert 'ON CONFLICT ("claim") DO NOTHING' in statements[0]
     assert len(received.calls) == 1
 
 
@@ -75,3 +75,24 @@ def test_on_postgresql_a_redelivery_is_answered_from_the_same_statement(client, 
     assert duplicate.reason == f"already accepted (delivery {first.pk})"
     assert duplicate.claim is None
     assert "pg_try_advisory_xact_lock" in log_statements(captured)[0]
+
+
+@pytest.mark.postgres
+def test_a_row_id_already_taken_fails_the_delivery_instead_of_passing_for_a_duplicate(
+    client, shop, received, caplog
+):
+    """Only the claim key makes a duplicate: a log whose id sequence is behind its rows (a
+    fixture loaded with explicit ids) must not answer 200 to a notification never processed."""
+    assert post_json(client, PAYMENT_URL, payment()).status_code == 200
+    taken = NotificationDelivery.objects.get().pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT setval(pg_get_serial_sequence(%s, 'id'), %s, false)", [TABLE, taken])
+    body = payment()
+
+    first = post_json(client, PAYMENT_URL, body)  # its row would take the id `taken`
+    retried = post_json(client, PAYMENT_URL, body)  # the provider retries: the next id is free
+
+    assert first.status_code == 500
+    assert retried.status_code == 200
+    assert retried.content == b"notification accepted"
+    assert len(received.calls) == 2  # the first notification, then this one, once
