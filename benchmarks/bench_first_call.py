@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_first_call.py        # Redis cache (db 15, own key prefix)
     BENCH_CACHE=locmem .venv/bin/python benchmarks/bench_first_call.py
     BENCH_RUNS=15 .venv/bin/python benchmarks/bench_first_call.py      # more runs (default 7)
+    BENCH_REDIS_HANDSHAKE=short .venv/bin/python benchmarks/bench_first_call.py
+                         # OPTIONS lib_name/lib_version None, protocol 2 (docs/deployment.md)
 
 Every figure comes from a new Python process; the kinds take turns, ``RUNS``
 times, and min / median / max are printed:
@@ -48,6 +50,8 @@ def site_settings(with_app: bool) -> dict:
             "LOCATION": "redis://127.0.0.1:6379/15",
             "KEY_PREFIX": f"bench-first-call-{os.getpid()}-{time.time_ns()}",
         }
+        if os.environ.get("BENCH_REDIS_HANDSHAKE") == "short":
+            cache["OPTIONS"] = {"lib_name": None, "lib_version": None, "protocol": 2}
     return {
         **ADMIN_SETTINGS,
         "INSTALLED_APPS": apps,
@@ -145,7 +149,11 @@ def main() -> None:
             f"max {values[-1] * 1000:6.1f} ms"
         )
 
-    print(f"{RUNS} runs of each, interleaved; cache: {os.environ.get('BENCH_CACHE', 'redis')}")
+    handshake = os.environ.get("BENCH_REDIS_HANDSHAKE", "default")
+    print(
+        f"{RUNS} runs of each, interleaved; cache: {os.environ.get('BENCH_CACHE', 'redis')} "
+        f"(Redis handshake: {handshake})"
+    )
     for kind in kinds:
         print(f"  {kind:<14} {row(kind)}")
     first = [a / b for a, b in zip(times["first-call"], times["bare-requests"], strict=True)]
