@@ -173,7 +173,7 @@ def _claim(using: str, inbound: Inbound, key: str, fields: dict[str, Any]) -> tu
     # Elsewhere the unique constraint on the key serialises the deliveries.
     if holder := _holder(using, key):
         return Outcome.DUPLICATE, holder
-    _accepted_row(inbound, key, fields).save(using=using, force_insert=True)
+    _create(inbound, outcome=Outcome.ACCEPTED, claim=key, finished_at=timezone.now(), **fields)
     return Outcome.ACCEPTED, None
 
 
@@ -184,8 +184,8 @@ def _holder(using: str, key: str) -> Any:
 
 
 def _accepted_values(inbound: Inbound, key: str, fields: dict[str, Any], connection) -> dict:
-    """The ``accepted`` row's column values, ready for the database: what ``save()`` would
-    write, without a model instance (a sixth of a delivery's CPU went to building one)."""
+    """The ``accepted`` row's column values, ready for the database: what :func:`_create`
+    would write, without a model instance (a sixth of a delivery's CPU went to building one)."""
     now = timezone.now()
     body = NotificationDelivery._meta.get_field("body")
     return {
@@ -203,20 +203,6 @@ def _accepted_values(inbound: Inbound, key: str, fields: dict[str, Any], connect
         "finished_at": now,
         **_cut(fields),
     }
-
-
-def _accepted_row(inbound: Inbound, key: str, fields: dict[str, Any]) -> NotificationDelivery:
-    return NotificationDelivery(
-        credential=inbound.credential,
-        remote_addr=inbound.remote_addr,
-        handler=inbound.handler,
-        body=inbound.body,
-        body_size=inbound.size,
-        outcome=Outcome.ACCEPTED,
-        claim=key,
-        finished_at=timezone.now(),
-        **_cut(fields),
-    )
 
 
 @functools.cache
