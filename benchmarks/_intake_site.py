@@ -61,25 +61,31 @@ def receiver(sender, *, scheme, data, **kwargs):
 notification_received.connect(receiver, dispatch_uid="bench-intake")
 
 
-def bare_payment(request):
-    body = json.loads(request.body)
+def verified_payment(raw: bytes) -> dict | None:
+    """The payment's body if its signature checks out: what every bare view does first."""
+    body = json.loads(raw)
     signature = body.get("signature")
-    if not isinstance(signature, str) or not hmac.compare_digest(
+    valid = isinstance(signature, str) and hmac.compare_digest(
         notification_digest(body, SECRET), signature
-    ):
-        return HttpResponse("invalid notification signature", status=403)
+    )
+    return body if valid else None
+
+
+def refused() -> HttpResponse:
+    return HttpResponse("invalid notification signature", status=403)
+
+
+def bare_payment(request):
+    if (body := verified_payment(request.body)) is None:
+        return refused()
     insert(body["id"])
     return HttpResponse("notification accepted")
 
 
 def floor_payment(request):
     raw = request.body
-    body = json.loads(raw)
-    signature = body.get("signature")
-    if not isinstance(signature, str) or not hmac.compare_digest(
-        notification_digest(body, SECRET), signature
-    ):
-        return HttpResponse("invalid notification signature", status=403)
+    if (body := verified_payment(raw)) is None:
+        return refused()
     identity = f"id:{body['id']}"
     key = hashlib.sha256(json.dumps([CREDENTIAL, "hash", identity]).encode()).hexdigest()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -103,12 +109,8 @@ def floor_payment(request):
 
 def bare_atomic_payment(request):
     """The bare view with its INSERT in a transaction: what any one-commit design pays."""
-    body = json.loads(request.body)
-    signature = body.get("signature")
-    if not isinstance(signature, str) or not hmac.compare_digest(
-        notification_digest(body, SECRET), signature
-    ):
-        return HttpResponse("invalid notification signature", status=403)
+    if (body := verified_payment(request.body)) is None:
+        return refused()
     with transaction.atomic():
         insert(body["id"])
     return HttpResponse("notification accepted")
@@ -119,7 +121,7 @@ def bare_transfer(request):
     try:
         claims = jwt.decode(body["signature"], SECRET, algorithms=["HS256"])
     except jwt.InvalidTokenError:
-        return HttpResponse("invalid notification signature", status=403)
+        return refused()
     insert(claims["transfer_order_item_uid"])
     return HttpResponse("notification accepted")
 
