@@ -29,6 +29,25 @@ def postgres(name: str = "test", **options) -> dict:
     }
 
 
+def delete_redis_keys(location: str, prefix: str) -> int:
+    """Delete what a benchmark wrote to a shared Redis under its own random ``KEY_PREFIX``
+    (``prefix*``: Django writes ``<prefix>:<version>:<key>``); how many keys.
+
+    Never FLUSHDB: the database may hold someone's data (the test suite does the same
+    in ``tests/services.py``, which benchmarks do not import).
+    """
+    import redis
+
+    client = redis.Redis.from_url(location)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        for start in range(0, len(keys), 500):
+            client.delete(*keys[start : start + 500])
+        return len(keys)
+    finally:
+        client.close()
+
+
 def database() -> dict:
     if os.environ.get("BENCH_DATABASE") == "postgres":
         return postgres()

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_async.py [--lifetime 4] [--lifetimes 3]
 
-Needs Redis on 127.0.0.1:6379 (database 6, keys under a random prefix, never
-flushed). A sandbox provider (``django_apiauth.testing``) runs on loopback in
+Needs Redis on 127.0.0.1:6379 (database 6, keys under a random prefix, deleted at
+the end). A sandbox provider (``django_apiauth.testing``) runs on loopback in
 this process, keep-alive, and counts the token requests it receives. In one run:
 
 1. **cold start** — 4 processes x 64 asyncio tasks each, all calling at once,
@@ -30,10 +30,12 @@ import sys
 import time
 import uuid
 
-from _django import KEY, setup
+from _django import KEY, delete_redis_keys, setup
 
 PROCESSES, TASKS = 4, 64
 REDIS_URL = "redis://127.0.0.1:6379/6"
+#: Every key this run writes starts with it; they are deleted at the end (never FLUSHDB).
+RUN_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 TOKEN_DELAY = 0.3
 
 
@@ -97,7 +99,7 @@ def main() -> None:
         server.state.reset()
         server.state.token_lifetime = args.lifetime
         server.state.set_delay(TOKEN_DELAY, "token")
-        prefix = {**cache, "KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+        prefix = {**cache, "KEY_PREFIX": f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}"}
         base = {"cache": prefix, "apiauth": apiauth, "credential": credential, "leeway": leeway}
         outcomes = spawn([{**base, **kind, **run} for kind in kinds], timeout=120 + 60)
         return {
@@ -115,6 +117,7 @@ def main() -> None:
             asyncio.run(per_call(server.url, credential))
     finally:
         server.stop()
+        delete_redis_keys(REDIS_URL, RUN_PREFIX)
 
 
 def run_fleet(args, fleet, server) -> None:

@@ -1,6 +1,6 @@
 """The first call in a new process, and the site's start-up, with and without the app.
 
-    .venv/bin/python benchmarks/bench_first_call.py        # Redis cache (db 15, own key prefix)
+    .venv/bin/python benchmarks/bench_first_call.py        # Redis db 15, own keys deleted after
     BENCH_CACHE=locmem .venv/bin/python benchmarks/bench_first_call.py
     BENCH_RUNS=15 .venv/bin/python benchmarks/bench_first_call.py      # more runs (default 7)
     BENCH_REDIS_HANDSHAKE=short .venv/bin/python benchmarks/bench_first_call.py
@@ -33,8 +33,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+REDIS_URL = "redis://127.0.0.1:6379/15"
 RUNS = int(os.environ.get("BENCH_RUNS", "7"))
 PATH = "/api/merchant"
 
@@ -47,8 +49,9 @@ def site_settings(with_app: bool) -> dict:
     if os.environ.get("BENCH_CACHE", "redis") == "redis":
         cache = {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:6379/15",
-            "KEY_PREFIX": f"bench-first-call-{os.getpid()}-{time.time_ns()}",
+            "LOCATION": REDIS_URL,
+            # Each process its own (no token from an earlier one), all under the run's.
+            "KEY_PREFIX": f"{os.environ['BENCH_REDIS_PREFIX']}-{os.getpid()}-{time.time_ns()}",
         }
         if os.environ.get("BENCH_REDIS_HANDSHAKE") == "short":
             cache["OPTIONS"] = {"lib_name": None, "lib_version": None, "protocol": 2}
@@ -113,9 +116,13 @@ def run(kind: str, env: dict) -> float:
 def main() -> None:
     sys.path[:0] = [HERE]
     workdir = tempfile.mkdtemp(prefix="bench-first-call-")
-    env = {**os.environ, "BENCH_DB": os.path.join(workdir, "site.sqlite3")}
+    env = {
+        **os.environ,
+        "BENCH_DB": os.path.join(workdir, "site.sqlite3"),
+        "BENCH_REDIS_PREFIX": f"bench-first-call-{uuid.uuid4().hex[:8]}",
+    }
     os.environ.update(env)
-    from _django import setup
+    from _django import delete_redis_keys, setup
 
     setup(**site_settings(True))
     from django.core.management import call_command
@@ -141,6 +148,8 @@ def main() -> None:
                 times[kind].append(run(kind, env))
     finally:
         server.stop()
+        if os.environ.get("BENCH_CACHE", "redis") == "redis":
+            delete_redis_keys(REDIS_URL, env["BENCH_REDIS_PREFIX"])
 
     def row(kind):
         values = sorted(times[kind])

@@ -32,7 +32,7 @@ import sys
 import time
 import uuid
 
-from _django import KEY, setup
+from _django import KEY, delete_redis_keys, setup
 
 LIFETIME, LATENCY = 4, 0.3
 OWN_REDIS_PORT = 6391
@@ -47,11 +47,15 @@ APIAUTH = {
 }
 
 
+#: Every key this run writes starts with it; they are deleted at the end (never FLUSHDB).
+RUN_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
+
+
 def redis_cache(port: int, db: int) -> dict:
     return {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": f"redis://127.0.0.1:{port}/{db}",
-        "KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "KEY_PREFIX": f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}",
         "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 
@@ -243,6 +247,7 @@ def main() -> None:
     finally:
         server.state.set_delay(0, "token")
         server.stop()
+        delete_redis_keys("redis://127.0.0.1:6379/5", RUN_PREFIX)  # the shared server's
 
 
 if __name__ == "__main__":

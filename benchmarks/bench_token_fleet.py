@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/bench_token_fleet.py [--lifetime 3] [--lifetimes 3]
 
-Needs Redis on 127.0.0.1:6379 (database 13, keys under a random prefix, never
-flushed). A sandbox provider (``django_apiauth.testing``) runs on loopback in
+Needs Redis on 127.0.0.1:6379 (database 13, keys under a random prefix, deleted
+at the end). A sandbox provider (``django_apiauth.testing``) runs on loopback in
 this process and counts the token requests it receives. In the same run:
 
 * **fleet over several lifetimes** — every thread calls ``GET /api/merchant``
@@ -22,10 +22,12 @@ import socket
 import sys
 import uuid
 
-from _django import KEY, setup
+from _django import KEY, delete_redis_keys, setup
 
 PROCESSES, THREADS = 4, 8
 REDIS_URL = "redis://127.0.0.1:6379/13"
+#: Every key this run writes starts with it; they are deleted at the end (never FLUSHDB).
+RUN_PREFIX = f"bench-{uuid.uuid4().hex[:8]}"
 
 CALLERS = {
     "django-apiauth ApiClient": "django_apiauth.testing.fleet:apiauth_caller",
@@ -57,7 +59,7 @@ def main() -> None:
     cache = {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}",
+        "KEY_PREFIX": f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}",
     }
     setup(
         ALLOWED_HOSTS=["127.0.0.1"],
@@ -88,7 +90,7 @@ def main() -> None:
         server.state.token_lifetime = args.lifetime
         # A new prefix per run: no token left over from the previous client.
         config = {**base, "caller": caller, **run}
-        config["cache"] = {**cache, "KEY_PREFIX": f"bench-{uuid.uuid4().hex[:8]}"}
+        config["cache"] = {**cache, "KEY_PREFIX": f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}"}
         outcomes = run_fleet(PROCESSES, config, timeout=duration + 120)
         counters = server.state.snapshot()
         failed = sum(len(o["errors"]) for o in outcomes)
@@ -128,6 +130,7 @@ def main() -> None:
             )
     finally:
         server.stop()
+        delete_redis_keys(REDIS_URL, RUN_PREFIX)
 
 
 if __name__ == "__main__":
