@@ -149,17 +149,21 @@ def test_a_failed_token_request_says_why(fake_provider, shop, telemetry, apiauth
     assert telemetry.counts("apiauth.token.requests") == {(SHOP, ("apiauth.outcome", outcome)): 1}
 
 
-def test_a_view_that_fails_is_an_error(client, fake_provider, shop, telemetry):
+@pytest.fixture
+def failing_receiver():
+    """The shop's receiver raises: every delivery handed to it ends in an error."""
     from django_apiauth.signals import notification_received
 
     def fail(**kwargs):
         raise RuntimeError("the shop's code failed")
 
     notification_received.connect(fail, weak=False)
-    try:
-        assert post(client, fake_provider.payment_notification()).status_code == 500
-    finally:
-        notification_received.disconnect(fail)
+    yield
+    notification_received.disconnect(fail)
+
+
+def test_a_view_that_fails_is_an_error(client, fake_provider, shop, telemetry, failing_receiver):
+    assert post(client, fake_provider.payment_notification()).status_code == 500
     ((attributes, count),) = telemetry.counts("apiauth.notifications").items()
     assert ("apiauth.outcome", "error") in attributes
     assert count == 1
@@ -191,21 +195,15 @@ def test_an_async_view_is_counted_once(client, fake_provider, shop, telemetry):
     assert len(telemetry.spans("apiauth.notification")) == 1
 
 
-def test_processing_again_counts_the_final_outcome_only(client, fake_provider, shop, telemetry):
+def test_processing_again_counts_the_final_outcome_only(
+    client, fake_provider, shop, telemetry, failing_receiver
+):
     from django_apiauth.models import NotificationDelivery
     from django_apiauth.notifications.views import process_again
-    from django_apiauth.signals import notification_received
 
-    def fail(**kwargs):
-        raise RuntimeError("the shop's code failed")
-
-    notification_received.connect(fail, weak=False)
-    try:
-        assert post(client, fake_provider.payment_notification()).status_code == 500
-        telemetry.start()
-        done, _summary = process_again(NotificationDelivery.objects.get(outcome="error"))
-    finally:
-        notification_received.disconnect(fail)
+    assert post(client, fake_provider.payment_notification()).status_code == 500
+    telemetry.start()
+    done, _summary = process_again(NotificationDelivery.objects.get(outcome="error"))
 
     assert done is False
     outcomes = [dict(k)["apiauth.outcome"] for k in telemetry.counts("apiauth.notifications")]
