@@ -57,7 +57,7 @@ class _Entry(Generic[Client]):
     def __init__(self, client: Client, pk: object, row: tuple, stamp: str | None) -> None:
         self.client = client
         self.pk = pk
-        self.row = row  # (name, is_active, updated_at) as loaded
+        self.row = row  # every column but the check results, as stored (see _row_fields)
         self.stamp = stamp  # None: built while the cache was down
         now = clock.current.monotonic()
         self.next_check = now + STAMP_INTERVAL
