@@ -163,9 +163,7 @@ class Obtainer:
         if fallback is not None and current is None:
             slot.adopt(fallback)  # usable meanwhile (in its refresh window): waiters go
         if block is not None:
-            if fallback is not None:
-                return slot.postpone(fallback)
-            raise block.exception(self.name)
+            return self._blocked(block, fallback)
         lease = self._acquire_lease()
         if lease is None:
             waited = self._wait_for_fleet()
@@ -173,9 +171,24 @@ class Obtainer:
                 return waited
             lease = waited  # the holder died or gave up: our turn (or no lease at all)
         try:
+            if isinstance(lease, str):
+                # The holder before us may have shared its token (or its failure) and given
+                # the lease back between our last look and our lease: a look under the lease
+                # is what makes "one fetch per fleet" hold, for one more round trip per fetch.
+                shared, block = self.read_shared()
+                if shared is not None and clock.current.monotonic() < shared.refresh_at:
+                    return slot.adopt(shared)
+                if block is not None:
+                    return self._blocked(block, fallback)
             return self._fetch_supervised(lease, fallback)
         finally:
             shared_cache.release_lease(self.lease_key, lease)
+
+    def _blocked(self, block: Block, fallback: Token | None) -> Token:
+        """A remembered refusal is in force: keep a usable token, or raise the refusal."""
+        if fallback is not None:
+            return self.slot.postpone(fallback)
+        raise block.exception(self.name)
 
     def _acquire_lease(self) -> str | NoCacheLease | None:
         return shared_cache.acquire_lease(self.lease_key, api_settings.validated("LOCK_TIMEOUT"))

@@ -79,6 +79,18 @@ class HookedCache(LocMemCache):
         return super().delete(*args, **kwargs)
 
 
+class BeforeAddCache(LocMemCache):
+    """A LocMem cache that runs ``before_add()`` (once) before its next ``add``."""
+
+    before_add = None
+
+    def add(self, *args, **kwargs):
+        hook, type(self).before_add = type(self).before_add, None
+        if hook is not None:
+            hook()
+        return super().add(*args, **kwargs)
+
+
 class HangingCache(LocMemCache):
     """A LocMem cache whose every read and write hangs until ``release`` is set (a frozen Redis)."""
 

@@ -18,9 +18,9 @@ from django_apiauth.exceptions import InvalidCredentialsError, TokenEndpointErro
 from django_apiauth.tokens import shared_cache as token_cache
 from django_apiauth.tokens import store as tokens
 from django_apiauth.tokens.store import TokenStore
-from django_apiauth.tokens.values import CACHE_CONTEXT, CacheKeys, new_token
+from django_apiauth.tokens.values import CACHE_CONTEXT, Block, CacheKeys, new_token
 
-from .cachebackends import HookedCache, RecordingCache, StoppableCache
+from .cachebackends import BeforeAddCache, HookedCache, RecordingCache, StoppableCache
 
 pytestmark = pytest.mark.django_db
 
@@ -337,6 +337,67 @@ def test_a_caller_waits_for_another_process_holding_the_lease(api_client, fake_p
     token = store.get()
     assert fake_provider.token_requests == 0
     assert token.value == published[0]
+
+
+@pytest.fixture
+def before_add_cache(settings):
+    settings.CACHES = {
+        "default": {"BACKEND": "tests.tokens.cachebackends.BeforeAddCache", "LOCATION": "add"}
+    }
+    yield caches["default"]
+    BeforeAddCache.before_add = None
+
+
+def test_a_holder_done_between_our_look_and_our_lease_is_adopted(
+    api_client, fake_provider, clock, before_add_cache
+):
+    # Another process fetched, shared its token and gave the lease back after this
+    # process found the cache empty but before it asked for the lease: the lease is
+    # free, and taking it must not mean a second fetch (a cold fleet saw 2 on CI).
+    store = api_client.store
+    published = []
+    BeforeAddCache.before_add = lambda: published.append(published_by_another_process(store, clock))
+    assert store.get().value == published[0]
+    assert fake_provider.token_requests == 0
+    # Given back (by the obtain thread, just after the adopt), not left to expire.
+    deadline = time.monotonic() + 5
+    while before_add_cache.get(store.lease_key) is not None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert before_add_cache.get(store.lease_key) is None
+
+
+def test_a_refusal_shared_between_our_look_and_our_lease_is_honoured(
+    api_client, fake_provider, clock, before_add_cache
+):
+    store = api_client.store
+    refused = Block("invalid", clock.wall_time + 300, 401, "invalid_client")
+    BeforeAddCache.before_add = lambda: before_add_cache.set(
+        store.keys.invalid, refused.as_cache_value(), 300
+    )
+    with pytest.raises(InvalidCredentialsError, match="not asking again"):
+        store.get()
+    assert fake_provider.token_requests == 0
+
+
+def test_a_waiter_whose_holder_finished_between_two_looks_adopts_its_token(
+    api_client, fake_provider, clock, before_add_cache
+):
+    store = api_client.store
+    before_add_cache.add(store.lease_key, "another-process", timeout=10)
+    published = []
+
+    def holder_finishes():
+        published.append(published_by_another_process(store, clock))
+        before_add_cache.delete(store.lease_key)
+
+    def holder_finishes_after_our_look(seconds):
+        clock.advance(seconds)
+        # The waiter's next look at the cache comes first, then its lease attempt.
+        BeforeAddCache.before_add = holder_finishes
+
+    clock.on_sleep = holder_finishes_after_our_look
+    assert store.get().value == published[0]
+    assert fake_provider.token_requests == 0
 
 
 def test_a_dead_lease_holder_is_waited_out_then_the_caller_fetches(
