@@ -68,27 +68,26 @@ class StoppableCache(LocMemCache):
 
 
 class HookedCache(LocMemCache):
-    """A LocMem cache that runs ``before_delete()`` (once) before its next ``delete``."""
-
-    before_delete = None
-
-    def delete(self, *args, **kwargs):
-        hook, type(self).before_delete = type(self).before_delete, None
-        if hook is not None:
-            hook()
-        return super().delete(*args, **kwargs)
-
-
-class BeforeAddCache(LocMemCache):
-    """A LocMem cache that runs ``before_add()`` (once) before its next ``add``."""
+    """A LocMem cache that runs ``before_add()`` / ``before_delete()`` (once) before its next
+    ``add`` / ``delete``: another process acting in the gap between two of ours."""
 
     before_add = None
+    before_delete = None
 
-    def add(self, *args, **kwargs):
-        hook, type(self).before_add = type(self).before_add, None
+    @classmethod
+    def _run_hook(cls, name):
+        hook = getattr(cls, name)
+        setattr(cls, name, None)
         if hook is not None:
             hook()
+
+    def add(self, *args, **kwargs):
+        self._run_hook("before_add")
         return super().add(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        self._run_hook("before_delete")
+        return super().delete(*args, **kwargs)
 
 
 class HangingCache(LocMemCache):

@@ -20,7 +20,7 @@ from django_apiauth.tokens import store as tokens
 from django_apiauth.tokens.store import TokenStore
 from django_apiauth.tokens.values import CACHE_CONTEXT, Block, CacheKeys, new_token
 
-from .cachebackends import BeforeAddCache, HookedCache, RecordingCache, StoppableCache
+from .cachebackends import HookedCache, RecordingCache, StoppableCache
 
 pytestmark = pytest.mark.django_db
 
@@ -339,39 +339,30 @@ def test_a_caller_waits_for_another_process_holding_the_lease(api_client, fake_p
     assert token.value == published[0]
 
 
-@pytest.fixture
-def before_add_cache(settings):
-    settings.CACHES = {
-        "default": {"BACKEND": "tests.tokens.cachebackends.BeforeAddCache", "LOCATION": "add"}
-    }
-    yield caches["default"]
-    BeforeAddCache.before_add = None
-
-
 def test_a_holder_done_between_our_look_and_our_lease_is_adopted(
-    api_client, fake_provider, clock, before_add_cache
+    api_client, fake_provider, clock, hooked_cache
 ):
     # Another process fetched, shared its token and gave the lease back after this
     # process found the cache empty but before it asked for the lease: the lease is
     # free, and taking it must not mean a second fetch (a cold fleet saw 2 on CI).
     store = api_client.store
     published = []
-    BeforeAddCache.before_add = lambda: published.append(published_by_another_process(store, clock))
+    hooked_cache.before_add = lambda: published.append(published_by_another_process(store, clock))
     assert store.get().value == published[0]
     assert fake_provider.token_requests == 0
     # Given back (by the obtain thread, just after the adopt), not left to expire.
     deadline = time.monotonic() + 5
-    while before_add_cache.get(store.lease_key) is not None and time.monotonic() < deadline:
+    while caches["default"].get(store.lease_key) is not None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert before_add_cache.get(store.lease_key) is None
+    assert caches["default"].get(store.lease_key) is None
 
 
 def test_a_refusal_shared_between_our_look_and_our_lease_is_honoured(
-    api_client, fake_provider, clock, before_add_cache
+    api_client, fake_provider, clock, hooked_cache
 ):
     store = api_client.store
     refused = Block("invalid", clock.wall_time + 300, 401, "invalid_client")
-    BeforeAddCache.before_add = lambda: before_add_cache.set(
+    hooked_cache.before_add = lambda: caches["default"].set(
         store.keys.invalid, refused.as_cache_value(), 300
     )
     with pytest.raises(InvalidCredentialsError, match="not asking again"):
@@ -380,20 +371,20 @@ def test_a_refusal_shared_between_our_look_and_our_lease_is_honoured(
 
 
 def test_a_waiter_whose_holder_finished_between_two_looks_adopts_its_token(
-    api_client, fake_provider, clock, before_add_cache
+    api_client, fake_provider, clock, hooked_cache
 ):
     store = api_client.store
-    before_add_cache.add(store.lease_key, "another-process", timeout=10)
+    caches["default"].add(store.lease_key, "another-process", timeout=10)
     published = []
 
     def holder_finishes():
         published.append(published_by_another_process(store, clock))
-        before_add_cache.delete(store.lease_key)
+        caches["default"].delete(store.lease_key)
 
     def holder_finishes_after_our_look(seconds):
         clock.advance(seconds)
         # The waiter's next look at the cache comes first, then its lease attempt.
-        BeforeAddCache.before_add = holder_finishes
+        hooked_cache.before_add = holder_finishes
 
     clock.on_sleep = holder_finishes_after_our_look
     assert store.get().value == published[0]
@@ -550,12 +541,12 @@ def test_invalidate_token_drops_it_unconditionally(api_client, fake_provider):
 
 @pytest.fixture
 def hooked_cache(settings):
-    HookedCache.before_delete = None
+    HookedCache.before_add = HookedCache.before_delete = None
     settings.CACHES = {
         "default": {"BACKEND": "tests.tokens.cachebackends.HookedCache", "LOCATION": "hooked"}
     }
     yield HookedCache
-    HookedCache.before_delete = None
+    HookedCache.before_add = HookedCache.before_delete = None
     caches["default"].clear()
 
 
