@@ -205,10 +205,7 @@ class Obtainer:
             if shared is not None and now.monotonic() < shared.refresh_at:
                 return self.slot.adopt(shared)
             if block is not None:
-                current = self.slot.usable()
-                if current is not None:
-                    return self.slot.postpone(current)
-                raise block.exception(self.name)
+                return self._blocked(block, self.slot.usable())
             lease = self._acquire_lease()
             if lease is not None:
                 return lease
